@@ -1,0 +1,95 @@
+// Package checks runs filterdoctor's diagnoses over a snapshot. Each check is
+// a small type that returns findings; it prints nothing and keeps no state
+// between runs. Registered codes live in pkg/finding.
+package checks
+
+import (
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// Options are the facts a run is judged against.
+type Options struct {
+	Istio         release.Istio
+	RootNamespace string
+	// Namespaces limits which workloads and filters are reported on; empty
+	// means every namespace in the snapshot.
+	Namespaces []string
+	// Target, when set, limits the run to one workload (kind and name as
+	// kubectl spells the canonical kind, e.g. Deployment/web).
+	Target *TargetRef
+}
+
+// TargetRef names one workload.
+type TargetRef struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// Check is one diagnosis.
+type Check interface {
+	// Name is a short identifier used in tests and debugging output.
+	Name() string
+	// Run returns the findings for the snapshot in ctx. It must not print,
+	// mutate the snapshot or keep state.
+	Run(ctx *Context) []finding.Finding
+}
+
+// All returns every check, in the order they run. Adding a check means
+// adding it here; there is no init-time registration to forget.
+func All() []Check {
+	return []Check{
+		envoyFilterValidity{},
+		envoyFilterSelection{},
+		envoyFilterPatches{},
+		envoyFilterTypedConfig{},
+		sidecarAnnotations{},
+		wasmMounts{},
+		wasmModules{},
+		logLevels{},
+		luaScripts{},
+		wasmPluginSelection{},
+	}
+}
+
+// Result is what a run produced.
+type Result struct {
+	Findings []finding.Finding `json:"findings"`
+	Summary  finding.Summary   `json:"summary"`
+	Checked  Checked           `json:"checked"`
+}
+
+// Checked counts what was read, so "no findings" is never confused with
+// "nothing read".
+type Checked struct {
+	Workloads    int `json:"workloads"`
+	EnvoyFilters int `json:"envoyfilters"`
+	WasmPlugins  int `json:"wasmplugins"`
+	ConfigMaps   int `json:"configmaps"`
+}
+
+// Run runs checks over s and returns sorted, de-duplicated findings.
+func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
+	ctx := NewContext(s, opts)
+	var fs []finding.Finding
+	for _, c := range checks {
+		fs = append(fs, c.Run(ctx)...)
+	}
+	fs = finding.Dedupe(fs)
+	finding.Sort(fs)
+	if fs == nil {
+		fs = []finding.Finding{}
+	}
+	return Result{
+		Findings: fs,
+		Summary:  finding.Count(fs),
+		Checked: Checked{
+			Workloads:    len(ctx.Workloads()),
+			EnvoyFilters: len(ctx.EnvoyFilters()),
+			WasmPlugins:  len(ctx.WasmPlugins()),
+			ConfigMaps:   len(ctx.ConfigMaps()),
+		},
+	}
+}

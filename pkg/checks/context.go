@@ -1,0 +1,223 @@
+package checks
+
+import (
+	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// Context is a snapshot seen through a run's options: which objects are in
+// scope and which filters apply to which workloads, computed once and shared
+// by every check.
+type Context struct {
+	Snap *snapshot.Snapshot
+	Opts Options
+
+	workloads    []*snapshot.Workload
+	envoyFilters []*snapshot.EnvoyFilter
+	wasmPlugins  []*snapshot.WasmPlugin
+	configMaps   []*snapshot.ConfigMap
+	inScope      map[string]bool // nil means every namespace
+}
+
+// NewContext computes the scope of a run.
+func NewContext(s *snapshot.Snapshot, opts Options) *Context {
+	if opts.RootNamespace == "" {
+		opts.RootNamespace = "istio-system"
+	}
+	c := &Context{Snap: s, Opts: opts}
+	if len(opts.Namespaces) > 0 {
+		c.inScope = map[string]bool{}
+		for _, n := range opts.Namespaces {
+			c.inScope[n] = true
+		}
+	}
+	if t := opts.Target; t != nil {
+		c.inScope = map[string]bool{t.Namespace: true}
+	}
+	for _, w := range s.Workloads {
+		if t := opts.Target; t != nil {
+			if w.Kind == t.Kind && w.Namespace == t.Namespace && w.Name == t.Name {
+				c.workloads = append(c.workloads, w)
+			}
+			continue
+		}
+		if c.namespaceInScope(w.Namespace) {
+			c.workloads = append(c.workloads, w)
+		}
+	}
+	for _, ef := range s.EnvoyFilters {
+		if c.filterInScope(ef.Namespace) {
+			c.envoyFilters = append(c.envoyFilters, ef)
+		}
+	}
+	for _, wp := range s.WasmPlugins {
+		if c.filterInScope(wp.Namespace) {
+			c.wasmPlugins = append(c.wasmPlugins, wp)
+		}
+	}
+	for _, cm := range s.ConfigMaps {
+		if c.namespaceInScope(cm.Namespace) {
+			c.configMaps = append(c.configMaps, cm)
+		}
+	}
+	return c
+}
+
+func (c *Context) namespaceInScope(ns string) bool { return c.inScope == nil || c.inScope[ns] }
+
+// filterInScope: root-namespace filters apply to every namespace, so they
+// are always looked at.
+func (c *Context) filterInScope(ns string) bool {
+	return c.namespaceInScope(ns) || ns == c.Opts.RootNamespace
+}
+
+// AllNamespaces reports whether the run covers every namespace, which is
+// what it takes to say that a root-namespace selector matches nothing.
+func (c *Context) AllNamespaces() bool { return c.inScope == nil }
+
+// Workloads in scope.
+func (c *Context) Workloads() []*snapshot.Workload { return c.workloads }
+
+// EnvoyFilters in scope (their namespace, plus the root namespace).
+func (c *Context) EnvoyFilters() []*snapshot.EnvoyFilter { return c.envoyFilters }
+
+// WasmPlugins in scope.
+func (c *Context) WasmPlugins() []*snapshot.WasmPlugin { return c.wasmPlugins }
+
+// ConfigMaps in scope.
+func (c *Context) ConfigMaps() []*snapshot.ConfigMap { return c.configMaps }
+
+// Attachment describes how istiod treats a policy (EnvoyFilter or
+// WasmPlugin) for one workload.
+type Attachment int
+
+const (
+	// NotSelected: namespace or selector rules leave the workload out.
+	NotSelected Attachment = iota
+	// Applies: istiod sends the policy to the workload's proxy.
+	Applies
+	// IgnoredTargetRefs: the selector or namespace would match, but the
+	// policy uses targetRefs, which non-Gateway-API proxies ignore entirely.
+	IgnoredTargetRefs
+)
+
+// PolicyTarget is the part of an EnvoyFilter or WasmPlugin that selects.
+type PolicyTarget struct {
+	Namespace  string
+	Selector   map[string]string
+	HasTargets bool
+	// GatewayTargets are the names of Gateway API Gateways in targetRefs.
+	GatewayTargets []string
+}
+
+// EnvoyFilterTarget extracts the selecting part of an EnvoyFilter.
+func EnvoyFilterTarget(ef *snapshot.EnvoyFilter) PolicyTarget {
+	t := PolicyTarget{Namespace: ef.Namespace}
+	if ws := ef.EF.Spec.GetWorkloadSelector(); ws != nil {
+		t.Selector = ws.GetLabels()
+	}
+	for _, r := range ef.EF.Spec.GetTargetRefs() {
+		t.HasTargets = true
+		if r.GetKind() == "Gateway" {
+			t.GatewayTargets = append(t.GatewayTargets, r.GetName())
+		}
+	}
+	return t
+}
+
+// WasmPluginTarget extracts the selecting part of a WasmPlugin.
+func WasmPluginTarget(wp *snapshot.WasmPlugin) PolicyTarget {
+	t := PolicyTarget{Namespace: wp.Namespace}
+	if sel := wp.WP.Spec.GetSelector(); sel != nil {
+		t.Selector = sel.GetMatchLabels()
+	}
+	refs := wp.WP.Spec.GetTargetRefs()
+	if r := wp.WP.Spec.GetTargetRef(); r != nil {
+		refs = append(refs, r)
+	}
+	for _, r := range refs {
+		t.HasTargets = true
+		if r.GetKind() == "Gateway" {
+			t.GatewayTargets = append(t.GatewayTargets, r.GetName())
+		}
+	}
+	return t
+}
+
+// Attach decides whether istiod would give policy t to workload w, following
+// pilot/pkg/model policyattachment.go (see shared/reference/istio-filters.md §3.1).
+func (c *Context) Attach(t PolicyTarget, w *snapshot.Workload) Attachment {
+	if t.Namespace != w.Namespace && t.Namespace != c.Opts.RootNamespace {
+		return NotSelected
+	}
+	if gw := w.PodLabels()[GatewayNameLabel]; gw != "" {
+		// Gateway API gateway pods are selected through targetRefs.
+		for _, name := range t.GatewayTargets {
+			if name == gw && t.Namespace == w.Namespace {
+				return Applies
+			}
+		}
+		if t.HasTargets {
+			return NotSelected
+		}
+	}
+	if !snapshot.LabelsSubset(t.Selector, w.PodLabels()) {
+		return NotSelected
+	}
+	if t.HasTargets {
+		return IgnoredTargetRefs
+	}
+	return Applies
+}
+
+// WorkloadsFor returns the workloads in the snapshot (not only in scope)
+// that the policy applies to.
+func (c *Context) WorkloadsFor(t PolicyTarget) []*snapshot.Workload {
+	var out []*snapshot.Workload
+	for _, w := range c.Snap.Workloads {
+		if c.Attach(t, w) == Applies {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// FiltersFor returns the EnvoyFilters that apply to w.
+func (c *Context) FiltersFor(w *snapshot.Workload) []*snapshot.EnvoyFilter {
+	var out []*snapshot.EnvoyFilter
+	for _, ef := range c.Snap.EnvoyFilters {
+		if c.Attach(EnvoyFilterTarget(ef), w) == Applies {
+			out = append(out, ef)
+		}
+	}
+	return out
+}
+
+// WorkloadRefs turns workloads into finding references.
+func WorkloadRefs(ws []*snapshot.Workload) []finding.Ref {
+	out := make([]finding.Ref, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, finding.Ref{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name})
+	}
+	return out
+}
+
+// refOf names an object without file position, for Related lists.
+func refOf(o *snapshot.Object) finding.Ref {
+	return finding.Ref{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+}
+
+// describeSelector renders a selector as "app=web,tier=front".
+func describeSelector(sel map[string]string) string {
+	if len(sel) == 0 {
+		return "(all workloads)"
+	}
+	keys := sortedKeys(sel)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + sel[k]
+	}
+	return strings.Join(parts, ",")
+}

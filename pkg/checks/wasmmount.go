@@ -1,0 +1,292 @@
+package checks
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// MaxConfigMapBytes is the API server's limit on data plus binaryData.
+const MaxConfigMapBytes = 1 << 20
+
+// WasmReference is one vm_config.code.local.filename in an EnvoyFilter.
+type WasmReference struct {
+	Filter   *snapshot.EnvoyFilter
+	Patch    int
+	Filename string
+	// Path locates the filename field inside the EnvoyFilter object.
+	Path []any
+}
+
+// Ref points at the filename's line.
+func (r WasmReference) Ref() finding.Ref { return r.Filter.RefAt(r.Path...) }
+
+// WasmReferences finds every local wasm file an EnvoyFilter loads, in the
+// direct typed_config form, the TypedStruct form and ECDS
+// EXTENSION_CONFIG patches alike: wherever a vm_config appears.
+func WasmReferences(ef *snapshot.EnvoyFilter) []WasmReference {
+	var out []WasmReference
+	patches, _ := nested(ef.Data, "spec", "configPatches").([]any)
+	for i, p := range patches {
+		base := []any{"spec", "configPatches", i, "patch", "value"}
+		walk(nested(p, "patch", "value"), base, func(v any, at []any) {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return
+			}
+			for _, vmKey := range []string{"vm_config", "vmConfig"} {
+				vm, ok := m[vmKey].(map[string]any)
+				if !ok {
+					continue
+				}
+				local, ok := nested(vm, "code", "local").(map[string]any)
+				if !ok {
+					continue
+				}
+				if fn, ok := local["filename"].(string); ok {
+					p := append(append(append([]any(nil), at...), vmKey, "code", "local"), "filename")
+					out = append(out, WasmReference{Filter: ef, Patch: i, Filename: fn, Path: p})
+				}
+			}
+		})
+	}
+	return out
+}
+
+// nested walks maps by key.
+func nested(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// walk visits every value under v with its path.
+func walk(v any, at []any, visit func(any, []any)) {
+	visit(v, at)
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			walk(x[k], append(append([]any(nil), at...), k), visit)
+		}
+	case []any:
+		for i, e := range x {
+			walk(e, append(append([]any(nil), at...), i), visit)
+		}
+	}
+}
+
+// WasmPayload is a module's bytes found in the input, with the filters and
+// workloads that load it, handed to the module inspector.
+type WasmPayload struct {
+	ConfigMap *snapshot.ConfigMap
+	Key       string
+	Bytes     []byte
+	Filters   []finding.Ref
+	Workloads []finding.Ref
+}
+
+// Name is how findings name the module: ConfigMap ns/name:key.
+func (p WasmPayload) Name() string {
+	return fmt.Sprintf("ConfigMap %s/%s:%s", p.ConfigMap.Namespace, p.ConfigMap.Name, p.Key)
+}
+
+// mountedModule is one resolved wasm reference for one workload.
+type mountedModule struct {
+	ref      WasmReference
+	workload *snapshot.Workload
+	uv       UserVolumes
+	file     MountedFile
+	mounted  bool
+	cmName   string
+	cm       *snapshot.ConfigMap
+	files    map[string]string // file -> key in cm
+}
+
+// mountedModules resolves every wasm reference of every filter that applies
+// to a workload in scope.
+func (c *Context) mountedModules() []mountedModule {
+	var out []mountedModule
+	for _, w := range c.Workloads() {
+		uv := ParseUserVolumes(w.PodAnnotations())
+		for _, ef := range c.FiltersFor(w) {
+			for _, ref := range WasmReferences(ef) {
+				mm := mountedModule{ref: ref, workload: w, uv: uv}
+				mm.file, mm.mounted = ResolvePath(w, uv, ref.Filename)
+				if mm.mounted && mm.file.Volume != nil && mm.file.Volume.ConfigMap != nil {
+					mm.cmName = mm.file.Volume.ConfigMap.Name
+					mm.cm = c.Snap.ConfigMap(w.Namespace, mm.cmName)
+					mm.files = ConfigMapFiles(mm.file.Volume.ConfigMap, mm.cm)
+				}
+				out = append(out, mm)
+			}
+		}
+	}
+	return out
+}
+
+// WasmPayloads returns the modules that filters load from ConfigMaps in the
+// input, one per ConfigMap key, with every filter and workload using it.
+func (c *Context) WasmPayloads() []WasmPayload {
+	index := map[string]int{}
+	var out []WasmPayload
+	for _, mm := range c.mountedModules() {
+		if mm.cm == nil {
+			continue
+		}
+		key, ok := mm.files[mm.file.Rel]
+		if !ok {
+			continue
+		}
+		b, ok := mm.cm.CM.BinaryData[key]
+		if !ok {
+			continue // text data is reported by FD2013, not inspected
+		}
+		id := mm.cm.Namespace + "/" + mm.cm.Name + ":" + key
+		i, seen := index[id]
+		if !seen {
+			i = len(out)
+			index[id] = i
+			out = append(out, WasmPayload{ConfigMap: mm.cm, Key: key, Bytes: b})
+		}
+		out[i].Filters = appendRef(out[i].Filters, refOf(mm.ref.Filter.Object))
+		out[i].Workloads = appendRef(out[i].Workloads, refOf(mm.workload.Object))
+	}
+	return out
+}
+
+func appendRef(refs []finding.Ref, r finding.Ref) []finding.Ref {
+	for _, x := range refs {
+		if x == r {
+			return refs
+		}
+	}
+	return append(refs, r)
+}
+
+// wasmMounts checks that every local wasm file a filter loads exists in the
+// istio-proxy container of each workload it applies to.
+type wasmMounts struct{}
+
+func (wasmMounts) Name() string { return "wasm-mounts" }
+
+func (wasmMounts) Run(c *Context) []finding.Finding {
+	var fs []finding.Finding
+	for _, mm := range c.mountedModules() {
+		w, ref := mm.workload, mm.ref
+		wref := refOf(w.Object)
+		if UsesGatewayTemplate(w) && len(mm.uv.Mounts) > 0 {
+			continue // FD2005 explains that the mounts are ignored
+		}
+		if !mm.mounted {
+			fs = append(fs, finding.WasmFileNotMounted.Newf(ref.Ref(), fixMount(mm),
+				"EnvoyFilter %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
+				ref.Filter.Namespace, ref.Filter.Name, ref.Filename, w.Kind, w.Namespace, w.Name, describeMounts(mm.uv)).With(wref))
+			continue
+		}
+		if mm.file.Volume == nil || mm.file.Volume.ConfigMap == nil {
+			continue // FD2004 reports a mount with no volume; other sources are not ours to judge
+		}
+		if mm.cm == nil {
+			where := "is not in the input"
+			if c.Snap.Live {
+				where = "does not exist"
+			}
+			r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", AnnUserVolume)...)
+			fs = append(fs, finding.WasmConfigMapMissing.Newf(r,
+				fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", mm.cmName, w.Namespace, path.Base(ref.Filename)),
+				"ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s, %s.",
+				w.Namespace, mm.cmName, w.Kind, w.Namespace, w.Name, ref.Filename, where).With(refOf(ref.Filter.Object)))
+			continue
+		}
+		if _, ok := mm.files[mm.file.Rel]; !ok {
+			fs = append(fs, finding.WasmFileNotInConfigMap.Newf(ref.Ref(),
+				fmt.Sprintf("Name the ConfigMap key %q, or set filename to %s/<one of: %s>.", mm.file.Rel, strings.TrimSuffix(mm.file.Mount.MountPath, "/"), sortedFileNames(mm.files)),
+				"EnvoyFilter %s/%s loads %s, which is %q under mount %s, but ConfigMap %s/%s provides only: %s.",
+				ref.Filter.Namespace, ref.Filter.Name, ref.Filename, mm.file.Rel, mm.file.Mount.MountPath,
+				mm.cm.Namespace, mm.cm.Name, sortedFileNames(mm.files)).With(wref, refOf(mm.cm.Object)))
+		}
+	}
+	for _, cm := range c.ConfigMaps() {
+		fs = append(fs, configMapPayloadFindings(cm)...)
+	}
+	return fs
+}
+
+func fixMount(mm mountedModule) string {
+	if len(mm.uv.Mounts) == 0 {
+		return fmt.Sprintf("Add sidecar.istio.io/userVolume and userVolumeMount annotations to the pod template of %s %s/%s that mount the module's ConfigMap at %s.",
+			mm.workload.Kind, mm.workload.Namespace, mm.workload.Name, path.Dir(mm.ref.Filename))
+	}
+	return fmt.Sprintf("Set filename under one of the mount paths (%s), or add a userVolumeMount at %s.", describeMounts(mm.uv), path.Dir(mm.ref.Filename))
+}
+
+func describeMounts(uv UserVolumes) string {
+	if len(uv.Mounts) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(uv.Mounts))
+	for i, m := range uv.Mounts {
+		parts[i] = m.MountPath
+	}
+	return strings.Join(parts, ", ")
+}
+
+// wasmMagic is the first four bytes of every wasm module.
+var wasmMagic = []byte("\x00asm")
+
+// configMapPayloadFindings reports size and wasm-in-text problems.
+func configMapPayloadFindings(cm *snapshot.ConfigMap) []finding.Finding {
+	var fs []finding.Finding
+	total := 0
+	for k, v := range cm.CM.Data {
+		total += len(k) + len(v)
+	}
+	for k, v := range cm.CM.BinaryData {
+		total += len(k) + len(v)
+	}
+	if total > MaxConfigMapBytes {
+		fs = append(fs, finding.WasmConfigMapTooLarge.Newf(cm.Ref(), "",
+			"ConfigMap %s/%s holds %d bytes; the API server refuses more than %d (1 MiB).", cm.Namespace, cm.Name, total, MaxConfigMapBytes))
+	}
+	for _, k := range sortedKeys(cm.CM.Data) {
+		v := cm.CM.Data[k]
+		kind := ""
+		switch {
+		case strings.HasPrefix(v, string(wasmMagic)):
+			kind = "raw wasm bytes"
+		case looksLikeBase64Wasm(v):
+			kind = "base64 text of a wasm module"
+		case strings.HasSuffix(k, ".wasm"):
+			kind = "text under a .wasm key"
+		default:
+			continue
+		}
+		fs = append(fs, finding.WasmInTextData.Newf(cm.RefAt("data", k),
+			fmt.Sprintf("Recreate it with binary data: kubectl create configmap %s -n %s --from-file=%s=<module.wasm> --dry-run=client -o yaml | kubectl apply -f -", cm.Name, cm.Namespace, k),
+			"ConfigMap %s/%s stores key %q under data (%s); a wasm module belongs under binaryData, or Envoy reads text instead of a module.", cm.Namespace, cm.Name, k, kind))
+	}
+	return fs
+}
+
+func looksLikeBase64Wasm(v string) bool {
+	v = strings.TrimSpace(v)
+	if !strings.HasPrefix(v, "AGFzbQ") {
+		return false
+	}
+	head := v
+	if len(head) > 64 {
+		head = head[:64]
+	}
+	b, err := base64.StdEncoding.DecodeString(head[:len(head)/4*4])
+	return err == nil && bytes.HasPrefix(b, wasmMagic)
+}

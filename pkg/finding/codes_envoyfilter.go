@@ -1,0 +1,92 @@
+package finding
+
+// FD1xxx: EnvoyFilter selection and patches.
+var (
+	EnvoyFilterInvalid = register(Code{
+		ID: "FD1001", Severity: Error,
+		Title:   "EnvoyFilter is rejected by Istio validation",
+		Explain: "Istio's validating webhook (and istiod) reject an EnvoyFilter whose spec does not decode into the EnvoyFilter API or breaks its rules: a config patch without applyTo, patch or operation, a non-REMOVE patch without a value, a listener-class applyTo with a non-listener match, a subFilter outside HTTP_FILTER, an invalid proxyVersion regex. kubectl apply fails, or, where validation is off, istiod drops the filter.",
+		Fix:     "Correct the field named in the message; `istioctl validate -f` shows the same rule.",
+		Example: "configPatches:\n- applyTo: HTTP_FILTER\n  patch:\n    value: {...}   # operation is missing",
+	})
+	EnvoyFilterSelectsNothing = register(Code{
+		ID: "FD1002", Severity: Error,
+		Title:   "EnvoyFilter workloadSelector selects no workload",
+		Explain: "istiod gives an EnvoyFilter only to proxies whose pod labels contain every workloadSelector label (equality only). When no workload in the filter's namespace (or, from the root namespace, in any namespace) carries those labels, the filter is never applied, and nothing reports it.",
+		Fix:     "Make workloadSelector.labels a subset of the pod template labels of the workload you mean.",
+		Example: "workloadSelector:\n  labels:\n    app: webb   # pods are labelled app=web",
+	})
+	EnvoyFilterWrongNamespace = register(Code{
+		ID: "FD1003", Severity: Error,
+		Title:   "EnvoyFilter is in a namespace that cannot reach the workload",
+		Explain: "A proxy receives EnvoyFilters from its own namespace and from the mesh root namespace (meshConfig.rootNamespace, istio-system by default) only. A filter in any other namespace never applies to it, whatever its selector says.",
+		Fix:     "Move the EnvoyFilter into the workload's namespace, or into the root namespace to apply it mesh-wide.",
+	})
+	EnvoyFilterTargetRefsOnSidecar = register(Code{
+		ID: "FD1004", Severity: Error,
+		Title:   "EnvoyFilter uses targetRefs, which sidecars ignore",
+		Explain: "Since Istio 1.22 an EnvoyFilter may use targetRefs to attach to Gateway API gateways and waypoints. A sidecar or classic gateway proxy ignores a policy with targetRefs altogether (policyattachment.go: \"if targetRef is specified, ignore the policy altogether\"), even when labels would match.",
+		Fix:     "For sidecars, replace targetRefs with workloadSelector.labels matching the pod labels.",
+	})
+	EnvoyFilterNoSidecar = register(Code{
+		ID: "FD1005", Severity: Error,
+		Title:   "EnvoyFilter targets a workload that gets no sidecar",
+		Explain: "An EnvoyFilter patches the istio-proxy sidecar. A workload whose pods are not injected (namespace not labelled istio-injection=enabled or istio.io/rev, or sidecar.istio.io/inject: \"false\" on the pod template) has no proxy, so the filter can never run.",
+		Fix:     "Label the namespace for injection (kubectl label namespace NS istio-injection=enabled) or remove the inject=false label, then restart the workload.",
+	})
+	EnvoyFilterLegacyName = register(Code{
+		ID: "FD1010", Severity: Error,
+		Title:   "EnvoyFilter matches a deprecated filter name",
+		Explain: "istiod generates canonical filter names (envoy.filters.network.http_connection_manager, envoy.filters.http.router, ...). Up to Istio 1.18 it also translated deprecated names such as envoy.router; since 1.19 (istio/istio PR #45675) a match on a deprecated name silently matches nothing. Before 1.19 it is a warning: it stops working on upgrade.",
+		Fix:     "Use the canonical name given in the message.",
+		Example: "match:\n  listener:\n    filterChain:\n      filter:\n        name: envoy.http_connection_manager",
+	})
+	EnvoyFilterServicePort = register(Code{
+		ID: "FD1011", Severity: Error,
+		Title:   "SIDECAR_INBOUND portNumber is a Service port, not the container port",
+		Explain: "Inbound traffic reaches the sidecar's virtualInbound listener, whose filter chains are keyed by the container (target) port. A SIDECAR_INBOUND match on the Service port (8000 when targetPort is 80) matches no chain (istio/istio#44795, istio.io#13169).",
+		Fix:     "Set match.listener.portNumber to the Service's targetPort.",
+	})
+	EnvoyFilterPortNotExposed = register(Code{
+		ID: "FD1012", Severity: Error,
+		Title:   "SIDECAR_INBOUND portNumber is not a port of the workload",
+		Explain: "The virtualInbound listener has a filter chain per port the workload serves (the target ports of its Services and its container ports). A portNumber that is none of them matches nothing.",
+		Fix:     "Use one of the ports the workload exposes, listed in the message.",
+	})
+	EnvoyFilterWrongContext = register(Code{
+		ID: "FD1013", Severity: Error,
+		Title:   "EnvoyFilter context cannot reach the listener it aims at",
+		Explain: "SIDECAR_INBOUND patches the listener that receives requests for the workload, SIDECAR_OUTBOUND the listeners it uses to call other services, GATEWAY only gateway proxies. A GATEWAY patch on a sidecar, or a SIDECAR_* patch on a gateway, is a silent no-op; SIDECAR_OUTBOUND on the workload's own serving port patches its outgoing calls, not the requests it receives.",
+		Fix:     "Use the context named in the message.",
+	})
+	EnvoyFilterProxyVersion = register(Code{
+		ID: "FD1014", Severity: Error,
+		Title:   "EnvoyFilter proxyVersion does not match the Istio version",
+		Explain: "match.proxy.proxyVersion is an RE2 regex matched against the proxy's ISTIO_VERSION. When it does not match, istiod leaves the patch out, which happens silently after an upgrade.",
+		Fix:     "Widen or remove proxyVersion so it matches the proxies you run.",
+	})
+	EnvoyFilterAddHTTPFilter = register(Code{
+		ID: "FD1015", Severity: Error,
+		Title:   "EnvoyFilter ADDs an HTTP filter after the router",
+		Explain: "operation ADD on HTTP_FILTER appends to the HTTP filter chain, after envoy.filters.http.router. Envoy rejects the listener: \"terminal filter named envoy.filters.http.router ... must be the last filter in a http filter chain\" (istio/api#2253), and the proxy keeps its old config.",
+		Fix:     "Use INSERT_BEFORE with subFilter envoy.filters.http.router (or INSERT_FIRST).",
+	})
+	EnvoyFilterMergeType = register(Code{
+		ID: "FD1016", Severity: Error,
+		Title:   "EnvoyFilter MERGEs a value of another type into the matched filter",
+		Explain: "MERGE proto-merges the patch into the filter it matched; it never inserts a new filter. A value whose typed_config type differs from the matched filter's (a Lua config merged into the router) cannot be merged and the patch does nothing useful (istio/istio#44795).",
+		Fix:     "Use INSERT_BEFORE to add a new filter in front of the matched one.",
+	})
+	EnvoyFilterTypedConfig = register(Code{
+		ID: "FD1017", Severity: Error,
+		Title:   "EnvoyFilter patch value is not valid Envoy configuration",
+		Explain: "istiod converts patch.value into the Envoy proto for applyTo, and Envoy validates it. A missing typed_config, an unknown @type, a misspelt field or a value that breaks the proto's validation rules gets the patch rejected or the listener NACKed.",
+		Fix:     "Correct the value as the proto error says.",
+	})
+	EnvoyFilterFilterClass = register(Code{
+		ID: "FD1018", Severity: Warning,
+		Title:   "EnvoyFilter patch sets filterClass, which Istio ignores",
+		Explain: "patch.filterClass (AUTHN, AUTHZ, STATS) was never implemented in istiod (istio/istio#51177), so the filter is not placed where the field suggests.",
+		Fix:     "Remove filterClass and position the filter with INSERT_BEFORE/INSERT_AFTER and a subFilter.",
+	})
+)

@@ -1,0 +1,3 @@
+package finding
+
+// FD3xxx: Lua scripts. OWNED BY THE LUA WORK.

@@ -1,0 +1,3 @@
+package finding
+
+// FD4xxx: Wasm modules. OWNED BY THE WASM INSPECT WORK.

@@ -1,0 +1,229 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize bounds one manifest file. Real manifests are far smaller; the
+// bound keeps a stray binary or log from exhausting memory.
+const MaxFileSize = 64 << 20
+
+// manifestExt are the file endings read from a directory, as kubectl apply -f.
+var manifestExt = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+
+// ReadPaths reads every manifest under the given files and directories
+// (directories recursively, like kubectl apply -R) and returns the objects in
+// file order. "-" reads standard input.
+func ReadPaths(paths []string, stdin io.Reader) ([]*Object, error) {
+	var objs []*Object
+	for _, p := range paths {
+		if p == "-" {
+			b, err := readLimited(stdin, "standard input")
+			if err != nil {
+				return nil, err
+			}
+			o, err := ParseManifests("-", b)
+			if err != nil {
+				return nil, err
+			}
+			objs = append(objs, o...)
+			continue
+		}
+		files, err := manifestFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			o, err := ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			objs = append(objs, o...)
+		}
+	}
+	return objs, nil
+}
+
+func manifestFiles(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && manifestExt[strings.ToLower(filepath.Ext(path))] {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// ReadFile parses one manifest file.
+func ReadFile(path string) ([]*Object, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	defer f.Close()
+	b, err := readLimited(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifests(path, b)
+}
+
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB; not a manifest", name, MaxFileSize>>20)
+	}
+	return b, nil
+}
+
+// ParseManifests parses multi-document YAML or JSON. `kind: List` (and any
+// *List with items) is flattened into its items. Empty documents are skipped.
+// Errors name the file and line.
+func ParseManifests(file string, data []byte) ([]*Object, error) {
+	if bytes.IndexByte(data, 0) >= 0 {
+		return nil, fmt.Errorf("%s: binary data, not a YAML or JSON manifest", file)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var objs []*Object
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if root.Kind == yaml.ScalarNode && (root.Tag == "!!null" || root.Value == "") {
+			continue
+		}
+		got, err := objectsFromNode(file, root)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, got...)
+	}
+	return objs, nil
+}
+
+func objectsFromNode(file string, n *yaml.Node) ([]*Object, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: expected a Kubernetes object (a mapping with apiVersion and kind)", file, n.Line)
+	}
+	var data map[string]any
+	if err := n.Decode(&data); err != nil {
+		return nil, fmt.Errorf("%s:%d: %s", file, n.Line, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	data, err := jsonCompatible(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", file, n.Line, err)
+	}
+	kind, _ := data["kind"].(string)
+	if items, isList := data["items"].([]any); isList && strings.HasSuffix(kind, "List") {
+		itemsNode, _ := child(n, "items")
+		var out []*Object
+		for i := range items {
+			itemNode, _ := child(itemsNode, i)
+			if itemNode == nil {
+				continue
+			}
+			got, err := objectsFromNode(file, itemNode)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, got...)
+		}
+		return out, nil
+	}
+	o := &Object{Data: data, File: file, Line: n.Line, node: n}
+	if err := o.fillMeta(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", file, n.Line, err)
+	}
+	if o.APIVersion == "" {
+		return nil, fmt.Errorf("%s:%d: %s %q has no apiVersion", file, n.Line, o.Kind, o.Name)
+	}
+	if o.Name == "" {
+		return nil, fmt.Errorf("%s:%d: %s has no metadata.name", file, n.Line, o.Kind)
+	}
+	return []*Object{o}, nil
+}
+
+// jsonCompatible rewrites YAML-only shapes (maps with non-string keys) into
+// what JSON can carry, or says where they are.
+func jsonCompatible(v map[string]any) (map[string]any, error) {
+	out, err := normalize(v, "")
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+func normalize(v any, path string) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			nv, err := normalize(val, path+"."+k)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = nv
+		}
+		return x, nil
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, val := range x {
+			ks, ok := k.(string)
+			if !ok {
+				ks = fmt.Sprint(k)
+			}
+			nv, err := normalize(val, path+"."+ks)
+			if err != nil {
+				return nil, err
+			}
+			m[ks] = nv
+		}
+		return m, nil
+	case []any:
+		for i, val := range x {
+			nv, err := normalize(val, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			x[i] = nv
+		}
+		return x, nil
+	}
+	return v, nil
+}

@@ -1,0 +1,292 @@
+package snapshot
+
+import (
+	"fmt"
+	"sort"
+
+	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
+	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Workload is anything with a pod template: the unit a sidecar is injected
+// into and an EnvoyFilter selects.
+type Workload struct {
+	*Object
+	Template corev1.PodTemplateSpec
+	// TemplatePath is the path of the pod template inside Object, for
+	// locating its fields (nil for a bare Pod, whose template is itself).
+	TemplatePath []any
+}
+
+// TemplateLine returns the line of a field inside the pod template.
+func (w *Workload) TemplateLine(path ...any) int {
+	return w.LineOf(append(append([]any(nil), w.TemplatePath...), path...)...)
+}
+
+// PodLabels are the labels the running pods carry (what selectors see).
+func (w *Workload) PodLabels() map[string]string { return w.Template.Labels }
+
+// PodAnnotations are the annotations the sidecar injector reads.
+func (w *Workload) PodAnnotations() map[string]string { return w.Template.Annotations }
+
+// EnvoyFilter is a decoded networking.istio.io EnvoyFilter.
+type EnvoyFilter struct {
+	*Object
+	EF *netv1alpha3.EnvoyFilter
+}
+
+// WasmPlugin is a decoded extensions.istio.io WasmPlugin.
+type WasmPlugin struct {
+	*Object
+	WP *extv1alpha1.WasmPlugin
+}
+
+// ConfigMap is a decoded ConfigMap.
+type ConfigMap struct {
+	*Object
+	CM *corev1.ConfigMap
+}
+
+// Service is a decoded Service.
+type Service struct {
+	*Object
+	Svc *corev1.Service
+}
+
+// Namespace is a decoded Namespace.
+type Namespace struct {
+	*Object
+	NS *corev1.Namespace
+}
+
+// Invalid is an object of a kind filterdoctor checks that could not be
+// decoded into its API type (a schema error the API server would reject).
+type Invalid struct {
+	*Object
+	Err error
+}
+
+// Snapshot is everything one check run sees.
+type Snapshot struct {
+	// Live is true when objects came from a cluster: absence then means the
+	// object does not exist, rather than that it was not in the files.
+	Live bool
+
+	Objects        []*Object
+	Workloads      []*Workload
+	EnvoyFilters   []*EnvoyFilter
+	WasmPlugins    []*WasmPlugin
+	ConfigMaps     []*ConfigMap
+	Services       []*Service
+	ServiceEntries []*Object
+	Namespaces     map[string]*Namespace
+	Invalid        []*Invalid
+}
+
+// workloadKinds maps each workload kind to the path of its pod template.
+var workloadKinds = map[string][]any{
+	"Deployment":  {"spec", "template"},
+	"StatefulSet": {"spec", "template"},
+	"DaemonSet":   {"spec", "template"},
+	"ReplicaSet":  {"spec", "template"},
+	"Job":         {"spec", "template"},
+	"CronJob":     {"spec", "jobTemplate", "spec", "template"},
+	"Pod":         nil,
+}
+
+// IsWorkloadKind reports whether kind has a pod template.
+func IsWorkloadKind(kind string) bool {
+	_, ok := workloadKinds[kind]
+	return ok
+}
+
+// clusterScoped are the kinds that never get a default namespace.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "CustomResourceDefinition": true, "ClusterRole": true,
+	"ClusterRoleBinding": true, "Node": true, "PersistentVolume": true,
+	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
+	"StorageClass": true, "PriorityClass": true, "IngressClass": true,
+}
+
+// New classifies objects. Namespaced objects without a namespace get
+// defaultNamespace, as kubectl apply would give them.
+func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) {
+	s := &Snapshot{Live: live, Namespaces: map[string]*Namespace{}}
+	for _, o := range objs {
+		if o.Namespace == "" && !clusterScoped[o.Kind] {
+			o.Namespace = defaultNamespace
+		}
+		if err := s.add(o); err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(s.Workloads, func(i, j int) bool {
+		a, b := s.Workloads[i], s.Workloads[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return s, nil
+}
+
+func (s *Snapshot) add(o *Object) error {
+	s.Objects = append(s.Objects, o)
+	if path, ok := workloadKinds[o.Kind]; ok && isGroup(o.APIVersion, "apps", "batch", "") {
+		w, err := decodeWorkload(o, path)
+		if err != nil {
+			return err
+		}
+		s.Workloads = append(s.Workloads, w)
+		return nil
+	}
+	switch {
+	case o.Kind == "EnvoyFilter" && isGroup(o.APIVersion, "networking.istio.io"):
+		ef := &netv1alpha3.EnvoyFilter{}
+		if err := o.Decode(ef); err != nil {
+			s.Invalid = append(s.Invalid, &Invalid{o, err})
+			return nil
+		}
+		s.EnvoyFilters = append(s.EnvoyFilters, &EnvoyFilter{o, ef})
+	case o.Kind == "WasmPlugin" && isGroup(o.APIVersion, "extensions.istio.io"):
+		wp := &extv1alpha1.WasmPlugin{}
+		if err := o.Decode(wp); err != nil {
+			s.Invalid = append(s.Invalid, &Invalid{o, err})
+			return nil
+		}
+		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{o, wp})
+	case o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io"):
+		s.ServiceEntries = append(s.ServiceEntries, o)
+	case o.Kind == "ConfigMap" && isGroup(o.APIVersion, ""):
+		cm := &corev1.ConfigMap{}
+		if err := o.Decode(cm); err != nil {
+			return err
+		}
+		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{o, cm})
+	case o.Kind == "Service" && isGroup(o.APIVersion, ""):
+		svc := &corev1.Service{}
+		if err := o.Decode(svc); err != nil {
+			return err
+		}
+		s.Services = append(s.Services, &Service{o, svc})
+	case o.Kind == "Namespace" && isGroup(o.APIVersion, ""):
+		ns := &corev1.Namespace{}
+		if err := o.Decode(ns); err != nil {
+			return err
+		}
+		s.Namespaces[o.Name] = &Namespace{o, ns}
+	}
+	return nil
+}
+
+// isGroup reports whether apiVersion ("group/version" or "version" for the
+// core group) belongs to one of groups.
+func isGroup(apiVersion string, groups ...string) bool {
+	group := ""
+	for i := len(apiVersion) - 1; i >= 0; i-- {
+		if apiVersion[i] == '/' {
+			group = apiVersion[:i]
+			break
+		}
+	}
+	for _, g := range groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeWorkload(o *Object, path []any) (*Workload, error) {
+	w := &Workload{Object: o, TemplatePath: path}
+	switch o.Kind {
+	case "Pod":
+		var p corev1.Pod
+		if err := o.Decode(&p); err != nil {
+			return nil, err
+		}
+		w.Template = corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+	case "Deployment":
+		var d appsv1.Deployment
+		if err := o.Decode(&d); err != nil {
+			return nil, err
+		}
+		w.Template = d.Spec.Template
+	case "StatefulSet":
+		var d appsv1.StatefulSet
+		if err := o.Decode(&d); err != nil {
+			return nil, err
+		}
+		w.Template = d.Spec.Template
+	case "DaemonSet":
+		var d appsv1.DaemonSet
+		if err := o.Decode(&d); err != nil {
+			return nil, err
+		}
+		w.Template = d.Spec.Template
+	case "ReplicaSet":
+		var d appsv1.ReplicaSet
+		if err := o.Decode(&d); err != nil {
+			return nil, err
+		}
+		w.Template = d.Spec.Template
+	case "Job":
+		var d batchv1.Job
+		if err := o.Decode(&d); err != nil {
+			return nil, err
+		}
+		w.Template = d.Spec.Template
+	case "CronJob":
+		var d batchv1.CronJob
+		if err := o.Decode(&d); err != nil {
+			return nil, err
+		}
+		w.Template = d.Spec.JobTemplate.Spec.Template
+	default:
+		return nil, fmt.Errorf("%s: not a workload kind", o.Kind)
+	}
+	return w, nil
+}
+
+// ConfigMap finds a ConfigMap by namespace and name.
+func (s *Snapshot) ConfigMap(namespace, name string) *ConfigMap {
+	for _, c := range s.ConfigMaps {
+		if c.Namespace == namespace && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Namespace finds a Namespace object, or nil when it is not in the input.
+func (s *Snapshot) Namespace(name string) *Namespace { return s.Namespaces[name] }
+
+// ServicesSelecting returns the Services in w's namespace whose selector
+// matches w's pod labels.
+func (s *Snapshot) ServicesSelecting(w *Workload) []*Service {
+	var out []*Service
+	for _, svc := range s.Services {
+		sel := svc.Svc.Spec.Selector
+		if svc.Namespace != w.Namespace || len(sel) == 0 {
+			continue
+		}
+		if LabelsSubset(sel, w.PodLabels()) {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// LabelsSubset reports whether every key=value of sel is in labels: the
+// equality-only selection Istio uses for workloadSelector.
+func LabelsSubset(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
