@@ -1,13 +1,276 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/checks"
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
-func newCheckCommand(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{Use: "check"}
+// CheckOptions are the inputs of `check`.
+type CheckOptions struct {
+	kube    *genericclioptions.ConfigFlags
+	streams genericiooptions.IOStreams
+
+	Files         []string
+	AllNamespaces bool
+	IstioVersion  string
+	RootNamespace string
+	Output        string
+	FailOn        string
+	Timeout       time.Duration
+
+	// Completed fields.
+	target     *checks.TargetRef
+	namespace  string // explicit or kubeconfig namespace
+	explicitNS bool
+	istio      release.Istio
+	failOn     finding.Severity // 0 means never fail
+	color      bool
 }
-func newChecksCommand(genericiooptions.IOStreams) *cobra.Command  { return &cobra.Command{Use: "checks"} }
-func newExplainCommand(genericiooptions.IOStreams) *cobra.Command { return &cobra.Command{Use: "explain"} }
+
+func newCheckCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CheckOptions{kube: kube, streams: streams}
+	cmd := &cobra.Command{
+		Use:   "check [TYPE/NAME | TYPE NAME]",
+		Short: "Find why Lua and Wasm filters do not apply or do not work",
+		Long: `Check EnvoyFilters, WasmPlugins, sidecar annotations, wasm ConfigMaps and the Lua and
+Wasm code they carry, for the workloads in scope.
+
+With -f, manifests are read from files and directories (recursively; multi-document YAML,
+JSON and kind: List) and nothing is read from a cluster. Without -n, every namespace in the
+files is checked. Without -f, objects are read from the cluster of the current kubeconfig
+context: the current namespace, or all namespaces with -A.
+
+Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.`,
+		Example: `  # Offline, in CI, before applying
+  kubectl filterdoctor check -A -f manifests/ --istio-version 1.24
+
+  # One workload in the cluster
+  kubectl filterdoctor check deploy/web -n shop
+
+  # SARIF for code scanning
+  kubectl filterdoctor check -f manifests/ -o sarif > filterdoctor.sarif`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.Files, "filename", "f", nil, "manifest file or directory to check offline (repeatable; - for stdin)")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "check workloads in every namespace")
+	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release to judge against, e.g. 1.24 (default: the newest known)")
+	f.StringVar(&o.RootNamespace, "root-namespace", "istio-system", "mesh root namespace (meshConfig.rootNamespace)")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json, yaml or sarif")
+	f.StringVar(&o.FailOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
+	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading from the cluster")
+	return cmd
+}
+
+// Complete fills derived fields from flags, arguments and kubeconfig.
+func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
+	target, err := parseTarget(args)
+	if err != nil {
+		return err
+	}
+	o.target = target
+	if o.kube.Namespace != nil && *o.kube.Namespace != "" {
+		o.namespace, o.explicitNS = *o.kube.Namespace, true
+	} else if len(o.Files) == 0 {
+		ns, _, err := o.kube.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return fmt.Errorf("reading kubeconfig: %w", err)
+		}
+		o.namespace = ns
+	}
+	if o.IstioVersion == "" {
+		o.istio = release.NewestIstio()
+	} else if o.istio, err = release.LookupIstio(o.IstioVersion); err != nil {
+		return err
+	}
+	if o.FailOn != "none" {
+		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
+			return fmt.Errorf("--fail-on: %w (or none)", err)
+		}
+	}
+	o.color = useColor(o.streams)
+	return nil
+}
+
+// Validate rejects flag combinations that cannot mean anything.
+func (o *CheckOptions) Validate() error {
+	if !render.ValidFormat(o.Output) {
+		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(render.Formats, ", "))
+	}
+	if o.target != nil && o.AllNamespaces {
+		return fmt.Errorf("a workload name cannot be combined with --all-namespaces")
+	}
+	if o.AllNamespaces && o.explicitNS {
+		return fmt.Errorf("--namespace and --all-namespaces cannot be combined")
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
+	}
+	return nil
+}
+
+// Run loads the snapshot, runs every check and renders the result.
+func (o *CheckOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	snap, err := o.load(ctx)
+	if err != nil {
+		return err
+	}
+	opts := checks.Options{Istio: o.istio, RootNamespace: o.RootNamespace, Target: o.target}
+	if !o.AllNamespaces && o.namespace != "" {
+		opts.Namespaces = []string{o.namespace}
+	}
+	if o.target != nil {
+		o.target.Namespace = o.targetNamespace(snap)
+		if !hasWorkload(snap, o.target) {
+			return fmt.Errorf("%s %s/%s not found%s", o.target.Kind, o.target.Namespace, o.target.Name, o.inputName())
+		}
+	}
+	res := checks.Run(snap, opts, checks.All())
+	if err := render.Write(o.streams.Out, res, render.Options{Format: o.Output, Color: o.color, Version: Version}); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if o.failOn != 0 && finding.AtOrAbove(res.Findings, o.failOn) {
+		n := 0
+		for _, f := range res.Findings {
+			if f.Severity >= o.failOn {
+				n++
+			}
+		}
+		return findingsError{n}
+	}
+	return nil
+}
+
+func (o *CheckOptions) inputName() string {
+	if len(o.Files) > 0 {
+		return " in the input files"
+	}
+	return ""
+}
+
+func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, error) {
+	if len(o.Files) > 0 {
+		objs, err := snapshot.ReadPaths(o.Files, o.streams.In)
+		if err != nil {
+			return nil, err
+		}
+		defNS := o.namespace
+		if defNS == "" {
+			defNS = "default"
+		}
+		return snapshot.New(objs, defNS, false)
+	}
+	cfg, err := o.kube.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	cfg.Timeout = o.Timeout
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var namespaces []string
+	if !o.AllNamespaces {
+		namespaces = []string{o.namespace}
+	}
+	return snapshot.LoadCluster(ctx, cfg, namespaces, o.RootNamespace)
+}
+
+// targetNamespace: offline without -n, a name that exists in exactly one
+// namespace of the files is found there, as a user would expect.
+func (o *CheckOptions) targetNamespace(snap *snapshot.Snapshot) string {
+	if o.explicitNS || len(o.Files) == 0 {
+		return o.namespace
+	}
+	found := ""
+	for _, w := range snap.Workloads {
+		if w.Kind == o.target.Kind && w.Name == o.target.Name {
+			if found != "" && found != w.Namespace {
+				return "default"
+			}
+			found = w.Namespace
+		}
+	}
+	if found == "" {
+		return "default"
+	}
+	return found
+}
+
+func hasWorkload(snap *snapshot.Snapshot, t *checks.TargetRef) bool {
+	for _, w := range snap.Workloads {
+		if w.Kind == t.Kind && w.Namespace == t.Namespace && w.Name == t.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// workloadAliases maps kubectl's spellings to kinds.
+var workloadAliases = map[string]string{
+	"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+	"sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
+	"ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
+	"rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
+	"job": "Job", "jobs": "Job",
+	"cj": "CronJob", "cronjob": "CronJob", "cronjobs": "CronJob",
+	"po": "Pod", "pod": "Pod", "pods": "Pod",
+}
+
+// parseTarget accepts TYPE/NAME or TYPE NAME, with TYPE as kubectl spells it
+// (optionally with its API group, e.g. deployments.apps).
+func parseTarget(args []string) (*checks.TargetRef, error) {
+	var typ, name string
+	switch len(args) {
+	case 0:
+		return nil, nil
+	case 1:
+		var ok bool
+		typ, name, ok = strings.Cut(args[0], "/")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("target %q: want TYPE/NAME, e.g. deploy/web", args[0])
+		}
+	case 2:
+		typ, name = args[0], args[1]
+	default:
+		return nil, fmt.Errorf("want at most one target, got %d arguments", len(args))
+	}
+	base, _, _ := strings.Cut(strings.ToLower(typ), ".")
+	kind, ok := workloadAliases[base]
+	if !ok {
+		return nil, fmt.Errorf("target type %q is not a workload (want deploy, sts, ds, rs, job, cronjob or pod)", typ)
+	}
+	return &checks.TargetRef{Kind: kind, Name: name}, nil
+}
+
+// useColor follows the NO_COLOR convention and colours only terminals.
+func useColor(streams genericiooptions.IOStreams) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := streams.Out.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}

@@ -1,0 +1,154 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/filterdoctor/filterdoctor/pkg/checks"
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+type textStyles struct {
+	err, warn, info, head, dim lipgloss.Style
+}
+
+func newTextStyles(w io.Writer, color bool) textStyles {
+	r := lipgloss.NewRenderer(w)
+	if color {
+		r.SetColorProfile(termenv.ANSI)
+	} else {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	return textStyles{
+		err:  r.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		warn: r.NewStyle().Foreground(lipgloss.Color("3")).Bold(true),
+		info: r.NewStyle().Foreground(lipgloss.Color("4")),
+		head: r.NewStyle().Bold(true),
+		dim:  r.NewStyle().Faint(true),
+	}
+}
+
+func (s textStyles) severity(sev finding.Severity) string {
+	label := fmt.Sprintf("%-7s", sev.String())
+	switch sev {
+	case finding.Error:
+		return s.err.Render(label)
+	case finding.Warning:
+		return s.warn.Render(label)
+	default:
+		return s.info.Render(label)
+	}
+}
+
+// group is the findings about one workload (or about no workload).
+type group struct {
+	title    string
+	findings []finding.Finding
+}
+
+// workloadOf returns the workload a finding is about: its resource when that
+// is a workload, else the first related workload.
+func workloadOf(f finding.Finding) (finding.Ref, bool) {
+	if snapshot.IsWorkloadKind(f.Resource.Kind) {
+		return finding.Ref{Kind: f.Resource.Kind, Namespace: f.Resource.Namespace, Name: f.Resource.Name}, true
+	}
+	for _, r := range f.Related {
+		if snapshot.IsWorkloadKind(r.Kind) {
+			return finding.Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, true
+		}
+	}
+	return finding.Ref{}, false
+}
+
+func groupByWorkload(fs []finding.Finding) []group {
+	var groups []group
+	index := map[string]int{}
+	var other []finding.Finding
+	for _, f := range fs {
+		wl, ok := workloadOf(f)
+		if !ok {
+			other = append(other, f)
+			continue
+		}
+		key := wl.String()
+		i, seen := index[key]
+		if !seen {
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, group{title: key})
+		}
+		groups[i].findings = append(groups[i].findings, f)
+	}
+	if len(other) > 0 {
+		groups = append(groups, group{title: "Not tied to a workload", findings: other})
+	}
+	return groups
+}
+
+// Text writes findings grouped by workload, then by object, and a summary
+// line that also says what was read.
+func Text(w io.Writer, res checks.Result, color bool) error {
+	st := newTextStyles(w, color)
+	var b strings.Builder
+	for _, g := range groupByWorkload(res.Findings) {
+		b.WriteString(st.head.Render(g.title) + "\n")
+		lastObject := ""
+		for _, f := range g.findings {
+			obj := f.Resource.String()
+			if obj != lastObject {
+				loc := f.Resource.File
+				if loc != "" {
+					loc = "  " + st.dim.Render(loc)
+				}
+				b.WriteString("  " + obj + loc + "\n")
+				lastObject = obj
+			}
+			line := ""
+			if f.Resource.Line > 0 {
+				line = st.dim.Render(fmt.Sprintf(" (line %d)", f.Resource.Line))
+			}
+			fmt.Fprintf(&b, "    %s %s %s%s\n", st.severity(f.Severity), f.Code, f.Title, line)
+			b.WriteString(indent(f.Message, "            ") + "\n")
+			b.WriteString(indent("fix: "+f.Fix, "            ") + "\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(summaryLine(res) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func summaryLine(res checks.Result) string {
+	c := res.Checked
+	read := fmt.Sprintf("Checked %s, %s, %s, %s",
+		plural(c.Workloads, "workload", "workloads"),
+		plural(c.EnvoyFilters, "EnvoyFilter", "EnvoyFilters"),
+		plural(c.WasmPlugins, "WasmPlugin", "WasmPlugins"),
+		plural(c.ConfigMaps, "ConfigMap", "ConfigMaps"))
+	s := res.Summary
+	if s.Error+s.Warning+s.Info == 0 {
+		return read + ": no findings."
+	}
+	return fmt.Sprintf("%s: %s, %s, %d info.", read,
+		plural(s.Error, "error", "errors"), plural(s.Warning, "warning", "warnings"), s.Info)
+}
