@@ -220,3 +220,5 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+func sortInts(a []int) { sort.Ints(a) }

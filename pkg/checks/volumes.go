@@ -32,7 +32,7 @@ type VolumeProblem struct {
 	Item string
 	// Field is the unknown field, for strict-decoding problems.
 	Field, Suggest string
-	Err   error
+	Err            error
 }
 
 // ParseUserVolumes decodes the annotations the way the API server would see
