@@ -1,7 +1,6 @@
 package checks
 
 import (
-
 	"google.golang.org/protobuf/encoding/protojson"
 	netapi "istio.io/api/networking/v1alpha3"
 

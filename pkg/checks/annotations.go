@@ -1,0 +1,318 @@
+package checks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// envoyLoggers are the logger names Envoy accepts in --component-log-level:
+// ALL_LOGGER_IDS of source/common/common/logger.h at c3961ccc59 plus the
+// loggers of a real istio-proxy's /logging (shared/fixtures/envoy/logging.txt).
+// Offline this list is all we have; live, `loglevel` reads the proxy's own.
+var envoyLoggers = map[string]bool{}
+
+// loggerSince records loggers younger than the oldest supported Envoy.
+var loggerSince = map[string]release.Version{
+	"websocket": {Major: 1, Minor: 24}, // istio/istio#44864: absent in Istio 1.15's Envoy
+}
+
+func init() {
+	for _, n := range strings.Fields(`admin alternate_protocols_cache aws assert backtrace basic_auth
+		cache_filter client config connection conn_handler decompression dns dubbo envoy_bug ext_authz
+		ext_proc rocketmq file filter forward_proxy geolocation grpc happy_eyeballs hc health_checker http
+		http2 hystrix init io jwt kafka key_value_store lua main matcher misc mongo multi_connection oauth2
+		quic quic_stream pool rate_limit_quota rbac rds redis router runtime stats secret tap testing thrift
+		tracing upstream udp wasm websocket golang`) {
+		envoyLoggers[n] = true
+	}
+}
+
+// sidecarAnnotations validates sidecar.istio.io annotations: placement,
+// userVolume JSON, mounts and log levels.
+type sidecarAnnotations struct{}
+
+func (sidecarAnnotations) Name() string { return "sidecar-annotations" }
+
+func (sidecarAnnotations) Run(c *Context) []finding.Finding {
+	var fs []finding.Finding
+	for _, w := range c.Workloads() {
+		fs = append(fs, misplacedAnnotations(w)...)
+		anns := w.PodAnnotations()
+		annRef := func(key string) finding.Ref {
+			return w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", key)...)
+		}
+		uv := ParseUserVolumes(anns)
+		for _, p := range uv.Problems {
+			fs = append(fs, volumeProblemFinding(w, p, annRef(p.Annotation)))
+		}
+		for _, m := range uv.Mounts {
+			if findVolume(w, uv, m.Name) == nil {
+				fs = append(fs, finding.AnnotationMountNoVolume.Newf(annRef(AnnUserVolumeMount),
+					fmt.Sprintf("Add a volume named %q to %s, or set the mount's name to one of: %s.", m.Name, AnnUserVolume, volumeNames(w, uv)),
+					"%s of %s %s/%s mounts volume %q at %s, but no volume has that name (volumes: %s).",
+					AnnUserVolumeMount, w.Kind, w.Namespace, w.Name, m.Name, m.MountPath, volumeNames(w, uv)))
+			}
+		}
+		if UsesGatewayTemplate(w) && (anns[AnnUserVolume] != "" || anns[AnnUserVolumeMount] != "") {
+			fs = append(fs, finding.AnnotationGatewayTemplate.Newf(annRef(AnnUserVolume), "",
+				"%s %s/%s uses the gateway injection template (%s: %s), which ignores %s and %s; the volume is never mounted into istio-proxy.",
+				w.Kind, w.Namespace, w.Name, AnnInjectTemplates, anns[AnnInjectTemplates], AnnUserVolume, AnnUserVolumeMount))
+		}
+		fs = append(fs, logLevelAnnotationFindings(c, w, annRef)...)
+	}
+	return fs
+}
+
+func volumeNames(w *snapshot.Workload, uv UserVolumes) string {
+	var names []string
+	for _, v := range uv.Volumes {
+		names = append(names, v.Name)
+	}
+	for _, v := range w.Template.Spec.Volumes {
+		names = append(names, v.Name)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func volumeProblemFinding(w *snapshot.Workload, p VolumeProblem, ref finding.Ref) finding.Finding {
+	if p.Syntax {
+		return finding.AnnotationInvalidJSON.Newf(ref, "",
+			"%s of %s %s/%s is not valid JSON: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Err)
+	}
+	if p.Field != "" {
+		fix := fmt.Sprintf("Remove %q from %s.", p.Field, p.Annotation)
+		if p.Suggest != "" {
+			fix = fmt.Sprintf("Rename %q to %q in %s.", p.Field, p.Suggest, p.Annotation)
+		}
+		return finding.AnnotationUnknownField.Newf(ref, fix,
+			"%s of %s %s/%s: %s has unknown field %q, which Kubernetes drops.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Item, p.Field)
+	}
+	return finding.AnnotationUnknownField.Newf(ref, "",
+		"%s of %s %s/%s: %s does not decode: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Item, p.Err)
+}
+
+// misplacedAnnotations finds sidecar annotations on a controller's own
+// metadata that the pod template does not carry.
+func misplacedAnnotations(w *snapshot.Workload) []finding.Finding {
+	if w.Kind == "Pod" {
+		return nil
+	}
+	var fs []finding.Finding
+	for _, k := range sortedKeys(w.Annotations) {
+		if !strings.HasPrefix(k, "sidecar.istio.io/") {
+			continue
+		}
+		if tv, ok := w.PodAnnotations()[k]; ok && tv == w.Annotations[k] {
+			continue
+		}
+		f := finding.AnnotationMisplaced.Newf(w.RefAt("metadata", "annotations", k),
+			fmt.Sprintf("Move %s under %s.metadata.annotations and restart the workload.", k, pathString(w.TemplatePath)),
+			"%s %s/%s carries %s on its own metadata; the sidecar injector reads only the pod template's annotations, so it is ignored.",
+			w.Kind, w.Namespace, w.Name, k)
+		if k == AnnUserVolume || k == AnnUserVolumeMount {
+			f.Severity = finding.Error
+			f.Message = strings.TrimSuffix(f.Message, ".") + ": the wasm volume is never mounted."
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func pathString(path []any) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = fmt.Sprint(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(string) finding.Ref) []finding.Finding {
+	var fs []finding.Finding
+	anns := w.PodAnnotations()
+	logLevel, hasLevel := anns[AnnLogLevel]
+	comp, hasComp := anns[AnnComponentLogLevel]
+	check := func(key, value string) {
+		for _, item := range splitList(value) {
+			name, lvl, isComp := strings.Cut(item, ":")
+			if !isComp {
+				lvl, name = item, ""
+			}
+			if strings.Contains(lvl, ":") {
+				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), fmt.Sprintf("Write it as logger:level, e.g. %s:info.", name),
+					"%s of %s %s/%s has item %q with more than one ':'; pilot-agent drops it.", key, w.Kind, w.Namespace, w.Name, item))
+				continue
+			}
+			if !ValidLogLevel(lvl) {
+				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), "Use one of trace, debug, info, warning, error, critical, off.",
+					"%s of %s %s/%s sets level %q, which Envoy does not accept; istio-proxy will not start.", key, w.Kind, w.Namespace, w.Name, lvl))
+				continue
+			}
+			if name == "" {
+				continue
+			}
+			since, young := loggerSince[name]
+			if !envoyLoggers[name] {
+				fix := "Remove it; `kubectl filterdoctor loglevel` lists a proxy's loggers."
+				if near := nearestLogger(name); near != "" {
+					fix = fmt.Sprintf("Did you mean %q? `kubectl filterdoctor loglevel` lists a proxy's loggers.", near)
+				}
+				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), fix,
+					"%s of %s %s/%s names logger %q, which Envoy does not have; Envoy refuses to start (\"invalid component specified '%s'\").", key, w.Kind, w.Namespace, w.Name, name, name))
+			} else if young && !c.Opts.Istio.Envoy.AtLeast(since) {
+				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), "Remove it for this Istio version, or upgrade.",
+					"%s of %s %s/%s names logger %q, which Envoy %s (Istio %s) does not have yet; Envoy refuses to start (\"invalid component specified '%s'\").",
+					key, w.Kind, w.Namespace, w.Name, name, c.Opts.Istio.Envoy, c.Opts.Istio.Version, name))
+			}
+		}
+	}
+	if hasLevel {
+		check(AnnLogLevel, logLevel)
+	}
+	if hasComp {
+		check(AnnComponentLogLevel, comp)
+	}
+	if hasLevel && hasComp && strings.Contains(logLevel, ":") {
+		fs = append(fs, finding.AnnotationLogLevelOverrides.Newf(annRef(AnnComponentLogLevel),
+			fmt.Sprintf("Move the logger items into one annotation, e.g. %s: %q.", AnnComponentLogLevel, mergedComponents(logLevel, comp)),
+			"%s of %s %s/%s contains logger items (%s), so pilot-agent ignores %s (%s) entirely.",
+			AnnLogLevel, w.Kind, w.Namespace, w.Name, logLevel, AnnComponentLogLevel, comp))
+	}
+	return fs
+}
+
+func mergedComponents(logLevel, comp string) string {
+	var items []string
+	for _, it := range splitList(logLevel) {
+		if strings.Contains(it, ":") {
+			items = append(items, it)
+		}
+	}
+	return strings.Join(append(items, splitList(comp)...), ",")
+}
+
+func nearestLogger(name string) string {
+	best, bestD := "", 3
+	for _, n := range sortedKeys(envoyLoggers) {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// logLevels reports Wasm filters whose info logs the wasm logger hides.
+// The Lua equivalent (FD2020) comes from the Lua analysis, which knows
+// which levels a script uses.
+type logLevels struct{}
+
+func (logLevels) Name() string { return "log-levels" }
+
+func (logLevels) Run(c *Context) []finding.Finding {
+	var fs []finding.Finding
+	for _, w := range c.Workloads() {
+		lv := EffectiveLogLevels(w)
+		level := lv.Level("wasm")
+		if Shows(level, "info") {
+			continue
+		}
+		var uses []string
+		for _, ef := range c.FiltersFor(w) {
+			if len(WasmReferences(ef)) > 0 || hasWasmFilter(ef) {
+				uses = append(uses, "EnvoyFilter "+ef.Namespace+"/"+ef.Name)
+			}
+		}
+		for _, wp := range c.Snap.WasmPlugins {
+			if c.Attach(WasmPluginTarget(wp), w) == Applies {
+				uses = append(uses, "WasmPlugin "+wp.Namespace+"/"+wp.Name)
+			}
+		}
+		if len(uses) == 0 {
+			continue
+		}
+		src := "Istio's default " + DefaultProxyLogLevel
+		if _, ok := lv.Components["wasm"]; ok {
+			src = lv.ComponentSource
+		} else if _, ok := w.PodAnnotations()[AnnLogLevel]; ok {
+			src = "annotation " + AnnLogLevel
+		}
+		fs = append(fs, finding.WasmLogHidden.Newf(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...),
+			fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
+				strings.ToLower(w.Kind), w.Name, w.Namespace, AnnComponentLogLevel),
+			"%s %s/%s runs %s with the wasm logger at %s (%s): the module's info and debug logs will not appear.",
+			w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), level, src))
+	}
+	return fs
+}
+
+// hasWasmFilter reports patches that add an envoy.filters.http.wasm filter
+// through ECDS or with a remote module.
+func hasWasmFilter(ef *snapshot.EnvoyFilter) bool {
+	for _, p := range ef.EF.Spec.GetConfigPatches() {
+		if strings.Contains(valueType(p), "filters.http.wasm") {
+			return true
+		}
+	}
+	return false
+}
+
+// wasmPluginSelection reports WasmPlugins that reach no proxy, and file://
+// modules that are not mounted.
+type wasmPluginSelection struct{}
+
+func (wasmPluginSelection) Name() string { return "wasmplugin-selection" }
+
+func (wasmPluginSelection) Run(c *Context) []finding.Finding {
+	var fs []finding.Finding
+	for _, wp := range c.WasmPlugins() {
+		t := WasmPluginTarget(wp)
+		if t.HasTargets {
+			continue // Gateway API and waypoint attachment is out of our scope
+		}
+		applied := c.WorkloadsFor(t)
+		if len(applied) == 0 {
+			var candidates []*snapshot.Workload
+			for _, w := range c.Snap.Workloads {
+				if w.Namespace == wp.Namespace {
+					candidates = append(candidates, w)
+				}
+			}
+			if (wp.Namespace == c.Opts.RootNamespace && !c.AllNamespaces()) || (len(candidates) == 0 && !c.Snap.Live) {
+				continue
+			}
+			msg := fmt.Sprintf("WasmPlugin %s/%s selects %s, which no workload in namespace %s carries", wp.Namespace, wp.Name, describeSelector(t.Selector), wp.Namespace)
+			fix := ""
+			if best := nearestWorkload(t.Selector, candidates); best != nil {
+				msg += fmt.Sprintf(" (%s %s/%s has %s)", best.Kind, best.Namespace, best.Name, describeSelector(best.PodLabels()))
+				fix = fmt.Sprintf("Set selector.matchLabels to labels of %s %s/%s, e.g. %s.", best.Kind, best.Namespace, best.Name, describeSelector(closestLabels(t.Selector, best.PodLabels())))
+			}
+			fs = append(fs, finding.WasmPluginSelectsNothing.New(wp.RefAt("spec", "selector"), msg+".", fix))
+			continue
+		}
+		url := wp.WP.Spec.GetUrl()
+		if !strings.HasPrefix(url, "file://") {
+			continue
+		}
+		path := strings.TrimPrefix(url, "file://")
+		for _, w := range applied {
+			if !inList(c.Workloads(), w) {
+				continue
+			}
+			uv := ParseUserVolumes(w.PodAnnotations())
+			if _, ok := ResolvePath(w, uv, path); !ok {
+				fs = append(fs, finding.WasmPluginFileNotMounted.Newf(wp.RefAt("spec", "url"), "",
+					"WasmPlugin %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
+					wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv)).With(refOf(w.Object)))
+			}
+		}
+	}
+	return fs
+}
