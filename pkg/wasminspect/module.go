@@ -1,0 +1,163 @@
+package wasminspect
+
+import (
+	"fmt"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+)
+
+// Kind is what an import or export is.
+type Kind string
+
+// Import and export kinds, named as in the text format.
+const (
+	KindFunc   Kind = "func"
+	KindTable  Kind = "table"
+	KindMemory Kind = "memory"
+	KindGlobal Kind = "global"
+	KindTag    Kind = "tag"
+)
+
+func kindOf(b byte) Kind {
+	switch b {
+	case 0:
+		return KindFunc
+	case 1:
+		return KindTable
+	case 2:
+		return KindMemory
+	case 3:
+		return KindGlobal
+	case 4:
+		return KindTag
+	}
+	return Kind(fmt.Sprintf("kind(0x%02x)", b))
+}
+
+// StartKind is how the host starts the module.
+type StartKind string
+
+// Start kinds. A reactor exports _initialize (what -buildmode=c-shared and
+// wasm32-wasi cdylib builds produce); a command exports only _start, which
+// runs main and, for Go and recent TinyGo, exits the process.
+const (
+	StartReactor StartKind = "reactor"
+	StartCommand StartKind = "command"
+	StartNone    StartKind = "none"
+)
+
+// Memory is the module's linear memory, declared or imported.
+type Memory struct {
+	MinPages uint32 `json:"minPages"`
+	MaxPages uint32 `json:"maxPages,omitempty"`
+	HasMax   bool   `json:"hasMax"`
+	Imported bool   `json:"imported,omitempty"`
+	Shared   bool   `json:"shared,omitempty"`
+	Memory64 bool   `json:"memory64,omitempty"`
+}
+
+// InitialBytes is the initial size in bytes.
+func (m Memory) InitialBytes() uint64 { return uint64(m.MinPages) * release.WasmPageSize }
+
+// Import is one entry of the import section.
+type Import struct {
+	Module string
+	Name   string
+	Kind   Kind
+	// Sig is set for function imports whose type could be decoded.
+	Sig *release.Signature
+	// Global describes a global import ("i32", "mut i64").
+	Global string
+}
+
+// Key is the import's module.name.
+func (i Import) Key() release.ImportKey { return release.ImportKey{Module: i.Module, Name: i.Name} }
+
+// Export is one entry of the export section.
+type Export struct {
+	Name string
+	Kind Kind
+	// Sig is set for function exports whose type could be decoded.
+	Sig *release.Signature
+}
+
+// Producer says what built the module.
+type Producer struct {
+	// Language is Go, TinyGo, Rust, AssemblyScript, C/C++, C/C++ (emscripten)
+	// or "" when nothing identifies it.
+	Language string `json:"language,omitempty"`
+	// Version is the toolchain version when known (go1.26.8, 0.35.0).
+	Version string `json:"version,omitempty"`
+	// Tools lists the producers section's processed-by and sdk entries.
+	Tools []string `json:"tools,omitempty"`
+	// Evidence says where the answer came from.
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// String renders "Go go1.26.8" or "unknown".
+func (p Producer) String() string {
+	switch {
+	case p.Language == "":
+		return "unknown"
+	case p.Version == "":
+		return p.Language
+	}
+	return p.Language + " " + p.Version
+}
+
+// Module is what the inspector read from a binary.
+type Module struct {
+	Size     int64
+	Producer Producer
+	// ABIExport is the first function export named proxy_abi_version_*, the
+	// one Envoy reads; ABI is release.ABIUnknown when Envoy does not know it.
+	ABIExport string
+	ABI       release.ABI
+	Start     StartKind
+	// HasStartSection reports a wasm start function, run at instantiation.
+	HasStartSection bool
+	Memory          *Memory
+	Imports         []Import
+	Exports         []Export
+	// CustomSections lists custom section names in file order (at most
+	// maxCustomNames; CustomSectionCount counts them all).
+	CustomSections     []string
+	CustomSectionCount int
+	// Decoder names what decoded the sections: "wabin", or "filterdoctor"
+	// with the reason wabin could not.
+	Decoder string
+}
+
+// ExportNamed finds an export by name.
+func (m *Module) ExportNamed(name string) (Export, bool) {
+	for _, e := range m.Exports {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Export{}, false
+}
+
+// HasFuncExport reports a function export of that name.
+func (m *Module) HasFuncExport(name string) bool {
+	e, ok := m.ExportNamed(name)
+	return ok && e.Kind == KindFunc
+}
+
+// ImportsFunc reports a function import of module.name; module "wasi"
+// matches both WASI module names.
+func (m *Module) ImportsFunc(module, name string) bool {
+	for _, i := range m.Imports {
+		if i.Kind != KindFunc || i.Name != name {
+			continue
+		}
+		if i.Module == module || (module == "wasi" && isWASIModule(i.Module)) {
+			return true
+		}
+	}
+	return false
+}
+
+func isWASIModule(m string) bool {
+	return m == release.ModuleWASI || m == release.ModuleWASIUnstable
+}

@@ -1,0 +1,126 @@
+package wasminspect
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+)
+
+// decoders are tried in order; the first that succeeds wins. ownDecoder
+// also runs first as the bounds check that makes wabin safe on hostile
+// input (see wabinDecoder), so the order here is a preference only.
+var decoders = []sectionDecoder{wabinDecoder{}, ownDecoder{}}
+
+// ParseBytes reads a module held in memory.
+func ParseBytes(b []byte) (*Module, error) {
+	return Parse(bytes.NewReader(b), int64(len(b)))
+}
+
+// Parse reads a module's header-level structure from r. It returns a
+// *NotWasmError when the bytes are not a binary module and a *CorruptError
+// when they are one Envoy cannot parse; other errors are I/O failures.
+func Parse(r io.ReaderAt, size int64) (*Module, error) {
+	res, err := scan(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if res.dupSection != "" {
+		return nil, &CorruptError{Offset: 8, Reason: res.dupSection}
+	}
+	// Walk every section with the tolerant decoder first: if it cannot
+	// follow the structure, no decoder can, and the module is corrupt.
+	own, err := ownDecoder{}.decode(&res.raw)
+	if err != nil {
+		return nil, &CorruptError{Offset: 8, Reason: err.Error()}
+	}
+	m := &Module{
+		Size:               size,
+		HasStartSection:    res.hasStart,
+		CustomSections:     res.customs,
+		CustomSectionCount: res.nCustom,
+		Producer:           detectProducer(parseProducers(res.producers), res.fp),
+	}
+	var d *decoded
+	var notes []string
+	for _, dec := range decoders {
+		if _, isOwn := dec.(ownDecoder); isOwn {
+			d = own
+		} else if d, err = dec.decode(&res.raw); err != nil {
+			notes = append(notes, dec.name()+": "+oneLine(err.Error()))
+			continue
+		}
+		m.Decoder = dec.name()
+		break
+	}
+	if len(notes) > 0 {
+		m.Decoder += " (" + strings.Join(notes, "; ") + ")"
+	}
+	if defined := countDefined(d); defined != int(res.codeCount) && (defined > 0 || res.raw.present[secCode]) {
+		return nil, &CorruptError{Offset: 8, Reason: fmt.Sprintf("function section declares %d functions but the code section has %d bodies", defined, res.codeCount)}
+	}
+	m.fill(d)
+	return m, nil
+}
+
+// countDefined is the number of functions the module defines itself.
+func countDefined(d *decoded) int {
+	imported := 0
+	for _, i := range d.imports {
+		if i.Kind == KindFunc {
+			imported++
+		}
+	}
+	return len(d.funcTypes) - imported
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// fill derives the summary facts from the decoded sections.
+func (m *Module) fill(d *decoded) {
+	m.Imports = d.imports
+	m.Memory = d.memory
+	m.Exports = make([]Export, 0, len(d.exports))
+	for _, e := range d.exports {
+		x := Export{Name: e.name, Kind: e.kind}
+		if e.kind == KindFunc && int(e.index) < len(d.funcTypes) {
+			if t := d.funcTypes[e.index]; int(t) < len(d.types) {
+				x.Sig = d.types[t]
+			}
+		}
+		m.Exports = append(m.Exports, x)
+	}
+	// Envoy takes the first function export whose name is one of the known
+	// markers (cpp-host bytecode_util.cc getAbiVersion). Without one, the
+	// first marker-like name is kept to say what the module asked for.
+	for _, e := range m.Exports {
+		if e.Kind != KindFunc || !strings.HasPrefix(e.Name, release.ABIExportPrefix) {
+			continue
+		}
+		if abi, ok := release.ABIFromExport(e.Name); ok {
+			m.ABI, m.ABIExport = abi, e.Name
+			break
+		}
+		if m.ABIExport == "" {
+			m.ABIExport = e.Name
+		}
+	}
+	switch {
+	case m.HasFuncExport("_initialize"):
+		m.Start = StartReactor
+	case m.HasFuncExport("_start"):
+		m.Start = StartCommand
+	default:
+		m.Start = StartNone
+	}
+}
+
+// isParseFailure reports whether err describes the bytes rather than I/O.
+func isParseFailure(err error) bool {
+	var nw *NotWasmError
+	var ce *CorruptError
+	return errors.As(err, &nw) || errors.As(err, &ce)
+}
