@@ -1,0 +1,241 @@
+package checks
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// coreChecks are the checks whose fixtures live in testdata/core; the Lua
+// and wasm-module analyses have their own fixtures and tests.
+func coreChecks() []Check {
+	var out []Check
+	for _, c := range All() {
+		if c.Name() != "lua-scripts" && c.Name() != "wasm-modules" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// fixture is a testdata/core file with its expectations, read from header
+// comments: "# want: CODE" (once per expected finding) and
+// "# istio-version: X.Y".
+type fixture struct {
+	path  string
+	want  []string
+	istio release.Istio
+}
+
+func loadFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := fixture{path: path, istio: release.NewestIstio()}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "# want: "); ok {
+			fx.want = append(fx.want, strings.TrimSpace(v))
+		}
+		if v, ok := strings.CutPrefix(line, "# istio-version: "); ok {
+			if fx.istio, err = release.LookupIstio(strings.TrimSpace(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	objs, err := snapshot.ParseManifests(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := snapshot.New(objs, "default", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fx, snap
+}
+
+func runFixture(t *testing.T, path string) (fixture, Result) {
+	t.Helper()
+	fx, snap := loadFixture(t, path)
+	return fx, Run(snap, Options{Istio: fx.istio, RootNamespace: "istio-system"}, coreChecks())
+}
+
+func codes(fs []finding.Finding) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestCoreFixtures(t *testing.T) {
+	paths, err := filepath.Glob("testdata/core/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			fx, res := runFixture(t, path)
+			want := slices.Clone(fx.want)
+			slices.Sort(want)
+			if got := codes(res.Findings); !slices.Equal(got, want) {
+				for _, f := range res.Findings {
+					t.Logf("%s %s: %s", f.Code, f.Resource.Location(), f.Message)
+				}
+				t.Fatalf("codes = %v, want %v", got, want)
+			}
+			for _, f := range res.Findings {
+				assertExact(t, f)
+			}
+			if strings.HasPrefix(filepath.Base(path), "clean-") && len(fx.want) != 0 {
+				t.Fatalf("a clean fixture must expect no findings")
+			}
+		})
+	}
+}
+
+// assertExact holds every finding to the brief: it names the object with
+// its file and line, says what is wrong, and says how to fix it.
+func assertExact(t *testing.T, f finding.Finding) {
+	t.Helper()
+	r := f.Resource
+	if r.Kind == "" || r.Name == "" || r.File == "" || r.Line <= 0 {
+		t.Errorf("%s: resource %+v lacks kind, name, file or line", f.Code, r)
+	}
+	if f.Message == "" || f.Fix == "" || f.Title == "" {
+		t.Errorf("%s: empty message, fix or title: %+v", f.Code, f)
+	}
+	if !strings.Contains(f.Message, r.Name) && !slices.ContainsFunc(f.Related, func(x finding.Ref) bool { return strings.Contains(f.Message, x.Name) }) {
+		t.Errorf("%s: message %q names neither the resource nor a related object", f.Code, f.Message)
+	}
+	c, ok := finding.Lookup(f.Code)
+	if !ok || c.Title != f.Title {
+		t.Errorf("%s: not registered or title differs", f.Code)
+	}
+}
+
+// TestEveryCoreCodeHasFixtures: each FD1/FD2/FD5 code is produced by some
+// fixture, and clean fixtures exist. FD2020 comes from the Lua analysis
+// (luascripts_test.go); FD2014 needs a 1 MiB object and is built below.
+func TestEveryCoreCodeHasFixtures(t *testing.T) {
+	produced := map[string]bool{"FD2014": true, "FD2020": true}
+	paths, _ := filepath.Glob("testdata/core/*.yaml")
+	clean := 0
+	for _, path := range paths {
+		fx, _ := loadFixture(t, path)
+		for _, w := range fx.want {
+			produced[w] = true
+		}
+		if strings.HasPrefix(filepath.Base(path), "clean-") {
+			clean++
+		}
+	}
+	for _, c := range finding.All() {
+		if strings.HasPrefix(c.ID, "FD1") || strings.HasPrefix(c.ID, "FD2") || strings.HasPrefix(c.ID, "FD5") {
+			if !produced[c.ID] {
+				t.Errorf("%s has no fixture in testdata/core", c.ID)
+			}
+		}
+	}
+	if clean < 3 {
+		t.Errorf("want at least 3 clean fixtures, have %d", clean)
+	}
+}
+
+func TestConfigMapOverOneMiB(t *testing.T) {
+	fx, snap := loadFixture(t, "testdata/core/clean-wasm-configmap.yaml")
+	cm := snap.ConfigMap("shop", "header-filter-wasm")
+	big := make([]byte, MaxConfigMapBytes)
+	copy(big, "\x00asm\x01\x00\x00\x00")
+	cm.CM.BinaryData["header-filter.wasm"] = big
+	res := Run(snap, Options{Istio: fx.istio}, coreChecks())
+	if got := codes(res.Findings); !slices.Equal(got, []string{"FD2014"}) {
+		t.Fatalf("codes = %v, want [FD2014]", got)
+	}
+	if !strings.Contains(res.Findings[0].Message, "1048594 bytes") {
+		t.Errorf("message %q should give the exact size", res.Findings[0].Message)
+	}
+	// Exactly at the limit is accepted by the API server.
+	cm.CM.BinaryData["header-filter.wasm"] = big[:MaxConfigMapBytes-len("header-filter.wasm")]
+	if res := Run(snap, Options{Istio: fx.istio}, coreChecks()); len(res.Findings) != 0 {
+		t.Fatalf("at the limit: %v", codes(res.Findings))
+	}
+	_ = base64.StdEncoding
+}
+
+func TestLegacyNamesBeforeAndAfter119(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		sev     finding.Severity
+	}{{"1.18", finding.Warning}, {"1.19", finding.Error}} {
+		_, snap := loadFixture(t, "testdata/core/fd1010-legacy-names.yaml")
+		istio, _ := release.LookupIstio(tc.version)
+		res := Run(snap, Options{Istio: istio}, coreChecks())
+		if len(res.Findings) != 2 {
+			t.Fatalf("%s: %v", tc.version, codes(res.Findings))
+		}
+		for _, f := range res.Findings {
+			if f.Severity != tc.sev {
+				t.Errorf("Istio %s: severity %s, want %s", tc.version, f.Severity, tc.sev)
+			}
+		}
+	}
+}
+
+func TestScopeLimitsWorkloadsAndRootSelector(t *testing.T) {
+	_, snap := loadFixture(t, "testdata/core/fd1002-selector-typo.yaml")
+	// Another namespace in scope: the shop filter is not reported.
+	res := Run(snap, Options{Istio: release.NewestIstio(), Namespaces: []string{"other"}}, coreChecks())
+	if len(res.Findings) != 0 || res.Checked.Workloads != 0 {
+		t.Fatalf("out of scope: %v, checked %+v", codes(res.Findings), res.Checked)
+	}
+	res = Run(snap, Options{Istio: release.NewestIstio(), Namespaces: []string{"shop"}}, coreChecks())
+	if got := codes(res.Findings); !slices.Equal(got, []string{"FD1002"}) {
+		t.Fatalf("in scope: %v", got)
+	}
+}
+
+func TestEffectiveLogLevels(t *testing.T) {
+	for _, tc := range []struct {
+		anns      map[string]string
+		lua, wasm string
+	}{
+		{nil, "warning", "warning"},
+		{map[string]string{AnnLogLevel: "info"}, "info", "info"},
+		{map[string]string{AnnComponentLogLevel: "lua:debug"}, "debug", "warning"},
+		{map[string]string{AnnLogLevel: "error,wasm:info", AnnComponentLogLevel: "lua:debug"}, "error", "info"},
+		{map[string]string{AnnLogLevel: "warn"}, "warning", "warning"},
+	} {
+		w := &snapshot.Workload{}
+		w.Template.Annotations = tc.anns
+		lv := EffectiveLogLevels(w)
+		if lv.Level("lua") != tc.lua || lv.Level("wasm") != tc.wasm {
+			t.Errorf("%v: lua=%s wasm=%s, want %s %s", tc.anns, lv.Level("lua"), lv.Level("wasm"), tc.lua, tc.wasm)
+		}
+	}
+	if Shows("warning", "info") || !Shows("info", "info") || !Shows("debug", "error") {
+		t.Error("Shows ordering is wrong")
+	}
+}
+
+func TestParseUserVolumesMapForm(t *testing.T) {
+	uv := ParseUserVolumes(map[string]string{
+		AnnUserVolume:      `{"wasm":{"configMap":{"name":"m"}}}`,
+		AnnUserVolumeMount: `{"wasm":{"mountPath":"/var/local/wasm","readOnly":true}}`,
+	})
+	if len(uv.Problems) != 0 || len(uv.Volumes) != 1 || uv.Volumes[0].Name != "wasm" || uv.Volumes[0].ConfigMap == nil {
+		t.Fatalf("map form: %+v", uv)
+	}
+	if len(uv.Mounts) != 1 || uv.Mounts[0].Name != "wasm" || !uv.Mounts[0].ReadOnly {
+		t.Fatalf("mount: %+v", uv.Mounts)
+	}
+}
