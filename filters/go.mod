@@ -1,0 +1,3 @@
+module github.com/filterdoctor/filterdoctor/filters
+
+go 1.26

@@ -1,0 +1,295 @@
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+)
+
+// Context IDs as Envoy hands them out: the VM context is 0, the plugin's
+// root context comes next, then one context per stream.
+const (
+	rootContextID   = 1
+	streamContextID = 2
+)
+
+// Envoy's wrapper lines around a load failure (cpp-host createWasm and
+// Envoy's Wasm::error, which prefixes "Wasm VM failed ").
+const (
+	failPrefix         = "Wasm VM failed "
+	msgLoadCode        = failPrefix + "Failed to load Wasm code"
+	msgInitializeCode  = failPrefix + "Failed to initialize Wasm code"
+	msgFailClosed      = "Plugin configured to fail closed failed to load"
+	msgCorrupt         = failPrefix + "Failed to parse corrupted Wasm module"
+	msgUnknownABI      = failPrefix + "Missing or unknown Proxy-Wasm ABI version"
+	msgBytecode        = failPrefix + "Failed to load Wasm bytecode"
+	msgMissingMalloc   = failPrefix + "Wasm module is missing malloc function."
+	msgStartFailed     = failPrefix + "Failed to start base Wasm"
+	msgConfigureFailed = failPrefix + "Failed to configure base Wasm plugin"
+)
+
+// Run loads wasm as Envoy would and drives one HTTP stream through it.
+// Envoy-visible failures (refused module, trap, configure false) are in
+// Report.Failure; the error is for problems of the run itself.
+func Run(ctx context.Context, wasm []byte, opts Options) (*Report, error) {
+	if len(wasm) > MaxModuleBytes {
+		return nil, fmt.Errorf("module is %d bytes; filterdoctor runs modules up to %d bytes (Istio's default OCI limit)", len(wasm), MaxModuleBytes)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = defaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	h := &host{opts: opts, rep: &Report{}, metrics: map[uint32]*metric{}, shared: map[string]*sharedValue{}}
+	h.rep.Module.File = opts.File
+	h.rep.Module.Size = len(wasm)
+	h.rep.Host.Istio = opts.Istio
+	h.rep.Host.Envoy = opts.Envoy.String()
+	h.rep.Logs = []LogLine{}
+	h.rep.Steps = []Step{}
+
+	rt, err := h.newRuntime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rt.Close(context.Background())
+
+	if !h.load(ctx, rt, wasm) {
+		return h.rep, nil
+	}
+	if !h.startPlugin(ctx) {
+		return h.rep, nil
+	}
+	h.runTicks(ctx)
+	if h.rep.Failure == nil {
+		h.runStream(ctx)
+	}
+	h.collectMetrics()
+	return h.rep, nil
+}
+
+func (h *host) newRuntime(ctx context.Context) (wazero.Runtime, error) {
+	cfg := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(release.MaxMemoryPages)
+	if h.opts.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(h.opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("wazero compilation cache %s: %w", h.opts.CacheDir, err)
+		}
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	return wazero.NewRuntimeWithConfig(ctx, cfg), nil
+}
+
+// fail records Envoy's log lines for a refused or broken plugin.
+func (h *host) fail(stage string, lines ...string) {
+	h.rep.Failure = &Failure{Stage: stage, EnvoyLog: lines}
+}
+
+// load is cpp-host's WasmBase::load and initialize: ABI marker, compile,
+// link, required exports, then start-up code under the restricted-callback
+// rule.
+func (h *host) load(ctx context.Context, rt wazero.Runtime, wasm []byte) bool {
+	shape, err := readShape(wasm)
+	if err != nil {
+		h.fail("load", msgCorrupt, msgLoadCode, msgFailClosed)
+		h.rep.Failure.Detail = err.Error()
+		return false
+	}
+	h.abi = release.ABIUnknown
+	for _, e := range shape.exports {
+		if e.kind != kindFunc {
+			continue
+		}
+		if abi, ok := release.ABIFromExport(e.name); ok {
+			h.abi = abi
+			break
+		}
+	}
+	h.rep.Module.ABI = h.abi.String()
+	if h.abi == release.ABIUnknown || !containsABI(release.SupportedABIs(h.opts.Envoy), h.abi) {
+		h.fail("load", msgUnknownABI, msgLoadCode, msgFailClosed)
+		return false
+	}
+
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		h.fail("load", msgBytecode, msgLoadCode, msgFailClosed)
+		h.rep.Failure.Detail = "compile: " + err.Error()
+		return false
+	}
+	if line, ok := h.linkError(shape, compiled); !ok {
+		h.fail("load", line, msgInitializeCode, msgFailClosed)
+		return false
+	}
+	exported := compiled.ExportedFunctions()
+	if _, ok := exported["_initialize"]; ok {
+		h.rep.Module.Start = "_initialize"
+	} else if _, ok := exported["_start"]; ok {
+		h.rep.Module.Start = "_start"
+	}
+	if line, ok := exportSignatureError(h.abi, exported); !ok {
+		h.fail("load", line, msgInitializeCode, msgFailClosed)
+		return false
+	}
+	switch {
+	case exported["malloc"] != nil:
+		h.allocName = "malloc"
+	case exported["proxy_on_memory_allocate"] != nil:
+		h.allocName = "proxy_on_memory_allocate"
+	default:
+		h.fail("load", msgMissingMalloc, msgInitializeCode, msgFailClosed)
+		return false
+	}
+
+	if err := h.instantiateHost(ctx, rt); err != nil {
+		return h.internal("load", err)
+	}
+	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		h.fail("load", failPrefix+"Failed to create new Wasm instance", msgInitializeCode, msgFailClosed)
+		h.rep.Failure.Detail = err.Error()
+		return false
+	}
+	h.mod = mod
+	h.alloc = mod.ExportedFunction(h.allocName)
+
+	// Start-up code runs with only the allow-listed host calls (V8's
+	// restricted callbacks): cpp-host WasmBase::startVm.
+	h.startup = true
+	defer func() { h.startup = false }()
+	if h.rep.Module.Start == "_initialize" {
+		if !h.callStart(ctx, "_initialize") {
+			return false
+		}
+		if mod.ExportedFunction("main") != nil && !h.callStart(ctx, "main", 0, 0) {
+			return false
+		}
+	} else if h.rep.Module.Start == "_start" && !h.callStart(ctx, "_start") {
+		return false
+	}
+	return true
+}
+
+func containsABI(as []release.ABI, a release.ABI) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *host) callStart(ctx context.Context, name string, args ...uint64) bool {
+	h.rep.Steps = append(h.rep.Steps, Step{Call: name})
+	if _, err := h.mod.ExportedFunction(name).Call(ctx, args...); err != nil {
+		line, _ := h.trap("start", name, err)
+		h.rep.Failure.EnvoyLog = append([]string{line}, msgInitializeCode, msgFailClosed)
+		h.rep.Steps[len(h.rep.Steps)-1].Result = "trap"
+		return false
+	}
+	h.rep.Steps[len(h.rep.Steps)-1].Result = "ok"
+	return true
+}
+
+// linkError checks imports in module order, as V8's link does, and returns
+// Envoy's text for the first one the host does not provide.
+func (h *host) linkError(shape moduleShape, compiled wazero.CompiledModule) (string, bool) {
+	defs := map[release.ImportKey]api.FunctionDefinition{}
+	for _, d := range compiled.ImportedFunctions() {
+		m, n, _ := d.Import()
+		defs[release.ImportKey{Module: m, Name: n}] = d
+	}
+	for _, imp := range shape.imports {
+		key := release.ImportKey{Module: imp.module, Name: imp.name}
+		switch imp.kind {
+		case kindMemory, kindTable:
+			continue
+		case kindFunc:
+		default:
+			return "Failed to load Wasm module due to a missing import: " + key.String(), false
+		}
+		module := imp.module
+		if module == release.ModuleWASIUnstable {
+			module = release.ModuleWASI
+		}
+		want, ok := release.Provides(h.opts.Envoy, h.abi, module, imp.name)
+		if !ok {
+			return "Failed to load Wasm module due to a missing import: " + key.String(), false
+		}
+		d, ok := defs[key]
+		if !ok {
+			continue
+		}
+		got := signatureOf(d)
+		if !got.Equal(want) {
+			return fmt.Sprintf("Failed to load Wasm module due to an import type mismatch: %s, want: %s, but host exports: %s",
+				key, got.EnvoyString(), want.EnvoyString()), false
+		}
+	}
+	return "", true
+}
+
+func signatureOf(d api.FunctionDefinition) release.Signature {
+	var s release.Signature
+	for _, t := range d.ParamTypes() {
+		s.Params = append(s.Params, release.ValType(t))
+	}
+	for _, t := range d.ResultTypes() {
+		s.Results = append(s.Results, release.ValType(t))
+	}
+	return s
+}
+
+// exportSignatureError is V8's getModuleFunction check on every export the
+// host looks up.
+func exportSignatureError(abi release.ABI, exported map[string]api.FunctionDefinition) (string, bool) {
+	names := make([]string, 0, len(exported))
+	for n := range exported {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, spec := range release.ExportSpecs() {
+		d, ok := exported[spec.Name]
+		if !ok {
+			continue
+		}
+		want, ok := release.ExpectedExport(abi, spec.Name)
+		if !ok {
+			continue
+		}
+		if got := signatureOf(d); !got.Equal(want) {
+			return fmt.Sprintf("Bad function signature for: %s, want: %s, but the module exports: %s",
+				spec.Name, want.EnvoyString(), got.EnvoyString()), false
+		}
+	}
+	return "", true
+}
+
+// internal records a failure of filterdoctor's own host, never blamed on the module.
+func (h *host) internal(stage string, err error) bool {
+	h.fail(stage, "filterdoctor: "+err.Error())
+	return false
+}
+
+var errNoCall = errors.New("export not present")
+
+// call invokes a module export with the given context as the current one.
+func (h *host) call(ctx context.Context, contextID uint32, name string, args ...uint64) ([]uint64, error) {
+	fn := h.mod.ExportedFunction(name)
+	if fn == nil {
+		return nil, errNoCall
+	}
+	prevCurrent, prevEffective := h.current, h.effective
+	h.current, h.effective = contextID, contextID
+	defer func() { h.current, h.effective = prevCurrent, prevEffective }()
+	return fn.Call(ctx, args...)
+}
