@@ -1,0 +1,283 @@
+package lua
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+)
+
+// objType is the Envoy Lua object an expression evaluates to, as far as the
+// linter can tell. typeUnknown disables every check on it.
+type objType int
+
+const (
+	typeUnknown objType = iota
+	typeRequestHandle
+	typeResponseHandle
+	typeHeaders
+	typeReadOnlyHeaders
+	typeBuffer
+	typeStreamInfo
+	typeDynamicMetadata
+	typeMetadata
+	typeConnection
+	typeFilterState
+	typeRouteInfo
+	typeBodyChunks // the iterator bodyChunks() returns
+)
+
+// typeNames is how messages name each object, after Envoy's docs.
+var typeNames = map[objType]string{
+	typeRequestHandle:   "request stream handle",
+	typeResponseHandle:  "response stream handle",
+	typeHeaders:         "header map",
+	typeReadOnlyHeaders: "read-only header map",
+	typeBuffer:          "body buffer",
+	typeStreamInfo:      "stream info",
+	typeDynamicMetadata: "dynamic metadata",
+	typeMetadata:        "metadata",
+	typeConnection:      "connection",
+	typeFilterState:     "filter state",
+	typeRouteInfo:       "route/virtual host",
+}
+
+// method is one Lua-exposed method of an Envoy object.
+type method struct {
+	// since is the first Envoy release that has it; the zero value means
+	// every release Istio's supported range ships (Envoy 1.16 on).
+	since   release.Version
+	returns objType
+}
+
+func v(minor int) release.Version { return release.Version{Major: 1, Minor: minor} }
+
+// Envoy versions where methods appeared. Sources: envoy-admin.md §6 (the
+// registration lists in lua_filter.h / wrappers.h and the order in which
+// methods were added) and Envoy's release notes for 1.33–1.38. Methods whose
+// first release could not be pinned down are treated as always present, so
+// an older --istio-version never produces a false "too new".
+var (
+	logMethods = []string{"logTrace", "logDebug", "logInfo", "logWarn", "logErr", "logCritical"}
+
+	// Since Envoy 1.33 every Lua-exposed object has the log methods
+	// (BaseLuaObject::registerType); before, only the stream handle did.
+	logOnEveryObject = v(33)
+
+	handleMethods = map[string]method{
+		"headers":                 {returns: typeHeaders},
+		"body":                    {returns: typeBuffer},
+		"bodyChunks":              {returns: typeBodyChunks},
+		"trailers":                {returns: typeHeaders},
+		"metadata":                {returns: typeMetadata},
+		"httpCall":                {},
+		"respond":                 {},
+		"streamInfo":              {returns: typeStreamInfo},
+		"connection":              {returns: typeConnection},
+		"importPublicKey":         {},
+		"verifySignature":         {},
+		"base64Escape":            {},
+		"timestamp":               {},
+		"timestampString":         {},
+		"connectionStreamInfo":    {returns: typeStreamInfo},
+		"setUpstreamOverrideHost": {since: v(33)},
+		"clearRouteCache":         {since: v(34)},
+		"filterContext":           {since: v(35)},
+		"virtualHost":             {since: v(36), returns: typeRouteInfo},
+		"route":                   {since: v(36), returns: typeRouteInfo},
+		"stats":                   {since: v(38)},
+		"base64Decode":            {since: v(39)},
+	}
+
+	headerMethods = map[string]method{
+		"add": {}, "get": {}, "getAtIndex": {}, "getNumValues": {}, "remove": {},
+		"replace": {}, "setHttp1ReasonPhrase": {},
+	}
+
+	readOnlyHeaderMethods = map[string]method{
+		"get": {}, "getAtIndex": {}, "getNumValues": {},
+	}
+
+	bufferMethods = map[string]method{
+		"length": {}, "getBytes": {}, "setBytes": {},
+	}
+
+	streamInfoMethods = map[string]method{
+		"protocol":                      {},
+		"dynamicMetadata":               {returns: typeDynamicMetadata},
+		"downstreamSslConnection":       {},
+		"downstreamLocalAddress":        {},
+		"downstreamDirectRemoteAddress": {},
+		"downstreamRemoteAddress":       {},
+		"requestedServerName":           {},
+		"downstreamDirectLocalAddress":  {since: v(33)},
+		"routeName":                     {since: v(33)},
+		"virtualClusterName":            {since: v(34)},
+		"dynamicTypedMetadata":          {since: v(35)},
+		"filterState":                   {since: v(36), returns: typeFilterState},
+		"drainConnectionUponCompletion": {since: v(37)},
+		"stats":                         {since: v(38)},
+	}
+
+	dynamicMetadataMethods = map[string]method{"get": {}, "set": {}}
+	metadataMethods        = map[string]method{"get": {}}
+	connectionMethods      = map[string]method{"ssl": {}}
+	filterStateMethods     = map[string]method{"get": {}, "set": {since: v(38)}}
+	routeInfoMethods       = map[string]method{"metadata": {returns: typeMetadata}}
+)
+
+// methodsOf returns the method table of t, or nil when t is not checked.
+func methodsOf(t objType) map[string]method {
+	switch t {
+	case typeRequestHandle, typeResponseHandle:
+		return handleMethods
+	case typeHeaders:
+		return headerMethods
+	case typeReadOnlyHeaders:
+		return readOnlyHeaderMethods
+	case typeBuffer:
+		return bufferMethods
+	case typeStreamInfo:
+		return streamInfoMethods
+	case typeDynamicMetadata:
+		return dynamicMetadataMethods
+	case typeMetadata:
+		return metadataMethods
+	case typeConnection:
+		return connectionMethods
+	case typeFilterState:
+		return filterStateMethods
+	case typeRouteInfo:
+		return routeInfoMethods
+	}
+	return nil
+}
+
+// lookupMethod finds name on t. Response handles add downstreamRequestHeaders
+// and lack respond (reported separately); log methods depend on the object.
+func lookupMethod(t objType, name string) (method, bool) {
+	if t == typeResponseHandle && name == "downstreamRequestHeaders" {
+		return method{since: v(39), returns: typeReadOnlyHeaders}, true
+	}
+	if isLogMethod(name) {
+		if t == typeRequestHandle || t == typeResponseHandle {
+			return method{}, true
+		}
+		return method{since: logOnEveryObject}, true
+	}
+	m, ok := methodsOf(t)[name]
+	return m, ok
+}
+
+func isLogMethod(name string) bool {
+	for _, l := range logMethods {
+		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+// available reports whether m exists in Envoy e; the zero e means "newest".
+func (m method) available(e release.Version) bool {
+	return e == (release.Version{}) || e.AtLeast(m.since)
+}
+
+// methodAliases maps names people reach for (from other proxies' APIs or
+// older Envoy) to the Envoy method that does the job.
+var methodAliases = map[string]string{
+	"set":            "replace",
+	"setHeader":      "replace",
+	"put":            "replace",
+	"append":         "add",
+	"delete":         "remove",
+	"del":            "remove",
+	"getHeaders":     "headers",
+	"getHeader":      "headers",
+	"requestHeaders": "headers",
+	"getBody":        "body",
+	"requestInfo":    "streamInfo",
+	"getStreamInfo":  "streamInfo",
+	"log":            "logInfo",
+	"logError":       "logErr",
+	"logWarning":     "logWarn",
+	"logFatal":       "logCritical",
+	"len":            "length",
+	"size":           "length",
+	"getLength":      "length",
+	"toString":       "getBytes",
+	"tostring":       "getBytes",
+	"getMetadata":    "metadata",
+	"sendLocalReply": "respond",
+	"sendResponse":   "respond",
+	"httpcall":       "httpCall",
+	"call":           "httpCall",
+	"getAll":         "getNumValues",
+}
+
+// suggestMethod returns the real method of t closest to name in Envoy e, or "".
+func suggestMethod(t objType, name string, e release.Version) string {
+	names := methodNames(t, e)
+	if alias, ok := methodAliases[name]; ok {
+		for _, n := range names {
+			if n == alias {
+				return alias
+			}
+		}
+	}
+	best, bestDist := "", 1<<30
+	for _, n := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		if d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	limit := max(2, len(name)/3)
+	if bestDist <= limit {
+		return best
+	}
+	return ""
+}
+
+// methodNames lists the methods of t available in Envoy e, sorted.
+func methodNames(t objType, e release.Version) []string {
+	var out []string
+	for n, m := range methodsOf(t) {
+		if m.available(e) && !(t == typeResponseHandle && n == "respond") {
+			out = append(out, n)
+		}
+	}
+	if t == typeResponseHandle && (method{since: v(39)}).available(e) {
+		out = append(out, "downstreamRequestHeaders")
+	}
+	if t == typeRequestHandle || t == typeResponseHandle || (method{since: logOnEveryObject}).available(e) {
+		out = append(out, logMethods...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// EditDistance exposes the Levenshtein distance for callers that rank
+// suggestions the same way (cluster names).
+func EditDistance(a, b string) int { return editDistance(a, b) }
