@@ -1,0 +1,1047 @@
+package lua
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime/metrics"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Header is one header entry; order and repeats are kept as Envoy keeps them.
+type Header struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// CallResponse is the canned answer of a cluster to handle:httpCall.
+type CallResponse struct {
+	Status int
+	Body   string
+}
+
+// RunInput is the request and the world a script runs against.
+type RunInput struct {
+	// ChunkName names the script in error messages and tracebacks.
+	ChunkName       string
+	RequestHeaders  []Header
+	ResponseHeaders []Header
+	RequestBody     string
+	ResponseBody    string
+	// CallResponses are the clusters httpCall can reach; any other cluster
+	// fails as in Envoy.
+	CallResponses map[string]CallResponse
+	// Timeout bounds the whole run; zero means DefaultRunTimeout.
+	Timeout time.Duration
+}
+
+// DefaultRunTimeout bounds a run so an endless loop cannot hang the CLI.
+const DefaultRunTimeout = 5 * time.Second
+
+// maxSandboxHeap bounds the memory a script may make the process allocate.
+const maxSandboxHeap = 512 << 20
+
+// maxStringRep bounds string.rep, the one-call way to allocate gigabytes.
+const maxStringRep = 64 << 20
+
+// Sandbox network addresses reported by streamInfo(), fixed so output is stable.
+const (
+	sandboxLocalAddress  = "10.0.0.2:8080"
+	sandboxRemoteAddress = "10.0.0.1:51000"
+	sandboxProtocol      = "HTTP/1.1"
+)
+
+// Message is one direction of the exchange, before and after the script.
+type Message struct {
+	HeadersBefore []Header `json:"headersBefore"`
+	HeadersAfter  []Header `json:"headersAfter"`
+	BodyBefore    string   `json:"bodyBefore"`
+	BodyAfter     string   `json:"bodyAfter"`
+	// ReasonPhrase is set by setHttp1ReasonPhrase (response only).
+	ReasonPhrase string `json:"reasonPhrase,omitempty"`
+}
+
+// LogLine is one line a script logged (or printed).
+type LogLine struct {
+	Phase   string `json:"phase"`
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// HTTPCall records one handle:httpCall.
+type HTTPCall struct {
+	Phase     string   `json:"phase"`
+	Cluster   string   `json:"cluster"`
+	Headers   []Header `json:"headers"`
+	Body      string   `json:"body"`
+	TimeoutMs float64  `json:"timeoutMs"`
+	Async     bool     `json:"async"`
+	Status    int      `json:"status,omitempty"`
+}
+
+// LocalReply is what respond() sent instead of forwarding the request.
+type LocalReply struct {
+	Status  int      `json:"status"`
+	Headers []Header `json:"headers"`
+	Body    string   `json:"body"`
+}
+
+// ScriptError is a Lua error, with Envoy's behaviour in mind: at load time
+// the configuration is rejected; in a handler the error is logged and the
+// stream continues without the rest of the script.
+type ScriptError struct {
+	Phase     string `json:"phase"` // load, envoy_on_request, envoy_on_response
+	Message   string `json:"message"`
+	Traceback string `json:"traceback,omitempty"`
+}
+
+// RunResult is everything a run observed. Its JSON form is stable.
+type RunResult struct {
+	Request         Message                      `json:"request"`
+	Response        *Message                     `json:"response,omitempty"`
+	LocalReply      *LocalReply                  `json:"localReply,omitempty"`
+	Logs            []LogLine                    `json:"logs"`
+	HTTPCalls       []HTTPCall                   `json:"httpCalls"`
+	DynamicMetadata map[string]map[string]string `json:"dynamicMetadata,omitempty"`
+	UpstreamHost    string                       `json:"upstreamOverrideHost,omitempty"`
+	Hooks           []string                     `json:"hooks"`
+	Error           *ScriptError                 `json:"error,omitempty"`
+}
+
+// Run executes src the way Envoy's Lua filter does: the chunk runs once at
+// load, then envoy_on_request with the request, then (unless the script sent
+// a local reply) envoy_on_response with the response. Only base, string,
+// table, math, coroutine and a clock-only os are available: no io, no
+// require, no file loading. The run is bounded by in.Timeout and a heap cap.
+func Run(src string, in RunInput) *RunResult {
+	if in.ChunkName == "" {
+		in.ChunkName = "script"
+	}
+	if in.Timeout <= 0 {
+		in.Timeout = DefaultRunTimeout
+	}
+	r := &runner{in: in, res: &RunResult{Logs: []LogLine{}, HTTPCalls: []HTTPCall{}, Hooks: []string{}}, meta: map[string]map[string]glua.LValue{}}
+	r.res.Request.HeadersBefore = withDefaults(in.RequestHeaders, defaultRequestHeaders)
+	r.res.Request.BodyBefore = in.RequestBody
+
+	s, err := Parse(src)
+	if err != nil {
+		r.res.Error = &ScriptError{Phase: "load", Message: "script load error: " + err.Error()}
+		r.res.Request.HeadersAfter = r.res.Request.HeadersBefore
+		r.res.Request.BodyAfter = r.res.Request.BodyBefore
+		return r.res
+	}
+	proto, err := compileNamed(s, in.ChunkName)
+	if err != nil {
+		r.res.Error = &ScriptError{Phase: "load", Message: "script load error: " + err.Error()}
+		return r.res
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, in.Timeout, fmt.Errorf("the script ran longer than %s", in.Timeout))
+	defer cancelTimeout()
+	stopWatch := watchHeap(ctx, cancel)
+	defer stopWatch()
+
+	L := glua.NewState(glua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistryMaxSize: 1 << 20})
+	defer L.Close()
+	r.L = L
+	r.openLibs()
+	r.registerTypes()
+	L.SetContext(ctx)
+
+	fn := L.NewFunctionFromProto(proto)
+	if err := r.call("load", fn); err != nil {
+		r.res.Error = r.scriptError("load", ctx, err)
+		r.res.Request.HeadersAfter = r.res.Request.HeadersBefore
+		r.res.Request.BodyAfter = r.res.Request.BodyBefore
+		return r.res
+	}
+
+	req := &stream{phase: "envoy_on_request", headers: &headerMap{entries: cloneHeaders(r.res.Request.HeadersBefore)}, body: []byte(in.RequestBody), hasBody: in.RequestBody != ""}
+	r.runHook("envoy_on_request", req, ctx)
+	r.res.Request.HeadersAfter = cloneHeaders(req.headers.entries)
+	r.res.Request.BodyAfter = string(req.body)
+	// After a runtime error Envoy logs it and lets the stream continue, so
+	// the response path still runs; after a local reply there is no upstream
+	// response.
+	if r.res.LocalReply != nil {
+		r.finish()
+		return r.res
+	}
+
+	resp := &stream{phase: "envoy_on_response", response: true, headers: &headerMap{entries: withDefaults(in.ResponseHeaders, defaultResponseHeaders), response: true},
+		body: []byte(in.ResponseBody), hasBody: in.ResponseBody != "", requestHeaders: &headerMap{entries: cloneHeaders(req.headers.entries), readOnly: true}}
+	r.res.Response = &Message{HeadersBefore: cloneHeaders(resp.headers.entries), BodyBefore: in.ResponseBody}
+	r.runHook("envoy_on_response", resp, ctx)
+	r.res.Response.HeadersAfter = cloneHeaders(resp.headers.entries)
+	r.res.Response.BodyAfter = string(resp.body)
+	r.res.Response.ReasonPhrase = resp.headers.reason
+	r.finish()
+	return r.res
+}
+
+func compileNamed(s *Script, name string) (proto *glua.FunctionProto, err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("%v", rec)
+		}
+	}()
+	return glua.Compile(s.Chunk, name)
+}
+
+var (
+	defaultRequestHeaders  = []Header{{":authority", "example.com"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}}
+	defaultResponseHeaders = []Header{{":status", "200"}}
+)
+
+// withDefaults lower-cases keys (Envoy stores header names lower-case) and
+// adds the pseudo-headers a real request or response always has.
+func withDefaults(hs []Header, defaults []Header) []Header {
+	out := make([]Header, 0, len(hs)+len(defaults))
+	have := map[string]bool{}
+	for _, h := range hs {
+		k := strings.ToLower(h.Key)
+		have[k] = true
+		out = append(out, Header{k, h.Value})
+	}
+	var missing []Header
+	for _, d := range defaults {
+		if !have[d.Key] {
+			missing = append(missing, d)
+		}
+	}
+	return append(missing, out...)
+}
+
+func cloneHeaders(hs []Header) []Header { return append([]Header{}, hs...) }
+
+// watchHeap cancels the run when the Go heap grows past maxSandboxHeap over
+// what it was at the start: a script building huge tables in a loop.
+func watchHeap(ctx context.Context, cancel context.CancelCauseFunc) func() {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				metrics.Read(sample)
+				if used := sample[0].Value.Uint64(); used > base && used-base > maxSandboxHeap {
+					cancel(fmt.Errorf("the script allocated more than %d MiB", maxSandboxHeap>>20))
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+type runner struct {
+	in   RunInput
+	res  *RunResult
+	L    *glua.LState
+	meta map[string]map[string]glua.LValue
+	// responded marks the respond() that ends the request phase.
+	responded bool
+}
+
+// errResponded unwinds a handler after respond(): Envoy never resumes the
+// coroutine, so nothing after respond() runs.
+var errResponded = errors.New("respond() ended the handler")
+
+func (r *runner) call(phase string, fn *glua.LFunction, args ...glua.LValue) error {
+	r.L.Push(fn)
+	for _, a := range args {
+		r.L.Push(a)
+	}
+	return r.L.PCall(len(args), 0, nil)
+}
+
+func (r *runner) runHook(name string, st *stream, ctx context.Context) {
+	hook, ok := r.L.GetGlobal(name).(*glua.LFunction)
+	if !ok {
+		return
+	}
+	r.res.Hooks = append(r.res.Hooks, name)
+	err := r.call(name, hook, r.handle(st))
+	if err != nil && !r.responded {
+		se := r.scriptError(name, ctx, err)
+		r.res.Logs = append(r.res.Logs, LogLine{Phase: name, Level: "error", Message: "script log: " + se.Message})
+		if r.res.Error == nil {
+			r.res.Error = se
+		}
+	}
+}
+
+func (r *runner) scriptError(phase string, ctx context.Context, err error) *ScriptError {
+	if cause := context.Cause(ctx); cause != nil {
+		return &ScriptError{Phase: phase, Message: "stopped: " + cause.Error()}
+	}
+	se := &ScriptError{Phase: phase, Message: err.Error()}
+	var api *glua.ApiError
+	if errors.As(err, &api) {
+		se.Message = api.Object.String()
+		se.Traceback = strings.TrimSpace(api.StackTrace)
+	}
+	return se
+}
+
+func (r *runner) finish() {
+	if len(r.meta) == 0 {
+		return
+	}
+	r.res.DynamicMetadata = map[string]map[string]string{}
+	for ns, kv := range r.meta {
+		m := map[string]string{}
+		for k, v := range kv {
+			m[k] = luaString(v)
+		}
+		r.res.DynamicMetadata[ns] = m
+	}
+}
+
+func luaString(v glua.LValue) string {
+	if t, ok := v.(*glua.LTable); ok {
+		var parts []string
+		t.ForEach(func(k, v glua.LValue) { parts = append(parts, luaString(k)+"="+luaString(v)) })
+		sort.Strings(parts)
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return v.String()
+}
+
+// openLibs opens what Envoy's LuaJIT has, minus everything that reaches
+// outside the process: io, os.execute/remove/getenv..., require, dofile.
+func (r *runner) openLibs() {
+	L := r.L
+	for _, lib := range []struct {
+		name string
+		fn   glua.LGFunction
+	}{
+		{glua.BaseLibName, glua.OpenBase},
+		{glua.TabLibName, glua.OpenTable},
+		{glua.StringLibName, glua.OpenString},
+		{glua.MathLibName, glua.OpenMath},
+		{glua.CoroutineLibName, glua.OpenCoroutine},
+		{glua.OsLibName, glua.OpenOs},
+	} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(glua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	for _, name := range []string{"dofile", "loadfile", "require", "module", "collectgarbage"} {
+		L.SetGlobal(name, glua.LNil)
+	}
+	if osLib, ok := L.GetGlobal("os").(*glua.LTable); ok {
+		safe := L.NewTable()
+		for _, name := range []string{"time", "clock", "date", "difftime"} {
+			safe.RawSetString(name, osLib.RawGetString(name))
+		}
+		L.SetGlobal("os", safe)
+	}
+	if str, ok := L.GetGlobal("string").(*glua.LTable); ok {
+		rep := str.RawGetString("rep")
+		str.RawSetString("rep", L.NewFunction(func(L *glua.LState) int {
+			if n := L.CheckInt(2); n > 0 && len(L.CheckString(1))*n > maxStringRep {
+				L.RaiseError("string.rep: result larger than the sandbox allows (%d MiB)", maxStringRep>>20)
+			}
+			L.Push(rep)
+			L.Push(L.Get(1))
+			L.Push(L.Get(2))
+			L.Call(2, 1)
+			return 1
+		}))
+	}
+	// print goes to Envoy's stdout; here it is captured as a log line.
+	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {
+		parts := make([]string, L.GetTop())
+		for i := range parts {
+			parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		}
+		r.res.Logs = append(r.res.Logs, LogLine{Phase: r.currentPhase(), Level: "stdout", Message: strings.Join(parts, "\t")})
+		return 0
+	}))
+	// pairs honours __pairs (LuaJIT with Envoy's wrappers does, gopher-lua does not).
+	next := L.GetGlobal("next")
+	L.SetGlobal("pairs", L.NewFunction(func(L *glua.LState) int {
+		v := L.Get(1)
+		if mt, ok := L.GetMetatable(v).(*glua.LTable); ok {
+			if p := mt.RawGetString("__pairs"); p != glua.LNil {
+				L.Push(p)
+				L.Push(v)
+				L.Call(1, 3)
+				return 3
+			}
+		}
+		L.CheckTable(1)
+		L.Push(next)
+		L.Push(v)
+		L.Push(glua.LNil)
+		return 3
+	}))
+	res := L.NewTable()
+	res.RawSetString("MILLISECOND", glua.LString("MILLISECOND"))
+	res.RawSetString("MICROSECOND", glua.LString("MICROSECOND"))
+	L.SetGlobal("EnvoyTimestampResolution", res)
+}
+
+func (r *runner) currentPhase() string {
+	if len(r.res.Hooks) == 0 {
+		return "load"
+	}
+	return r.res.Hooks[len(r.res.Hooks)-1]
+}
+
+// stream is the state of one direction's handle.
+type stream struct {
+	phase          string
+	response       bool
+	headers        *headerMap
+	requestHeaders *headerMap
+	body           []byte
+	hasBody        bool
+	bodyCalled     bool
+	chunksCalled   bool
+}
+
+type headerMap struct {
+	entries   []Header
+	readOnly  bool
+	response  bool
+	iterating int
+	reason    string
+}
+
+type bodyBuffer struct{ s *stream }
+
+type streamInfo struct{ s *stream }
+
+type dynamicMetadata struct{}
+
+type emptyMetadata struct{}
+
+type connection struct{}
+
+type filterState struct{}
+
+type routeInfo struct{}
+
+// Metatable names in the registry.
+const (
+	mtHandle     = "envoy.handle"
+	mtHeaders    = "envoy.headers"
+	mtBuffer     = "envoy.buffer"
+	mtStreamInfo = "envoy.streaminfo"
+	mtDynMeta    = "envoy.dynamicmetadata"
+	mtMetadata   = "envoy.metadata"
+	mtConnection = "envoy.connection"
+	mtFilterSt   = "envoy.filterstate"
+	mtRouteInfo  = "envoy.routeinfo"
+	mtPublicKey  = "envoy.publickey"
+)
+
+func (r *runner) registerTypes() {
+	r.newType(mtHandle, r.handleMethods(), nil)
+	r.newType(mtHeaders, r.headerMethods(), r.headerPairs)
+	r.newType(mtBuffer, r.bufferMethods(), nil)
+	r.newType(mtStreamInfo, r.streamInfoMethods(), nil)
+	r.newType(mtDynMeta, r.dynMetaMethods(), r.dynMetaPairs)
+	r.newType(mtMetadata, map[string]glua.LGFunction{"get": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }},
+		func(L *glua.LState) int { return r.iterate(L, nil) })
+	r.newType(mtConnection, map[string]glua.LGFunction{"ssl": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }}, nil)
+	r.newType(mtFilterSt, map[string]glua.LGFunction{"get": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }}, nil)
+	r.newType(mtRouteInfo, map[string]glua.LGFunction{"metadata": func(L *glua.LState) int { L.Push(r.wrap(mtMetadata, emptyMetadata{})); return 1 }}, nil)
+	r.newType(mtPublicKey, map[string]glua.LGFunction{}, nil)
+}
+
+func (r *runner) newType(name string, methods map[string]glua.LGFunction, pairs glua.LGFunction) {
+	L := r.L
+	mt := L.NewTypeMetatable(name)
+	idx := L.NewTable()
+	for n, f := range methods {
+		idx.RawSetString(n, L.NewFunction(f))
+	}
+	// Every Envoy Lua object has the log methods (Envoy 1.33 on).
+	for method, level := range logLevels {
+		idx.RawSetString(method, L.NewFunction(r.logFunc(level)))
+	}
+	mt.RawSetString("__index", idx)
+	if pairs != nil {
+		mt.RawSetString("__pairs", L.NewFunction(pairs))
+	}
+}
+
+func (r *runner) wrap(mt string, v any) *glua.LUserData {
+	ud := r.L.NewUserData()
+	ud.Value = v
+	r.L.SetMetatable(ud, r.L.GetTypeMetatable(mt))
+	return ud
+}
+
+func (r *runner) handle(st *stream) *glua.LUserData { return r.wrap(mtHandle, st) }
+
+func (r *runner) logFunc(level string) glua.LGFunction {
+	return func(L *glua.LState) int {
+		L.CheckUserData(1)
+		r.res.Logs = append(r.res.Logs, LogLine{Phase: r.currentPhase(), Level: level, Message: L.ToStringMeta(L.Get(2)).String()})
+		return 0
+	}
+}
+
+func checkSelf[T any](L *glua.LState) T {
+	ud := L.CheckUserData(1)
+	v, ok := ud.Value.(T)
+	if !ok {
+		L.ArgError(1, "wrong object")
+	}
+	return v
+}
+
+func (r *runner) handleMethods() map[string]glua.LGFunction {
+	return map[string]glua.LGFunction{
+		"headers": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			L.Push(r.wrap(mtHeaders, st.headers))
+			return 1
+		},
+		"body": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			if st.chunksCalled {
+				L.RaiseError("cannot call body() after body streaming has started")
+			}
+			st.bodyCalled = true
+			if !st.hasBody && !L.OptBool(2, false) {
+				L.Push(glua.LNil)
+				return 1
+			}
+			L.Push(r.wrap(mtBuffer, &bodyBuffer{s: st}))
+			return 1
+		},
+		"bodyChunks": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			if st.bodyCalled || st.chunksCalled {
+				L.RaiseError("cannot call bodyChunks after body processing has begun")
+			}
+			st.chunksCalled = true
+			done := !st.hasBody
+			L.Push(L.NewFunction(func(L *glua.LState) int {
+				if done {
+					L.Push(glua.LNil)
+					return 1
+				}
+				done = true
+				L.Push(r.wrap(mtBuffer, &bodyBuffer{s: st}))
+				return 1
+			}))
+			return 1
+		},
+		"trailers": func(L *glua.LState) int { checkSelf[*stream](L); L.Push(glua.LNil); return 1 },
+		"metadata": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			L.Push(r.wrap(mtMetadata, emptyMetadata{}))
+			return 1
+		},
+		"streamInfo": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			L.Push(r.wrap(mtStreamInfo, &streamInfo{s: st}))
+			return 1
+		},
+		"connectionStreamInfo": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			L.Push(r.wrap(mtStreamInfo, &streamInfo{s: st}))
+			return 1
+		},
+		"connection": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			L.Push(r.wrap(mtConnection, connection{}))
+			return 1
+		},
+		"respond": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			if st.response {
+				L.RaiseError("respond() cannot be called if headers have been continued")
+			}
+			hs := tableHeaders(L, L.CheckTable(2))
+			status := 0
+			for _, h := range hs {
+				if h.Key == ":status" {
+					status, _ = strconv.Atoi(h.Value)
+				}
+			}
+			if status < 200 || status > 599 {
+				L.RaiseError(":status must be between 200-599")
+			}
+			r.res.LocalReply = &LocalReply{Status: status, Headers: hs, Body: L.OptString(3, "")}
+			r.responded = true
+			L.RaiseError("%s", errResponded.Error())
+			return 0
+		},
+		"httpCall": r.httpCall,
+		"base64Escape": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			L.Push(glua.LString(base64.StdEncoding.EncodeToString([]byte(L.CheckString(2)))))
+			return 1
+		},
+		"base64Decode": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			b, err := base64.StdEncoding.DecodeString(L.CheckString(2))
+			if err != nil {
+				L.Push(glua.LNil)
+				return 1
+			}
+			L.Push(glua.LString(b))
+			return 1
+		},
+		"timestamp": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			if res := L.OptString(2, "MILLISECOND"); res != "MILLISECOND" {
+				L.RaiseError("timestamp format must be MILLISECOND.")
+			}
+			L.Push(glua.LNumber(time.Now().UnixMilli()))
+			return 1
+		},
+		"timestampString": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			switch L.OptString(2, "MILLISECOND") {
+			case "MICROSECOND":
+				L.Push(glua.LString(strconv.FormatInt(time.Now().UnixMicro(), 10)))
+			case "MILLISECOND":
+				L.Push(glua.LString(strconv.FormatInt(time.Now().UnixMilli(), 10)))
+			default:
+				L.RaiseError("timestamp format must be MILLISECOND or MICROSECOND.")
+			}
+			return 1
+		},
+		"setUpstreamOverrideHost": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			r.res.UpstreamHost = L.CheckString(2)
+			return 0
+		},
+		"clearRouteCache": func(L *glua.LState) int { checkSelf[*stream](L); return 0 },
+		"filterContext": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			L.Push(L.NewTable())
+			return 1
+		},
+		"virtualHost": func(L *glua.LState) int { checkSelf[*stream](L); L.Push(r.wrap(mtRouteInfo, routeInfo{})); return 1 },
+		"route":       func(L *glua.LState) int { checkSelf[*stream](L); L.Push(r.wrap(mtRouteInfo, routeInfo{})); return 1 },
+		"downstreamRequestHeaders": func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			if st.requestHeaders == nil {
+				L.RaiseError("downstreamRequestHeaders() is only available on the response path")
+			}
+			L.Push(r.wrap(mtHeaders, st.requestHeaders))
+			return 1
+		},
+		"importPublicKey": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			der := L.CheckString(2)
+			if n := L.OptInt(3, len(der)); n >= 0 && n < len(der) {
+				der = der[:n]
+			}
+			key, err := x509.ParsePKIXPublicKey([]byte(der))
+			if err != nil {
+				key = nil
+			}
+			L.Push(r.wrap(mtPublicKey, key))
+			return 1
+		},
+		"verifySignature": r.verifySignature,
+	}
+}
+
+// verifySignature(hash, pubkey, signature, siglen, data, datalen) -> ok, err
+func (r *runner) verifySignature(L *glua.LState) int {
+	checkSelf[*stream](L)
+	hashes := map[string]crypto.Hash{"SHA1": crypto.SHA1, "SHA224": crypto.SHA224, "SHA256": crypto.SHA256, "SHA384": crypto.SHA384, "SHA512": crypto.SHA512}
+	h, ok := hashes[strings.ToUpper(L.CheckString(2))]
+	fail := func(msg string) int {
+		L.Push(glua.LFalse)
+		L.Push(glua.LString(msg))
+		return 2
+	}
+	if !ok {
+		return fail("unknown is not supported.")
+	}
+	key := L.CheckUserData(3).Value
+	sig := prefix(L.CheckString(4), L.OptInt(5, -1))
+	data := prefix(L.CheckString(6), L.OptInt(7, -1))
+	hasher := h.New()
+	hasher.Write([]byte(data))
+	digest := hasher.Sum(nil)
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if rsa.VerifyPKCS1v15(k, h, digest, []byte(sig)) != nil {
+			return fail("Failed to verify digest. Error code: 0")
+		}
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, digest, []byte(sig)) {
+			return fail("Failed to verify digest. Error code: 0")
+		}
+	default:
+		return fail("Failed to verify digest. Error code: 0")
+	}
+	L.Push(glua.LTrue)
+	L.Push(glua.LNil)
+	return 2
+}
+
+func prefix(s string, n int) string {
+	if n >= 0 && n < len(s) {
+		return s[:n]
+	}
+	return s
+}
+
+// httpCall follows makeHttpCall in Envoy's lua_filter.cc: cluster, then
+// pseudo-headers, then timeout, then the asynchronous flag are checked, with
+// Envoy's error texts (envoy-admin.md §6.4).
+func (r *runner) httpCall(L *glua.LState) int {
+	st := checkSelf[*stream](L)
+	cluster := L.CheckString(2)
+	resp, known := r.in.CallResponses[cluster]
+	if !known {
+		L.RaiseError("http call cluster invalid. Must be configured")
+	}
+	hs := tableHeaders(L, L.CheckTable(3))
+	have := map[string]bool{}
+	for _, h := range hs {
+		have[h.Key] = true
+	}
+	if !have[":path"] || !have[":method"] || !have[":authority"] {
+		L.RaiseError("http call headers must include ':path', ':method', and ':authority'")
+	}
+	body := ""
+	if b, ok := L.Get(4).(glua.LString); ok {
+		body = string(b)
+	}
+	var timeout float64
+	async := false
+	switch t := L.Get(5).(type) {
+	case *glua.LTable:
+		if n, ok := t.RawGetString("timeout_ms").(glua.LNumber); ok {
+			timeout = float64(n)
+		}
+		switch a := t.RawGetString("asynchronous").(type) {
+		case glua.LBool:
+			async = bool(a)
+		case *glua.LNilType:
+		default:
+			L.RaiseError("http call asynchronous flag must be 'true', 'false', or empty")
+		}
+	default:
+		timeout = float64(L.CheckNumber(5))
+		switch a := L.Get(6).(type) {
+		case glua.LBool:
+			async = bool(a)
+		case *glua.LNilType:
+		default:
+			L.RaiseError("http call asynchronous flag must be 'true', 'false', or empty")
+		}
+	}
+	if timeout < 0 {
+		L.RaiseError("http call timeout must be >= 0")
+	}
+	call := HTTPCall{Phase: st.phase, Cluster: cluster, Headers: hs, Body: body, TimeoutMs: timeout, Async: async}
+	if async {
+		r.res.HTTPCalls = append(r.res.HTTPCalls, call)
+		return 0
+	}
+	call.Status = resp.Status
+	r.res.HTTPCalls = append(r.res.HTTPCalls, call)
+	out := L.NewTable()
+	out.RawSetString(":status", glua.LString(strconv.Itoa(resp.Status)))
+	L.Push(out)
+	L.Push(glua.LString(resp.Body))
+	return 2
+}
+
+// tableHeaders reads a Lua headers table in a stable order: pseudo-headers
+// first, then by name.
+func tableHeaders(L *glua.LState, t *glua.LTable) []Header {
+	var hs []Header
+	t.ForEach(func(k, v glua.LValue) {
+		key := strings.ToLower(L.ToStringMeta(k).String())
+		if vt, ok := v.(*glua.LTable); ok {
+			vt.ForEach(func(_, each glua.LValue) { hs = append(hs, Header{key, L.ToStringMeta(each).String()}) })
+			return
+		}
+		hs = append(hs, Header{key, L.ToStringMeta(v).String()})
+	})
+	sort.SliceStable(hs, func(i, j int) bool {
+		pi, pj := strings.HasPrefix(hs[i].Key, ":"), strings.HasPrefix(hs[j].Key, ":")
+		if pi != pj {
+			return pi
+		}
+		return hs[i].Key < hs[j].Key
+	})
+	return hs
+}
+
+func (r *runner) headerMethods() map[string]glua.LGFunction {
+	mutable := func(L *glua.LState) *headerMap {
+		h := checkSelf[*headerMap](L)
+		if h.readOnly {
+			L.RaiseError("header map is read-only")
+		}
+		if h.iterating > 0 {
+			L.RaiseError("header map cannot be modified while iterating")
+		}
+		return h
+	}
+	return map[string]glua.LGFunction{
+		"get": func(L *glua.LState) int {
+			h := checkSelf[*headerMap](L)
+			key := strings.ToLower(L.CheckString(2))
+			var vals []string
+			for _, e := range h.entries {
+				if e.Key == key {
+					vals = append(vals, e.Value)
+				}
+			}
+			if len(vals) == 0 {
+				L.Push(glua.LNil)
+				return 1
+			}
+			L.Push(glua.LString(strings.Join(vals, ",")))
+			return 1
+		},
+		"getAtIndex": func(L *glua.LState) int {
+			h := checkSelf[*headerMap](L)
+			key := strings.ToLower(L.CheckString(2))
+			idx := L.CheckInt(3)
+			n := 0
+			for _, e := range h.entries {
+				if e.Key == key {
+					if n == idx {
+						L.Push(glua.LString(e.Value))
+						return 1
+					}
+					n++
+				}
+			}
+			L.Push(glua.LNil)
+			return 1
+		},
+		"getNumValues": func(L *glua.LState) int {
+			h := checkSelf[*headerMap](L)
+			key := strings.ToLower(L.CheckString(2))
+			n := 0
+			for _, e := range h.entries {
+				if e.Key == key {
+					n++
+				}
+			}
+			L.Push(glua.LNumber(n))
+			return 1
+		},
+		"add": func(L *glua.LState) int {
+			h := mutable(L)
+			h.entries = append(h.entries, Header{strings.ToLower(L.CheckString(2)), L.CheckString(3)})
+			return 0
+		},
+		"replace": func(L *glua.LState) int {
+			h := mutable(L)
+			key, val := strings.ToLower(L.CheckString(2)), L.CheckString(3)
+			out := h.entries[:0]
+			replaced := false
+			for _, e := range h.entries {
+				if e.Key == key {
+					if replaced {
+						continue
+					}
+					e.Value, replaced = val, true
+				}
+				out = append(out, e)
+			}
+			if !replaced {
+				out = append(out, Header{key, val})
+			}
+			h.entries = out
+			return 0
+		},
+		"remove": func(L *glua.LState) int {
+			h := mutable(L)
+			key := strings.ToLower(L.CheckString(2))
+			out := h.entries[:0]
+			for _, e := range h.entries {
+				if e.Key != key {
+					out = append(out, e)
+				}
+			}
+			h.entries = out
+			return 0
+		},
+		"setHttp1ReasonPhrase": func(L *glua.LState) int {
+			h := mutable(L)
+			if !h.response {
+				L.RaiseError("setHttp1ReasonPhrase() only applies to response headers")
+			}
+			h.reason = L.CheckString(2)
+			return 0
+		},
+	}
+}
+
+// headerPairs iterates entries in order, repeating a key per value.
+func (r *runner) headerPairs(L *glua.LState) int {
+	h := checkSelf[*headerMap](L)
+	i := 0
+	h.iterating++
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		if i >= len(h.entries) {
+			if h.iterating > 0 {
+				h.iterating--
+			}
+			L.Push(glua.LNil)
+			return 1
+		}
+		e := h.entries[i]
+		i++
+		L.Push(glua.LString(e.Key))
+		L.Push(glua.LString(e.Value))
+		return 2
+	}))
+	L.Push(glua.LNil)
+	L.Push(glua.LNil)
+	return 3
+}
+
+func (r *runner) bufferMethods() map[string]glua.LGFunction {
+	return map[string]glua.LGFunction{
+		"length": func(L *glua.LState) int {
+			b := checkSelf[*bodyBuffer](L)
+			L.Push(glua.LNumber(len(b.s.body)))
+			return 1
+		},
+		"getBytes": func(L *glua.LState) int {
+			b := checkSelf[*bodyBuffer](L)
+			idx, n := L.CheckInt(2), L.CheckInt(3)
+			if idx < 0 || n < 0 || idx+n > len(b.s.body) {
+				L.RaiseError("index/length must be >= 0 and (index + length) must be <= buffer size")
+			}
+			L.Push(glua.LString(b.s.body[idx : idx+n]))
+			return 1
+		},
+		"setBytes": func(L *glua.LState) int {
+			b := checkSelf[*bodyBuffer](L)
+			b.s.body = []byte(L.CheckString(2))
+			b.s.hasBody = true
+			return 0
+		},
+	}
+}
+
+func (r *runner) streamInfoMethods() map[string]glua.LGFunction {
+	str := func(s string) glua.LGFunction {
+		return func(L *glua.LState) int {
+			checkSelf[*streamInfo](L)
+			L.Push(glua.LString(s))
+			return 1
+		}
+	}
+	nilResult := func(L *glua.LState) int { checkSelf[*streamInfo](L); L.Push(glua.LNil); return 1 }
+	return map[string]glua.LGFunction{
+		"protocol":                      str(sandboxProtocol),
+		"downstreamLocalAddress":        str(sandboxLocalAddress),
+		"downstreamDirectLocalAddress":  str(sandboxLocalAddress),
+		"downstreamRemoteAddress":       str(sandboxRemoteAddress),
+		"downstreamDirectRemoteAddress": str(sandboxRemoteAddress),
+		"requestedServerName":           str(""),
+		"routeName":                     str(""),
+		"virtualClusterName":            str(""),
+		"downstreamSslConnection":       nilResult,
+		"dynamicTypedMetadata":          nilResult,
+		"drainConnectionUponCompletion": func(L *glua.LState) int { checkSelf[*streamInfo](L); return 0 },
+		"dynamicMetadata": func(L *glua.LState) int {
+			checkSelf[*streamInfo](L)
+			L.Push(r.wrap(mtDynMeta, dynamicMetadata{}))
+			return 1
+		},
+		"filterState": func(L *glua.LState) int {
+			checkSelf[*streamInfo](L)
+			L.Push(r.wrap(mtFilterSt, filterState{}))
+			return 1
+		},
+	}
+}
+
+func (r *runner) dynMetaMethods() map[string]glua.LGFunction {
+	return map[string]glua.LGFunction{
+		"get": func(L *glua.LState) int {
+			checkSelf[dynamicMetadata](L)
+			kv, ok := r.meta[L.CheckString(2)]
+			if !ok {
+				L.Push(glua.LNil)
+				return 1
+			}
+			t := L.NewTable()
+			for k, v := range kv {
+				t.RawSetString(k, v)
+			}
+			L.Push(t)
+			return 1
+		},
+		"set": func(L *glua.LState) int {
+			checkSelf[dynamicMetadata](L)
+			ns, key := L.CheckString(2), L.CheckString(3)
+			if r.meta[ns] == nil {
+				r.meta[ns] = map[string]glua.LValue{}
+			}
+			r.meta[ns][key] = L.Get(4)
+			return 0
+		},
+	}
+}
+
+func (r *runner) dynMetaPairs(L *glua.LState) int {
+	checkSelf[dynamicMetadata](L)
+	names := make([]string, 0, len(r.meta))
+	for n := range r.meta {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return r.iterate(L, names)
+}
+
+// iterate returns a pairs() triple over the filter names of dynamic metadata.
+func (r *runner) iterate(L *glua.LState, names []string) int {
+	i := 0
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		if i >= len(names) {
+			L.Push(glua.LNil)
+			return 1
+		}
+		n := names[i]
+		i++
+		t := L.NewTable()
+		for k, v := range r.meta[n] {
+			t.RawSetString(k, v)
+		}
+		L.Push(glua.LString(n))
+		L.Push(t)
+		return 2
+	}))
+	L.Push(glua.LNil)
+	L.Push(glua.LNil)
+	return 3
+}
