@@ -83,22 +83,22 @@ type host struct {
 	current, effective uint32
 	streamLive         bool
 
-	req, resp       streamData
-	callHeaders     []Header
-	callTrailers    []Header
-	callBody        []byte
-	inCallResponse  bool
-	reqPaused       bool
-	respPaused      bool
-	localReply      *LocalReply
-	pending         []pendingCall
-	nextToken       uint32
-	metrics         map[uint32]*metric
-	metricOrder     []uint32
-	shared          map[string]*sharedValue
-	queues          []*queue
-	readyQueues     []uint32
-	tickPeriod      uint32
+	req, resp      streamData
+	callHeaders    []Header
+	callTrailers   []Header
+	callBody       []byte
+	inCallResponse bool
+	reqPaused      bool
+	respPaused     bool
+	localReply     *LocalReply
+	pending        []pendingCall
+	nextToken      uint32
+	metrics        map[uint32]*metric
+	metricOrder    []uint32
+	shared         map[string]*sharedValue
+	queues         []*queue
+	readyQueues    []uint32
+	tickPeriod     uint32
 	// closed is set by proxy_close_stream: Envoy resets the stream.
 	closed   bool
 	setProps map[string][]byte

@@ -1,0 +1,388 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
+)
+
+// WasmRunOptions drives `wasm run`.
+type WasmRunOptions struct {
+	streams genericiooptions.IOStreams
+
+	IstioVersion     string
+	EnvoyVersion     string
+	VMConfig         string
+	PluginConfig     string
+	PluginName       string
+	RootID           string
+	RequestHeaders   []string
+	ResponseHeaders  []string
+	RequestTrailers  []string
+	ResponseTrailers []string
+	RequestBody      string
+	ResponseBody     string
+	CallResponses    []string
+	Ticks            int
+	LogLevel         string
+	Output           string
+	Timeout          time.Duration
+
+	file string
+	opts wasmhost.Options
+}
+
+func newWasmRunCommand(_ *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &WasmRunOptions{streams: streams}
+	cmd := &cobra.Command{
+		Use:   "run MODULE.wasm",
+		Short: "Run a proxy-wasm module the way Envoy would, on one HTTP request",
+		Long: `Run a proxy-wasm module the way Envoy would: with exactly the host imports of the
+chosen Istio/Envoy release, the same start-up rules, and one HTTP stream (request
+headers, body and trailers, then the response). Prints each lifecycle step, the
+headers before and after, what was logged, any local reply, HTTP calls and metrics.
+A module Envoy would refuse fails with Envoy's own log text.
+
+proxy_http_call is answered from --call-response; a cluster not given there does
+not exist, and the call fails as in Envoy (BadArgument).
+
+Exit codes: 0 the filter ran, 2 it failed to load, start or configure, it
+trapped, or the command could not run.`,
+		Example: `  kubectl filterdoctor wasm run header.wasm --istio-version 1.25 --request-header x-user=alice
+  kubectl filterdoctor wasm run callout.wasm --plugin-config @config.json \
+      --call-response 'outbound|8080||auth.shop.svc.cluster.local=403:denied' -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release whose Envoy hosts the module (default: newest known)")
+	f.StringVar(&o.EnvoyVersion, "envoy-version", "", "Envoy release hosting the module, instead of --istio-version")
+	f.StringVar(&o.VMConfig, "vm-config", "", "vm_config.configuration passed to proxy_on_vm_start (S or @file)")
+	f.StringVar(&o.PluginConfig, "plugin-config", "", "plugin configuration passed to proxy_on_configure (S or @file)")
+	f.StringVar(&o.PluginName, "plugin-name", "filterdoctor", "plugin name (property plugin_name)")
+	f.StringVar(&o.RootID, "root-id", "", "plugin root_id (property plugin_root_id; WasmPlugin pluginName)")
+	f.StringArrayVar(&o.RequestHeaders, "request-header", nil, "request header name=value (repeatable)")
+	f.StringArrayVar(&o.ResponseHeaders, "response-header", nil, "response header name=value (repeatable; :status defaults to 200)")
+	f.StringArrayVar(&o.RequestTrailers, "request-trailer", nil, "request trailer name=value (repeatable)")
+	f.StringArrayVar(&o.ResponseTrailers, "response-trailer", nil, "response trailer name=value (repeatable)")
+	f.StringVar(&o.RequestBody, "request-body", "", "request body")
+	f.StringVar(&o.ResponseBody, "response-body", "", "response body")
+	f.StringArrayVar(&o.CallResponses, "call-response", nil, "answer proxy_http_call to a cluster: cluster=STATUS:BODY (repeatable)")
+	f.IntVar(&o.Ticks, "ticks", 0, "call proxy_on_tick N times when the module set a tick period")
+	f.StringVar(&o.LogLevel, "log-level", "info", "level of Envoy's wasm logger; lower lines are shown as hidden")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "stop the module if the run takes longer")
+	return cmd
+}
+
+// Complete parses flags into host options.
+func (o *WasmRunOptions) Complete(args []string) error {
+	o.file = args[0]
+	if o.Output != "text" && o.Output != "json" {
+		return fmt.Errorf("--output %q: want text or json", o.Output)
+	}
+	if o.Ticks < 0 {
+		return fmt.Errorf("--ticks %d: want 0 or more", o.Ticks)
+	}
+	level, err := wasmhost.ParseLogLevel(o.LogLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	envoy, istio, err := hostVersion(o.IstioVersion, o.EnvoyVersion)
+	if err != nil {
+		return err
+	}
+	vmConfig, err := valueOrFile("--vm-config", o.VMConfig)
+	if err != nil {
+		return err
+	}
+	pluginConfig, err := valueOrFile("--plugin-config", o.PluginConfig)
+	if err != nil {
+		return err
+	}
+	o.opts = wasmhost.Options{
+		File: o.file, Istio: istio, Envoy: envoy,
+		VMConfig: vmConfig, PluginConfig: pluginConfig,
+		PluginName: o.PluginName, RootID: o.RootID, VMID: "",
+		Request:  wasmhost.Exchange{Body: []byte(o.RequestBody)},
+		Response: wasmhost.Exchange{Body: []byte(o.ResponseBody)},
+		Ticks:    o.Ticks, LogLevel: level, Timeout: o.Timeout,
+		CallResponses: map[string]wasmhost.CallAnswer{},
+	}
+	for _, hs := range []struct {
+		flag string
+		in   []string
+		out  *[]wasmhost.Header
+	}{
+		{"--request-header", o.RequestHeaders, &o.opts.Request.Headers},
+		{"--response-header", o.ResponseHeaders, &o.opts.Response.Headers},
+		{"--request-trailer", o.RequestTrailers, &o.opts.Request.Trailers},
+		{"--response-trailer", o.ResponseTrailers, &o.opts.Response.Trailers},
+	} {
+		for _, kv := range hs.in {
+			name, value, ok := strings.Cut(kv, "=")
+			if !ok || name == "" {
+				return fmt.Errorf("%s %q: want name=value", hs.flag, kv)
+			}
+			*hs.out = append(*hs.out, wasmhost.Header{Name: name, Value: value})
+		}
+	}
+	for _, cr := range o.CallResponses {
+		cluster, answer, ok := strings.Cut(cr, "=")
+		status, body, _ := strings.Cut(answer, ":")
+		code, err := strconv.Atoi(status)
+		if !ok || cluster == "" || err != nil || code < 100 || code > 599 {
+			return fmt.Errorf("--call-response %q: want cluster=STATUS:BODY with STATUS 100-599", cr)
+		}
+		o.opts.CallResponses[cluster] = wasmhost.CallAnswer{Status: code, Body: body}
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		o.opts.CacheDir = filepath.Join(dir, "filterdoctor", "wazero")
+	}
+	return nil
+}
+
+// hostVersion picks the Envoy whose host surface the module gets.
+func hostVersion(istio, envoy string) (release.Version, string, error) {
+	switch {
+	case istio != "" && envoy != "":
+		return release.Version{}, "", errors.New("give --istio-version or --envoy-version, not both")
+	case envoy != "":
+		v, err := release.ParseVersion(envoy)
+		if err != nil {
+			return release.Version{}, "", fmt.Errorf("--envoy-version: %w", err)
+		}
+		oldest, newest := release.IstioReleases()[0].Envoy, release.NewestIstio().Envoy
+		if v.Less(oldest) || newest.Less(v) {
+			return release.Version{}, "", fmt.Errorf("--envoy-version %s: filterdoctor knows Envoy %s to %s", v, oldest, newest)
+		}
+		name := ""
+		if r, ok := release.IstioForEnvoy(v); ok {
+			name = r.Version.String()
+		}
+		return v, name, nil
+	case istio != "":
+		r, err := release.LookupIstio(istio)
+		if err != nil {
+			return release.Version{}, "", err
+		}
+		return r.Envoy, r.Version.String(), nil
+	}
+	r := release.NewestIstio()
+	return r.Envoy, r.Version.String(), nil
+}
+
+// valueOrFile reads "@path" from a file and takes anything else literally.
+func valueOrFile(flag, v string) ([]byte, error) {
+	path, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return b, nil
+}
+
+// Run loads the module and renders the report.
+func (o *WasmRunOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	wasm, err := readModule(o.file)
+	if err != nil {
+		return err
+	}
+	rep, err := wasmhost.Run(ctx, wasm, o.opts)
+	if err != nil {
+		return fmt.Errorf("wasm run %s: %w", o.file, err)
+	}
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := writeErr(o.streams.Out, renderWasmRun(rep)); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		f := rep.Failure
+		return fmt.Errorf("Envoy would not run the filter (%s): %s", f.Stage, f.EnvoyLog[0])
+	}
+	return nil
+}
+
+// readModule reads at most MaxModuleBytes+1 so a huge file fails fast.
+func readModule(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, wasmhost.MaxModuleBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > wasmhost.MaxModuleBytes {
+		return nil, fmt.Errorf("%s is over %d MiB; filterdoctor runs modules up to Istio's default OCI limit", path, wasmhost.MaxModuleBytes>>20)
+	}
+	return b, nil
+}
+
+func renderWasmRun(r *wasmhost.Report) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	start := r.Module.Start
+	if start == "" {
+		start = "no _initialize/_start"
+	}
+	p("Module  %s (%d bytes, ABI %s, %s)\n", r.Module.File, r.Module.Size, r.Module.ABI, start)
+	if r.Host.Istio != "" {
+		p("Host    Istio %s (Envoy %s)\n", r.Host.Istio, r.Host.Envoy)
+	} else {
+		p("Host    Envoy %s\n", r.Host.Envoy)
+	}
+	if len(r.Steps) > 0 {
+		p("\nLifecycle\n")
+		for _, s := range r.Steps {
+			ctx := ""
+			if s.Context != 0 {
+				ctx = fmt.Sprintf("#%d", s.Context)
+			}
+			line := fmt.Sprintf("  %-32s %-3s %s", s.Call, ctx, s.Result)
+			if s.Note != "" {
+				line += "  (" + s.Note + ")"
+			}
+			p("%s\n", strings.TrimRight(line, " "))
+		}
+	}
+	section := func(title string, m wasmhost.Message) {
+		if m.HeadersBefore == nil {
+			return
+		}
+		p("\n%s\n", title)
+		for _, l := range headerDiff(m.HeadersBefore, m.HeadersAfter) {
+			p("%s\n", l)
+		}
+		if m.BodyBefore != m.BodyAfter {
+			p("  body: %q -> %q\n", m.BodyBefore, m.BodyAfter)
+		}
+		if !m.Delivered {
+			p("  (not passed on)\n")
+		}
+	}
+	section("Request headers", r.Request)
+	section("Response headers", r.Response)
+	if lr := r.LocalReply; lr != nil {
+		p("\nLocal reply\n  %d %s\n", lr.Status, lr.Details)
+		if lr.Body != "" {
+			p("  body: %q\n", lr.Body)
+		}
+	}
+	if len(r.HTTPCalls) > 0 {
+		p("\nHTTP calls\n")
+		for _, c := range r.HTTPCalls {
+			p("  %s -> %s", c.Cluster, c.Result)
+			if c.Reason != "" {
+				p(" (%s)", c.Reason)
+			}
+			if c.Result == "Ok" {
+				p(", answered %d %q", c.ResponseStatus, c.ResponseBody)
+			}
+			p("\n")
+		}
+	}
+	if len(r.Logs) > 0 {
+		p("\nLogs\n")
+		for _, l := range r.Logs {
+			hidden := ""
+			if !l.Shown {
+				hidden = " (hidden by the wasm log level)"
+			}
+			p("  [%s] %s%s\n", l.Level, l.Message, hidden)
+		}
+	}
+	if len(r.Metrics) > 0 {
+		p("\nMetrics\n")
+		for _, m := range r.Metrics {
+			p("  %s %s = %d\n", m.Type, m.Name, m.Value)
+		}
+	}
+	if r.TickPeriodMs > 0 {
+		p("\nTick period %d ms, %d tick(s) driven\n", r.TickPeriodMs, r.Ticks)
+	}
+	if f := r.Failure; f != nil {
+		p("\nEnvoy log (%s failed)\n", f.Stage)
+		for i, l := range f.EnvoyLog {
+			p("  %s\n", l)
+			if i == 0 && len(f.Backtrace) > 0 {
+				p("  Proxy-Wasm plugin in-VM backtrace:\n")
+				for n, fr := range f.Backtrace {
+					p("    %d: %s\n", n, fr)
+				}
+			}
+		}
+		if f.Detail != "" {
+			p("  (%s)\n", f.Detail)
+		}
+	}
+	return b.String()
+}
+
+// headerDiff lists headers after the filter ran, marking added (+) and
+// changed (~) ones, then removed (-) ones.
+func headerDiff(before, after []wasmhost.Header) []string {
+	was := map[string][]string{}
+	for _, h := range before {
+		was[h.Name] = append(was[h.Name], h.Value)
+	}
+	now := map[string]bool{}
+	var out []string
+	for _, h := range after {
+		now[h.Name] = true
+		mark := " "
+		switch vals, ok := was[h.Name]; {
+		case !ok:
+			mark = "+"
+		case !hasValue(vals, h.Value):
+			mark = "~"
+		}
+		out = append(out, fmt.Sprintf("  %s %s: %s", mark, h.Name, h.Value))
+	}
+	for _, h := range before {
+		if !now[h.Name] {
+			out = append(out, fmt.Sprintf("  - %s: %s", h.Name, h.Value))
+		}
+	}
+	return out
+}
+
+func hasValue(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
