@@ -190,7 +190,7 @@ func containsABI(as []release.ABI, a release.ABI) bool {
 
 func (h *host) callStart(ctx context.Context, name string, args ...uint64) bool {
 	h.rep.Steps = append(h.rep.Steps, Step{Call: name})
-	if _, err := h.mod.ExportedFunction(name).Call(ctx, args...); err != nil {
+	if _, err := h.call(ctx, 0, name, args...); err != nil {
 		line, _ := h.trap("start", name, err)
 		h.rep.Failure.EnvoyLog = append([]string{line}, msgInitializeCode, msgFailClosed)
 		h.rep.Steps[len(h.rep.Steps)-1].Result = "trap"
@@ -290,6 +290,10 @@ func (h *host) call(ctx context.Context, contextID uint32, name string, args ...
 	}
 	prevCurrent, prevEffective := h.current, h.effective
 	h.current, h.effective = contextID, contextID
-	defer func() { h.current, h.effective = prevCurrent, prevEffective }()
+	defer func() {
+		h.current, h.effective = prevCurrent, prevEffective
+		h.flushOutput(1, true)
+		h.flushOutput(2, true)
+	}()
 	return fn.Call(ctx, args...)
 }

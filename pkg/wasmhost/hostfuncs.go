@@ -685,13 +685,8 @@ var wasiFuncs = map[string]hostFn{
 			}
 			out = append(out, data...)
 		}
-		level, source := LogInfo, "stdout"
-		if fd == 2 {
-			level, source = LogError, "stderr"
-		}
-		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-			h.log(level, source, line)
-		}
+		h.fdOutput[fd] = append(h.fdOutput[fd], out...)
+		h.flushOutput(fd, false)
 		if !mod.Memory().WriteUint32Le(nwritten, uint32(len(out))) {
 			ret(s, errnoInval)
 			return
@@ -794,4 +789,29 @@ func zeroCounts(ctx context.Context, h *host, mod api.Module, s []uint64) {
 		return
 	}
 	ret(s, errnoSuccess)
+}
+
+// flushOutput logs complete lines written to fd 1 (info) or 2 (error).
+// Envoy logs every fd_write call as it comes; the Go runtime writes a
+// panic a few bytes at a time, so lines are joined here to stay readable.
+// With all set, a trailing partial line is logged too.
+func (h *host) flushOutput(fd uint32, all bool) {
+	level, source := LogInfo, "stdout"
+	if fd == 2 {
+		level, source = LogError, "stderr"
+	}
+	buf := h.fdOutput[fd]
+	for {
+		i := strings.IndexByte(string(buf), '\n')
+		if i < 0 {
+			break
+		}
+		h.log(level, source, string(buf[:i]))
+		buf = buf[i+1:]
+	}
+	if all && len(buf) > 0 {
+		h.log(level, source, string(buf))
+		buf = nil
+	}
+	h.fdOutput[fd] = buf
 }

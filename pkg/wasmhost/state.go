@@ -102,6 +102,8 @@ type host struct {
 	// closed is set by proxy_close_stream: Envoy resets the stream.
 	closed   bool
 	setProps map[string][]byte
+	// fdOutput holds partial lines written to stdout (1) and stderr (2).
+	fdOutput [3][]byte
 }
 
 type streamData struct {
