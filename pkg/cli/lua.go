@@ -1,0 +1,360 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/checks"
+	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+func newLuaCommand(_ *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lua",
+		Short: "Work with Envoy Lua filter scripts",
+	}
+	cmd.AddCommand(newLuaRunCommand(streams))
+	return cmd
+}
+
+// luaRunOptions are the flags of `lua run`.
+type luaRunOptions struct {
+	streams         genericiooptions.IOStreams
+	path            string
+	script          string
+	requestHeaders  []string
+	responseHeaders []string
+	requestBody     string
+	responseBody    string
+	callResponses   []string
+	output          string
+	timeout         time.Duration
+
+	input lua.RunInput
+	src   string
+}
+
+// scriptFailed makes the command exit 2 after the result was printed.
+type scriptFailed struct{ phase, msg string }
+
+func (e scriptFailed) Error() string { return fmt.Sprintf("script failed in %s: %s", e.phase, e.msg) }
+
+func newLuaRunCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &luaRunOptions{streams: streams}
+	cmd := &cobra.Command{
+		Use:   "run FILE|ENVOYFILTER-YAML",
+		Short: "Run a Lua filter script against a request and response, as Envoy would",
+		Long: `Runs an Envoy Lua filter script without a cluster: the chunk runs once, then
+envoy_on_request with the request, then envoy_on_response with the response
+(unless the script sent a local reply with respond()). Prints the headers before
+and after, what was logged at which level, httpCalls and any local reply.
+
+FILE is a .lua script, or a manifest with an EnvoyFilter: its inline scripts are
+found the same way 'check' finds them; pick one with --script when there are several.
+
+httpCall reaches only the clusters given with --call-response; any other cluster
+fails as in Envoy ("http call cluster invalid. Must be configured").
+The sandbox has no io, no require and an os limited to time/clock/date; a run is
+stopped after --timeout. Missing :authority/:path/:method/:scheme and :status
+headers get defaults (example.com, /, GET, http, 200).
+
+Exit codes: 0 the script ran without error, 2 it failed to load or raised an
+error (printed with its Lua traceback), or the input is unusable.`,
+		Example: `  kubectl filterdoctor lua run filter.lua --request-header :path=/admin --request-header x-user=bob
+  kubectl filterdoctor lua run envoyfilter.yaml --call-response 'outbound|8080||auth.shop.svc.cluster.local=200:ok' -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if err := o.complete(args); err != nil {
+				return err
+			}
+			return o.run()
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.requestHeaders, "request-header", nil, "request header NAME=VALUE (repeatable; :path=/x sets a pseudo-header)")
+	f.StringArrayVar(&o.responseHeaders, "response-header", nil, "response header NAME=VALUE (repeatable)")
+	f.StringVar(&o.requestBody, "request-body", "", "request body")
+	f.StringVar(&o.responseBody, "response-body", "", "response body")
+	f.StringArrayVar(&o.callResponses, "call-response", nil, "answer httpCall to CLUSTER with CLUSTER=STATUS:BODY (repeatable)")
+	f.StringVar(&o.script, "script", "", "which script of an EnvoyFilter to run (as listed when there are several)")
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	f.DurationVar(&o.timeout, "timeout", lua.DefaultRunTimeout, "stop the script after this long")
+	return cmd
+}
+
+func (o *luaRunOptions) complete(args []string) error {
+	o.path = args[0]
+	if o.output != "text" && o.output != "json" {
+		return fmt.Errorf("--output %q: want text or json", o.output)
+	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
+	}
+	var err error
+	if o.input.RequestHeaders, err = parseHeaderFlags("--request-header", o.requestHeaders); err != nil {
+		return err
+	}
+	if o.input.ResponseHeaders, err = parseHeaderFlags("--response-header", o.responseHeaders); err != nil {
+		return err
+	}
+	o.input.CallResponses = map[string]lua.CallResponse{}
+	for _, cr := range o.callResponses {
+		cluster, answer, ok := strings.Cut(cr, "=")
+		statusText, body, _ := strings.Cut(answer, ":")
+		status, err := strconv.Atoi(statusText)
+		if !ok || cluster == "" || err != nil || status < 100 || status > 599 {
+			return fmt.Errorf("--call-response %q: want CLUSTER=STATUS:BODY with a status from 100 to 599", cr)
+		}
+		o.input.CallResponses[cluster] = lua.CallResponse{Status: status, Body: body}
+	}
+	o.input.RequestBody, o.input.ResponseBody, o.input.Timeout = o.requestBody, o.responseBody, o.timeout
+	return o.loadScript()
+}
+
+func parseHeaderFlags(flag string, values []string) ([]lua.Header, error) {
+	var out []lua.Header
+	for _, v := range values {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want NAME=VALUE", flag, v)
+		}
+		out = append(out, lua.Header{Key: strings.ToLower(k), Value: val})
+	}
+	return out, nil
+}
+
+// loadScript reads a .lua file, or the inline scripts of an EnvoyFilter.
+func (o *luaRunOptions) loadScript() error {
+	b, err := readInput(o.path, o.streams.In)
+	if err != nil {
+		return err
+	}
+	ext := strings.ToLower(filepath.Ext(o.path))
+	if ext != ".yaml" && ext != ".yml" && ext != ".json" && !looksLikeManifest(b) {
+		o.src, o.input.ChunkName = string(b), filepath.Base(o.path)
+		return nil
+	}
+	objs, err := snapshot.ParseManifests(o.path, b)
+	if err != nil {
+		return err
+	}
+	snap, err := snapshot.New(objs, "default", false)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.path, err)
+	}
+	var scripts []checks.LuaScript
+	for _, ef := range snap.EnvoyFilters {
+		scripts = append(scripts, checks.LuaScriptsIn(ef)...)
+	}
+	if len(scripts) == 0 {
+		return fmt.Errorf("%s: no EnvoyFilter with an inline Lua script", o.path)
+	}
+	names := make([]string, len(scripts))
+	for i, s := range scripts {
+		names[i] = s.Filter.Namespace + "/" + s.Filter.Name + " " + s.Name
+	}
+	pick := -1
+	switch {
+	case o.script != "":
+		for i, n := range names {
+			if n == o.script || strings.HasSuffix(n, " "+o.script) || strings.HasSuffix(n, "] "+o.script) {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			return fmt.Errorf("--script %q matches none of: %s", o.script, strings.Join(quoteAll(names), ", "))
+		}
+	case len(scripts) == 1:
+		pick = 0
+	default:
+		return fmt.Errorf("%s has %d Lua scripts; choose one with --script: %s", o.path, len(scripts), strings.Join(quoteAll(names), ", "))
+	}
+	o.src, o.input.ChunkName = scripts[pick].Source, names[pick]
+	return nil
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+func looksLikeManifest(b []byte) bool {
+	return bytes.Contains(b, []byte("apiVersion:")) && bytes.Contains(b, []byte("kind:"))
+}
+
+func readInput(path string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading script: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, snapshot.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(b) > snapshot.MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, snapshot.MaxFileSize>>20)
+	}
+	return b, nil
+}
+
+func (o *luaRunOptions) run() error {
+	res := lua.Run(o.src, o.input)
+	var err error
+	if o.output == "json" {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(res)
+	} else {
+		err = writeErr(o.streams.Out, renderLuaRun(o.input.ChunkName, res))
+	}
+	if err != nil {
+		return err
+	}
+	if res.Error != nil {
+		return scriptFailed{phase: res.Error.Phase, msg: res.Error.Message}
+	}
+	return nil
+}
+
+// renderLuaRun prints a run as a reviewer reads it: header diffs, logs,
+// calls, local reply, error.
+func renderLuaRun(name string, res *lua.RunResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "script: %s\nhooks run: %s\n", name, orNone(strings.Join(res.Hooks, ", ")))
+	fmt.Fprintf(&b, "\nrequest headers:\n%s", diffHeaders(res.Request.HeadersBefore, res.Request.HeadersAfter))
+	if res.Request.BodyBefore != res.Request.BodyAfter {
+		fmt.Fprintf(&b, "request body: %q -> %q\n", res.Request.BodyBefore, res.Request.BodyAfter)
+	}
+	if res.Response != nil {
+		fmt.Fprintf(&b, "\nresponse headers:\n%s", diffHeaders(res.Response.HeadersBefore, res.Response.HeadersAfter))
+		if res.Response.BodyBefore != res.Response.BodyAfter {
+			fmt.Fprintf(&b, "response body: %q -> %q\n", res.Response.BodyBefore, res.Response.BodyAfter)
+		}
+		if res.Response.ReasonPhrase != "" {
+			fmt.Fprintf(&b, "HTTP/1 reason phrase: %q\n", res.Response.ReasonPhrase)
+		}
+	}
+	if res.LocalReply != nil {
+		fmt.Fprintf(&b, "\nlocal reply (respond): %d, the request is not forwarded\n", res.LocalReply.Status)
+		for _, h := range res.LocalReply.Headers {
+			fmt.Fprintf(&b, "  %s: %s\n", h.Key, h.Value)
+		}
+		fmt.Fprintf(&b, "  body: %q\n", res.LocalReply.Body)
+	}
+	if len(res.HTTPCalls) > 0 {
+		b.WriteString("\nhttp calls:\n")
+		for _, c := range res.HTTPCalls {
+			method, path := headerValue(c.Headers, ":method"), headerValue(c.Headers, ":path")
+			answer := fmt.Sprintf("-> %d", c.Status)
+			if c.Async {
+				answer = "(asynchronous, no answer)"
+			}
+			fmt.Fprintf(&b, "  [%s] %s %s %s timeout %gms %s\n", c.Phase, c.Cluster, method, path, c.TimeoutMs, answer)
+		}
+	}
+	if res.UpstreamHost != "" {
+		fmt.Fprintf(&b, "\nupstream override host: %s\n", res.UpstreamHost)
+	}
+	if len(res.DynamicMetadata) > 0 {
+		b.WriteString("\ndynamic metadata:\n")
+		for _, ns := range sortedMapKeys(res.DynamicMetadata) {
+			for _, k := range sortedMapKeys(res.DynamicMetadata[ns]) {
+				fmt.Fprintf(&b, "  %s: %s = %s\n", ns, k, res.DynamicMetadata[ns][k])
+			}
+		}
+	}
+	b.WriteString("\nlogs:\n")
+	if len(res.Logs) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	for _, l := range res.Logs {
+		fmt.Fprintf(&b, "  [%s] %-8s %s\n", l.Phase, l.Level, l.Message)
+	}
+	if e := res.Error; e != nil {
+		fmt.Fprintf(&b, "\nerror in %s: %s\n", e.Phase, e.Message)
+		if e.Traceback != "" {
+			b.WriteString(indentLines(e.Traceback, "  ") + "\n")
+		}
+		if e.Phase == "load" {
+			b.WriteString("Envoy rejects a configuration whose script fails to load and keeps the previous one.\n")
+		} else {
+			b.WriteString("Envoy logs this on the lua logger at error level, counts it in lua.errors and lets the request continue.\n")
+		}
+	}
+	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none: the script defines neither envoy_on_request nor envoy_on_response)"
+	}
+	return s
+}
+
+// diffHeaders marks added (+), removed (-) and changed (~) headers, keeping
+// unchanged ones for context.
+func diffHeaders(before, after []lua.Header) string {
+	var b strings.Builder
+	beforeVals, afterVals := groupHeaders(before), groupHeaders(after)
+	seen := map[string]bool{}
+	for _, h := range append(append([]lua.Header{}, before...), after...) {
+		if seen[h.Key] {
+			continue
+		}
+		seen[h.Key] = true
+		bv, inBefore := beforeVals[h.Key]
+		av, inAfter := afterVals[h.Key]
+		switch {
+		case !inBefore:
+			fmt.Fprintf(&b, "+ %s: %s\n", h.Key, strings.Join(av, ", "))
+		case !inAfter:
+			fmt.Fprintf(&b, "- %s: %s\n", h.Key, strings.Join(bv, ", "))
+		case strings.Join(bv, "\x00") != strings.Join(av, "\x00"):
+			fmt.Fprintf(&b, "~ %s: %s -> %s\n", h.Key, strings.Join(bv, ", "), strings.Join(av, ", "))
+		default:
+			fmt.Fprintf(&b, "  %s: %s\n", h.Key, strings.Join(av, ", "))
+		}
+	}
+	return b.String()
+}
+
+func groupHeaders(hs []lua.Header) map[string][]string {
+	out := map[string][]string{}
+	for _, h := range hs {
+		out[h.Key] = append(out[h.Key], h.Value)
+	}
+	return out
+}
+
+func headerValue(hs []lua.Header, key string) string {
+	for _, h := range hs {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func indentLines(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
