@@ -173,11 +173,13 @@ func Judge(m *Module, opts Options) Report {
 		// ABI so the user sees every other problem in the same run.
 		j.abi = release.ABI021
 	}
+	// Findings follow Envoy's order of checks: ABI marker, link (imports
+	// in import order), exports, start-up, then limits.
 	rep := Report{Module: j.summary()}
-	rep.Imports = j.imports()
-	rep.Exports = j.exports()
 	j.abiVersion()
 	j.allocator()
+	rep.Imports = j.imports()
+	rep.Exports = j.exports()
 	j.commandExit()
 	j.memory()
 	if opts.ForConfigMap && m.Size > MaxConfigMapBytes {

@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+)
+
+// wat compiles one of pkg/wasminspect's .wat fixtures. It fails, never
+// skips, when wabt is missing.
+func wat(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Fatalf("wat2wasm is not installed (it builds the test fixtures): install wabt, e.g. apt-get install -y wabt")
+	}
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command("wat2wasm", "--debug-names", filepath.Join("..", "wasminspect", "testdata", name+".wat"), "-o", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
+	}
+	return out
+}
+
+// inspectReport is the JSON document of `wasm inspect -o json`.
+type inspectReport struct {
+	Module struct {
+		File     string `json:"file"`
+		Size     int64  `json:"size"`
+		Producer struct {
+			Language string `json:"language"`
+		} `json:"producer"`
+		ABI    string `json:"abi"`
+		Start  string `json:"start"`
+		Memory *struct {
+			InitialPages int `json:"initialPages"`
+		} `json:"memory"`
+	} `json:"module"`
+	Imports []struct {
+		Module, Name, Kind, Signature string
+		Supported                     bool
+		Since                         *struct{ Envoy, Istio string }
+	} `json:"imports"`
+	Exports  []map[string]any  `json:"exports"`
+	Findings []finding.Finding `json:"findings"`
+}
+
+func TestWasmInspectExitCodesAndJSON(t *testing.T) {
+	good, bad := wat(t, "good"), wat(t, "unsupported_imports")
+	cases := []struct {
+		name string
+		args []string
+		exit int
+	}{
+		{"clean module", []string{"wasm", "inspect", good, "--istio-version", "1.24"}, 0},
+		{"unsupported imports", []string{"wasm", "inspect", bad, "--istio-version", "1.24"}, 1},
+		{"fail-on none", []string{"wasm", "inspect", bad, "--fail-on", "none"}, 0},
+		{"envoy version", []string{"wasm", "inspect", bad, "--envoy-version", "1.39", "-o", "json"}, 1},
+		{"missing file", []string{"wasm", "inspect", filepath.Join(t.TempDir(), "nope.wasm")}, 2},
+		{"both versions", []string{"wasm", "inspect", good, "--istio-version", "1.24", "--envoy-version", "1.32"}, 2},
+		{"unknown istio", []string{"wasm", "inspect", good, "--istio-version", "0.9"}, 2},
+		{"bad output", []string{"wasm", "inspect", good, "-o", "sarif"}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, exit := runBinary(t, c.args...)
+			if exit != c.exit {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", exit, c.exit, stdout, stderr)
+			}
+			if exit == 2 && (strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.HasPrefix(stderr, "error: ")) {
+				t.Fatalf("want a one-line error, got %q", stderr)
+			}
+		})
+	}
+
+	stdout, _, _ := runBinary(t, "wasm", "inspect", bad, "--istio-version", "1.24", "-o", "json")
+	var rep inspectReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, stdout)
+	}
+	if rep.Module.File != bad || rep.Module.ABI != "0.2.1" || rep.Module.Start != "reactor" || rep.Module.Memory == nil {
+		t.Fatalf("module = %+v", rep.Module)
+	}
+	var schedYield, dispatch bool
+	for _, i := range rep.Imports {
+		switch i.Name {
+		case "sched_yield":
+			schedYield = !i.Supported && i.Since != nil && i.Since.Envoy == "1.33" && i.Since.Istio == "1.25"
+		case "proxy_dispatch_http_call":
+			dispatch = !i.Supported && i.Since == nil
+		}
+	}
+	if !schedYield || !dispatch {
+		t.Fatalf("import rows wrong: %+v", rep.Imports)
+	}
+	if len(rep.Findings) != 5 {
+		t.Fatalf("%d findings, want 5: %+v", len(rep.Findings), rep.Findings)
+	}
+	for _, f := range rep.Findings {
+		if f.Resource.Kind != "WasmModule" || f.Resource.Name != bad || f.Code != "FD4005" {
+			t.Fatalf("finding resource/code: %+v", f)
+		}
+	}
+}
+
+func TestWasmInspectText(t *testing.T) {
+	stdout, _, exit := runBinary(t, "wasm", "inspect", wat(t, "unsupported_imports"), "--istio-version", "1.24")
+	if exit != 1 {
+		t.Fatalf("exit %d", exit)
+	}
+	for _, want := range []string{
+		"ABI       0.2.1",
+		"Host      Istio 1.24 (Envoy 1.32)",
+		"✗  wasi_snapshot_preview1  sched_yield",
+		"Envoy 1.33 / Istio 1.25",
+		"no release",
+		"FINDINGS (5 error, 0 warning, 0 info)",
+		"Fix: Upgrade to Istio 1.25 (Envoy 1.33) or later",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("text output lacks %q:\n%s", want, stdout)
+		}
+	}
+	stdout, _, _ = runBinary(t, "wasm", "inspect", wat(t, "good"), "--istio-version", "1.24", "-o", "yaml")
+	if !strings.Contains(stdout, "abi: 0.2.1") || !strings.Contains(stdout, "findings: []") {
+		t.Fatalf("yaml output:\n%s", stdout)
+	}
+}
+
+func TestWasmInspectNotWasmIsAFinding(t *testing.T) {
+	src := filepath.Join("..", "wasminspect", "testdata", "good.wat")
+	stdout, _, exit := runBinary(t, "wasm", "inspect", src, "-o", "json")
+	if exit != 1 {
+		t.Fatalf("exit %d, want 1", exit)
+	}
+	var rep inspectReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Code != "FD4001" || !strings.Contains(rep.Findings[0].Message, "WebAssembly text") {
+		t.Fatalf("findings = %+v", rep.Findings)
+	}
+}
+
+// runInspect drives WasmInspectOptions with a fake ConfigMap reader.
+func runInspect(t *testing.T, cms map[string]*corev1.ConfigMap, args []string, o *WasmInspectOptions) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	kube := genericclioptions.NewConfigFlags(false)
+	ns := "shop"
+	kube.Namespace = &ns
+	o.kube = kube
+	o.streams = genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out}
+	if o.Output == "" {
+		o.Output = "json"
+	}
+	if o.FailOn == "" {
+		o.FailOn = "error"
+	}
+	o.Timeout = 5e9
+	o.getConfigMap = func(_ context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+		if cm, ok := cms[namespace+"/"+name]; ok {
+			return cm, nil
+		}
+		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, name)
+	}
+	if err := o.Complete(args); err != nil {
+		return "", err
+	}
+	err := o.Run(context.Background())
+	return out.String(), err
+}
+
+func TestWasmInspectConfigMap(t *testing.T) {
+	good, err := os.ReadFile(wat(t, "good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := os.ReadFile(wat(t, "no_malloc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := map[string]*corev1.ConfigMap{
+		"shop/one":  {BinaryData: map[string][]byte{"filter.wasm": good}},
+		"shop/two":  {BinaryData: map[string][]byte{"a.wasm": good, "b.wasm": bad}},
+		"shop/text": {Data: map[string]string{"filter.wasm": "AGFzbQEAAAAB"}},
+	}
+	out, err := runInspect(t, cms, []string{"cm/one"}, &WasmInspectOptions{})
+	if err != nil {
+		t.Fatalf("cm/one: %v\n%s", err, out)
+	}
+	var rep inspectReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Module.File != "filter.wasm" || len(rep.Findings) != 0 {
+		t.Fatalf("cm/one: %v %+v", err, rep)
+	}
+
+	_, err = runInspect(t, cms, []string{"cm/two"}, &WasmInspectOptions{})
+	if err == nil || !strings.Contains(err.Error(), "pick one with cm/two:KEY (keys: a.wasm, b.wasm)") {
+		t.Fatalf("cm/two without key: %v", err)
+	}
+
+	out, err = runInspect(t, cms, []string{"cm/two:b.wasm"}, &WasmInspectOptions{})
+	if _, isFindings := err.(findingsError); !isFindings {
+		t.Fatalf("cm/two:b.wasm: err %v, want findings", err)
+	}
+	rep = inspectReport{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Code != "FD4004" ||
+		rep.Findings[0].Resource != (finding.Ref{Kind: "WasmModule", Name: "ConfigMap shop/two:b.wasm"}) ||
+		!strings.HasPrefix(rep.Findings[0].Message, "ConfigMap shop/two:b.wasm exports neither") {
+		t.Fatalf("cm/two:b.wasm findings: %+v", rep.Findings)
+	}
+
+	out, _ = runInspect(t, cms, []string{"cm/text:filter.wasm"}, &WasmInspectOptions{})
+	if !strings.Contains(out, "FD4001") || !strings.Contains(out, "base64") {
+		t.Fatalf("text data not reported as base64:\n%s", out)
+	}
+
+	if _, err := runInspect(t, cms, []string{"cm/missing"}, &WasmInspectOptions{}); err == nil || err.Error() != "ConfigMap shop/missing not found" {
+		t.Fatalf("missing ConfigMap: %v", err)
+	}
+}
