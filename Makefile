@@ -15,3 +15,14 @@ testcluster-up: testcluster-build
 
 testcluster-down:
 	hack/testcluster/down.sh $(TESTCLUSTER_DIR)
+
+# --- reference filters (filters/README.md) -----------------------------------
+# Builds each Go proxy-wasm filter into filters/NAME/build/plugin.wasm with
+# the stock toolchain. filters/ is its own module, so this runs there.
+FILTERS_WASM := header-wasm callout-wasm
+
+.PHONY: filters
+filters:
+	cd filters && for f in $(FILTERS_WASM); do \
+		GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o $$f/build/plugin.wasm ./$$f || exit 1; \
+	done

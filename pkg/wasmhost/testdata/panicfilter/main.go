@@ -7,7 +7,7 @@ import "github.com/filterdoctor/filterdoctor/filters/proxywasm"
 
 type plugin struct{}
 
-func (plugin) OnConfigure([]byte) bool                { return true }
+func (plugin) OnConfigure([]byte) bool                 { return true }
 func (plugin) NewStream(uint32) proxywasm.Stream       { return stream{} }
 func (stream) OnResponseHeaders(bool) proxywasm.Action { return proxywasm.Continue }
 
