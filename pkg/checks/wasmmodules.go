@@ -1,11 +1,40 @@
 package checks
 
-import "github.com/filterdoctor/filterdoctor/pkg/finding"
+import (
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
+)
 
-// wasmModules hands every wasm payload (c.WasmPayloads()) to the module
-// inspector (pkg/wasminspect). OWNED BY THE WASM INSPECT WORK: being written now.
+// wasmModules runs the module inspector (pkg/wasminspect, the same one as
+// `wasm inspect`) over every wasm payload a filter loads from a ConfigMap,
+// judged against the run's Istio release. Findings are attached to the
+// ConfigMap's binaryData key and related to the filters and workloads that
+// load the module.
 type wasmModules struct{}
 
 func (wasmModules) Name() string { return "wasm-modules" }
 
-func (wasmModules) Run(c *Context) []finding.Finding { return nil }
+func (wasmModules) Run(c *Context) []finding.Finding {
+	istio := c.Opts.Istio
+	if istio.Envoy == (release.Version{}) {
+		istio = release.NewestIstio()
+	}
+	host := wasminspect.HostForIstio(istio)
+	var fs []finding.Finding
+	for _, p := range c.WasmPayloads() {
+		related := append(append([]finding.Ref(nil), p.Filters...), p.Workloads...)
+		rep := wasminspect.InspectBytes(p.Bytes, wasminspect.Options{
+			Host:     host,
+			Resource: p.ConfigMap.RefAt("binaryData", p.Key),
+			Related:  related,
+			Name:     p.Name(),
+			File:     p.Key,
+			// The ConfigMap size limit is FD2014's, reported once per
+			// ConfigMap by wasm-mounts; FD4011 would repeat it.
+			ForConfigMap: false,
+		})
+		fs = append(fs, rep.Findings...)
+	}
+	return fs
+}

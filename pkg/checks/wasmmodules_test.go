@@ -1,0 +1,127 @@
+package checks
+
+import (
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// compileWat builds a module from pkg/wasminspect/testdata; the test fails,
+// never skips, without wabt.
+func compileWat(t *testing.T, name string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Fatalf("wat2wasm is not installed (it builds the test fixtures): install wabt, e.g. apt-get install -y wabt")
+	}
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command("wat2wasm", "--debug-names", filepath.Join("..", "wasminspect", "testdata", name+".wat"), "-o", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// loadWasmFixture reads a testdata/wasm manifest, puts the module named by
+// its "# module:" header into the ConfigMap, and parses it.
+func loadWasmFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var module string
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "# module: "); ok {
+			module = strings.TrimSpace(v)
+		}
+	}
+	if module == "" {
+		t.Fatalf("%s: no '# module:' header", path)
+	}
+	filled := strings.Replace(string(b), "__MODULE_BASE64__", base64.StdEncoding.EncodeToString(compileWat(t, module)), 1)
+	tmp := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(filled), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx, snap := loadFixture(t, tmp)
+	fx.path = path
+	return fx, snap
+}
+
+func TestWasmModuleFixtures(t *testing.T) {
+	paths, err := filepath.Glob("testdata/wasm/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			fx, snap := loadWasmFixture(t, path)
+			res := Run(snap, Options{Istio: fx.istio, RootNamespace: "istio-system"}, []Check{wasmModules{}})
+			want := slices.Clone(fx.want)
+			slices.Sort(want)
+			if got := codes(res.Findings); !slices.Equal(got, want) {
+				for _, f := range res.Findings {
+					t.Logf("%s %s: %s", f.Code, f.Resource.Location(), f.Message)
+				}
+				t.Fatalf("codes = %v, want %v", got, want)
+			}
+			cm := snap.ConfigMap("shop", "header-filter-wasm")
+			keyLine := cm.RefAt("binaryData", "header-filter.wasm").Line
+			for _, f := range res.Findings {
+				assertExact(t, f)
+				if f.Resource.Kind != "ConfigMap" || f.Resource.Name != "header-filter-wasm" || f.Resource.Line != keyLine {
+					t.Errorf("%s attached to %+v, want the ConfigMap's binaryData key at line %d", f.Code, f.Resource, keyLine)
+				}
+				if !strings.Contains(f.Message, "ConfigMap shop/header-filter-wasm:header-filter.wasm") {
+					t.Errorf("%s message does not name the module: %s", f.Code, f.Message)
+				}
+				related := map[string]bool{}
+				for _, r := range f.Related {
+					related[r.Kind+" "+r.Name] = true
+				}
+				if !related["EnvoyFilter header-wasm"] || !related["Deployment web"] {
+					t.Errorf("%s related = %+v, want the EnvoyFilter and the Deployment", f.Code, f.Related)
+				}
+			}
+		})
+	}
+}
+
+// TestWasmModulesUseTheRunsIstio: the same payload is judged against the
+// Istio release of the run.
+func TestWasmModulesUseTheRunsIstio(t *testing.T) {
+	_, snap := loadWasmFixture(t, "testdata/wasm/fd4005-unsupported-imports.yaml")
+	count := func(v string) int {
+		istio, err := release.LookupIstio(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(Run(snap, Options{Istio: istio}, []Check{wasmModules{}}).Findings)
+	}
+	if a, b := count("1.24"), count("1.31"); a != 5 || b != 2 {
+		t.Fatalf("findings on 1.24: %d (want 5), on 1.31: %d (want 2)", a, b)
+	}
+}
+
+func TestWasmModulesSkipTextData(t *testing.T) {
+	_, snap := loadWasmFixture(t, "testdata/wasm/clean-module.yaml")
+	cm := snap.ConfigMap("shop", "header-filter-wasm")
+	cm.CM.Data = map[string]string{"header-filter.wasm": "AGFzbQEAAAAB"}
+	delete(cm.CM.BinaryData, "header-filter.wasm")
+	// FD2013 (wasm-mounts) reports text data; the inspector must not
+	// report it a second time.
+	if fs := (wasmModules{}).Run(NewContext(snap, Options{})); len(fs) != 0 {
+		t.Fatalf("findings on text data: %+v", fs)
+	}
+}
