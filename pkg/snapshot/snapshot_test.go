@@ -1,0 +1,99 @@
+package snapshot
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestReadPathsDirectoryListAndPositions(t *testing.T) {
+	objs, err := ReadPaths([]string{"testdata"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(objs, "default", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Workloads) != 2 || len(s.ConfigMaps) != 1 || len(s.EnvoyFilters) != 1 {
+		t.Fatalf("workloads %d configmaps %d envoyfilters %d", len(s.Workloads), len(s.ConfigMaps), len(s.EnvoyFilters))
+	}
+	var cron, web *Workload
+	for _, w := range s.Workloads {
+		switch w.Name {
+		case "nightly":
+			cron = w
+		case "web":
+			web = w
+		}
+	}
+	if web.Namespace != "default" || web.File != "testdata/list.json" || web.Line != 6 {
+		t.Errorf("web: ns %q at %s:%d", web.Namespace, web.File, web.Line)
+	}
+	if cron.File != "testdata/multi.yaml" || cron.Line != 3 || cron.PodAnnotations()["sidecar.istio.io/inject"] != "false" {
+		t.Errorf("cron: %s:%d %v", cron.File, cron.Line, cron.PodAnnotations())
+	}
+	if got := cron.TemplateLine("metadata", "annotations", "sidecar.istio.io/inject"); got != 16 {
+		t.Errorf("annotation line %d, want 16", got)
+	}
+	ef := s.EnvoyFilters[0]
+	if got := ef.LineOf("spec", "configPatches", 0, "patch", "operation"); got != 29 {
+		t.Errorf("operation line %d, want 29", got)
+	}
+	// A missing tail of the path falls back to the deepest existing part.
+	if got := ef.LineOf("spec", "configPatches", 0, "match", "context"); got != 27 {
+		t.Errorf("fallback line %d, want 27 (the patch item)", got)
+	}
+}
+
+func TestParseManifestsErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ in, want string }{
+		"syntax":     {"kind: [\n", "f.yaml: line 1"},
+		"no kind":    {"apiVersion: v1\nmetadata: {name: x}\n", "f.yaml:1: object has no kind"},
+		"no name":    {"apiVersion: v1\nkind: ConfigMap\n", "has no metadata.name"},
+		"no version": {"kind: ConfigMap\nmetadata: {name: x}\n", "has no apiVersion"},
+		"scalar":     {"hello\n", "expected a Kubernetes object"},
+		"binary":     {"\x00asm", "binary data"},
+	} {
+		_, err := ParseManifests("f.yaml", []byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestInvalidEnvoyFilterIsKeptNotFatal(t *testing.T) {
+	objs, err := ParseManifests("f.yaml", []byte("apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: x}\nspec:\n  configPatches:\n  - applyTo: NOPE\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(objs, "shop", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Invalid) != 1 || len(s.EnvoyFilters) != 0 || !strings.Contains(s.Invalid[0].Err.Error(), "NOPE") {
+		t.Fatalf("invalid = %+v", s.Invalid)
+	}
+}
+
+// FuzzParseManifests: no input makes the loader panic or hang; whatever it
+// accepts can be classified.
+func FuzzParseManifests(f *testing.F) {
+	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n"))
+	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"},\"binaryData\":{\"k\":\"AGFzbQ==\"}}"))
+	f.Add([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {annotations: {a: 1}}}}\n"))
+	f.Add([]byte("apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: e}\nspec: {configPatches: [{patch: {value: {a: [1, {b: 2}]}}}]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		objs, err := ParseManifests("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		s, err := New(objs, "default", false)
+		if err != nil {
+			return
+		}
+		for _, o := range s.Objects {
+			o.LineOf("spec", "template", 0, "x")
+		}
+	})
+}
