@@ -94,7 +94,7 @@ func Lint(src string, opts Options) Report {
 // Lint checks a parsed script.
 func (s *Script) Lint(opts Options) Report {
 	l := &linter{opts: opts, src: s.Source}
-	l.res = resolve(s.Chunk)
+	l.res = s.res
 	l.block(s.Chunk)
 	l.entryPoints(s.Chunk)
 	sort.SliceStable(l.report.Problems, func(i, j int) bool { return l.report.Problems[i].Line < l.report.Problems[j].Line })

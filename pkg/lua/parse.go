@@ -25,7 +25,7 @@ type Script struct {
 	// prepared is Source in gopher-lua's dialect, line for line (see prepare).
 	prepared string
 	Chunk    []ast.Stmt
-	proto    *glua.FunctionProto
+	res      *resolution
 }
 
 // Parse parses src as Envoy's LuaJIT would: Lua 5.1 plus goto/labels, the
@@ -39,14 +39,18 @@ func Parse(src string) (*Script, error) {
 	if err != nil {
 		return nil, syntaxError(err, src)
 	}
-	// Compiling finds what LuaJIT's single-pass parser also rejects: goto
-	// without a visible label, break outside a loop, '...' outside a vararg
-	// function.
-	proto, err := compileChunk(chunk)
-	if err != nil {
-		return nil, syntaxError(err, src)
+	res := resolve(chunk)
+	if res.err != nil {
+		return nil, res.err
 	}
-	return &Script{Source: src, prepared: prepared, Chunk: chunk, proto: proto}, nil
+	// Label visibility for goto is the compiler's business in gopher-lua;
+	// compiling costs as much as parsing, so only scripts with goto pay it.
+	if strings.Contains(src, "goto") {
+		if _, err := compileChunk(chunk); err != nil {
+			return nil, syntaxError(err, src)
+		}
+	}
+	return &Script{Source: src, prepared: prepared, Chunk: chunk, res: res}, nil
 }
 
 // parseChunk wraps gopher-lua's parser, which reports some malformed input by

@@ -28,6 +28,10 @@ type resolution struct {
 	globalFuncs map[string]bool
 	globalLines map[string]int
 	localFuncs  map[string]int
+	// err is the first error LuaJIT's parser raises that gopher-lua's
+	// grammar leaves to its compiler: break outside a loop, '...' outside
+	// a vararg function.
+	err *SyntaxError
 }
 
 func (r *resolution) isGlobal(id *ast.IdentExpr) bool { return r.ident[id] == nil }
@@ -48,8 +52,22 @@ func (r *resolution) nearEntryPoint() (string, int) {
 }
 
 type resolver struct {
-	res    *resolution
-	scopes []map[string]*decl
+	res       *resolution
+	scopes    []map[string]*decl
+	loopDepth int  // loops enclosing the statement, within its function
+	vararg    bool // the current function takes '...'
+}
+
+func (r *resolver) fail(line int, msg string) {
+	if r.res.err == nil {
+		r.res.err = &SyntaxError{Line: line, Message: msg}
+	}
+}
+
+func (r *resolver) loopBody(stmts []ast.Stmt) {
+	r.loopDepth++
+	r.block(stmts)
+	r.loopDepth--
 }
 
 func resolve(chunk []ast.Stmt) *resolution {
@@ -61,7 +79,7 @@ func resolve(chunk []ast.Stmt) *resolution {
 		globalFuncs: map[string]bool{},
 		globalLines: map[string]int{},
 		localFuncs:  map[string]int{},
-	}}
+	}, vararg: true}
 	r.block(chunk)
 	return r.res
 }
@@ -147,15 +165,21 @@ func (r *resolver) stmt(st ast.Stmt) {
 		r.block(s.Stmts)
 	case *ast.WhileStmt:
 		r.expr(s.Condition)
-		r.block(s.Stmts)
+		r.loopBody(s.Stmts)
 	case *ast.RepeatStmt:
 		// The until condition sees the body's locals.
 		r.push()
+		r.loopDepth++
 		for _, b := range s.Stmts {
 			r.stmt(b)
 		}
+		r.loopDepth--
 		r.expr(s.Condition)
 		r.pop()
+	case *ast.BreakStmt:
+		if r.loopDepth == 0 {
+			r.fail(s.Line(), "no loop to break")
+		}
 	case *ast.IfStmt:
 		r.expr(s.Condition)
 		r.block(s.Then)
@@ -168,9 +192,11 @@ func (r *resolver) stmt(st ast.Stmt) {
 		}
 		r.push()
 		r.declare(s.Name, nil)
+		r.loopDepth++
 		for _, b := range s.Stmts {
 			r.stmt(b)
 		}
+		r.loopDepth--
 		r.pop()
 	case *ast.GenericForStmt:
 		for _, e := range s.Exprs {
@@ -182,9 +208,11 @@ func (r *resolver) stmt(st ast.Stmt) {
 			ds[i] = r.declare(n, nil)
 		}
 		r.res.forDecl[s] = ds
+		r.loopDepth++
 		for _, b := range s.Stmts {
 			r.stmt(b)
 		}
+		r.loopDepth--
 		r.pop()
 	case *ast.FuncDefStmt:
 		if id, ok := s.Name.Func.(*ast.IdentExpr); ok && s.Name.Receiver == nil {
@@ -212,6 +240,9 @@ func (r *resolver) stmt(st ast.Stmt) {
 }
 
 func (r *resolver) function(fn *ast.FunctionExpr, method bool) {
+	savedLoops, savedVararg := r.loopDepth, r.vararg
+	r.loopDepth, r.vararg = 0, fn.ParList != nil && fn.ParList.HasVargs
+	defer func() { r.loopDepth, r.vararg = savedLoops, savedVararg }()
 	r.push()
 	var ds []*decl
 	if method {
@@ -276,5 +307,9 @@ func (r *resolver) expr(e ast.Expr) {
 		r.expr(x.Expr)
 	case *ast.FunctionExpr:
 		r.function(x, false)
+	case *ast.Comma3Expr:
+		if !r.vararg {
+			r.fail(x.Line(), "cannot use '...' outside a vararg function")
+		}
 	}
 }
