@@ -25,6 +25,11 @@ const (
 	secTag       = 13
 )
 
+// preallocLimit caps capacity reserved from a vector's declared length:
+// beyond it slices grow with the entries actually decoded, so a forged
+// length costs no more than the bytes behind it.
+const preallocLimit = 1024
+
 // maxCustomNames bounds how many custom section names are kept, so a file of
 // millions of empty custom sections costs no memory.
 const maxCustomNames = 32
@@ -519,12 +524,12 @@ func (c *cursor) heapType() {
 
 func (c *cursor) funcType() *release.Signature {
 	np := c.count(1)
-	s := &release.Signature{Params: make([]release.ValType, 0, np)}
+	s := &release.Signature{Params: make([]release.ValType, 0, min(np, preallocLimit))}
 	for j := 0; j < np && c.err == nil; j++ {
 		s.Params = append(s.Params, c.valType())
 	}
 	nr := c.count(1)
-	s.Results = make([]release.ValType, 0, nr)
+	s.Results = make([]release.ValType, 0, min(nr, preallocLimit))
 	for j := 0; j < nr && c.err == nil; j++ {
 		s.Results = append(s.Results, c.valType())
 	}
@@ -562,7 +567,7 @@ func (d *decoded) decodeImports(b []byte) error {
 	}
 	c := &cursor{b: b}
 	n := c.count(4)
-	d.imports = make([]Import, 0, n)
+	d.imports = make([]Import, 0, min(n, preallocLimit))
 	for i := 0; i < n && c.err == nil; i++ {
 		imp := Import{Module: c.name(), Name: c.name()}
 		kb := c.byte1()
@@ -637,7 +642,7 @@ func (d *decoded) decodeExports(b []byte) error {
 	}
 	c := &cursor{b: b}
 	n := c.count(3)
-	d.exports = make([]decodedExport, 0, n)
+	d.exports = make([]decodedExport, 0, min(n, preallocLimit))
 	for i := 0; i < n && c.err == nil; i++ {
 		e := decodedExport{name: c.name()}
 		e.kind = kindOf(c.byte1())

@@ -17,6 +17,7 @@ func FuzzInspect(f *testing.F) {
 		f.Add(b[:len(b)/2])
 	}
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add(gcModule())
 	f.Add([]byte("\x00asm\x01\x00\x00\x00\x00\x05\x04name\x01"))
 	host := HostForEnvoy(release.Version{Major: 1, Minor: 32})
 	f.Fuzz(func(t *testing.T, b []byte) {

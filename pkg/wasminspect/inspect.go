@@ -309,8 +309,12 @@ func (j *judge) funcImport(imp Import) (bool, *Since) {
 		for i, a := range f.ABIs {
 			abis[i] = a.String()
 		}
-		msg := fmt.Sprintf("%s imports %s, which Envoy registers only for ABI %s modules, but the module declares ABI %s.%s",
-			j.opts.Name, imp.Key(), strings.Join(abis, " and "), j.abi, j.missing(imp))
+		declared := "the module declares ABI " + j.abi.String()
+		if j.m.ABI == release.ABIUnknown {
+			declared = "the module declares no ABI Envoy knows (judged as " + j.abi.String() + ")"
+		}
+		msg := fmt.Sprintf("%s imports %s, which Envoy registers only for ABI %s modules, but %s.%s",
+			j.opts.Name, imp.Key(), strings.Join(abis, " and "), declared, j.missing(imp))
 		fix := fmt.Sprintf("Export %s instead of %s, or stop calling %s (use the SDK release made for ABI %s).",
 			f.ABIs[len(f.ABIs)-1].ExportName(), j.abi.ExportName(), imp.Name, j.abi)
 		j.add(finding.WasmImportUnsupported.New(j.opts.Resource, msg, fix))

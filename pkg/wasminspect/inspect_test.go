@@ -267,3 +267,35 @@ func TestProducersSection(t *testing.T) {
 		t.Fatalf("producer = %+v", m.Producer)
 	}
 }
+
+// gcModule has a GC recursive type group (struct + func) and imports
+// sched_yield through the func type at index 1: wabin cannot decode the
+// type section, the fallback must.
+func gcModule() []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	types := []byte{0x01, 0x4e, 0x02, 0x5f, 0x01, 0x7f, 0x01, 0x60, 0x00, 0x01, 0x7f}
+	b = append(append(append(b, secType), uleb(uint32(len(types)))...), types...)
+	imp := []byte{0x01}
+	for _, s := range []string{"wasi_snapshot_preview1", "sched_yield"} {
+		imp = append(append(imp, uleb(uint32(len(s)))...), s...)
+	}
+	imp = append(imp, 0x00, 0x01)
+	return append(append(append(b, secImport), uleb(uint32(len(imp)))...), imp...)
+}
+
+func TestFallbackDecoderOnGCTypes(t *testing.T) {
+	m, err := ParseBytes(gcModule())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m.Decoder, "filterdoctor (wabin: ") {
+		t.Fatalf("decoder = %q, want the fallback", m.Decoder)
+	}
+	if len(m.Imports) != 1 || m.Imports[0].Sig == nil || m.Imports[0].Sig.String() != "() -> (i32)" {
+		t.Fatalf("imports = %+v", m.Imports)
+	}
+	r := inspect(t, gcModule(), istio(t, "1.24"))
+	if got := codes(r); !slices.Equal(got, []string{"FD4003", "FD4004", "FD4005"}) {
+		t.Fatalf("codes = %v", got)
+	}
+}
