@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/filterdoctor/filterdoctor/internal/testcluster"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 )
@@ -34,9 +35,9 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		panic("building kubectl-filterdoctor: " + err.Error())
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The real API server (started lazily, only by tests that need it) is
+	// stopped by testcluster.Main, which also exits with the tests' status.
+	testcluster.Main(m)
 }
 
 // runBinary runs the real binary with NO_COLOR so output is stable.
