@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -192,7 +193,11 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 	// in import order), which reads better than sorting by message.
 	switch o.Output {
 	case "json":
-		err = render.JSON(o.streams.Out, rep)
+		// Signatures contain "->", which the default encoder escapes.
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(rep)
 	case "yaml":
 		err = render.YAML(o.streams.Out, rep)
 	default:

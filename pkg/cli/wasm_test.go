@@ -234,3 +234,32 @@ func TestWasmInspectConfigMap(t *testing.T) {
 		t.Fatalf("missing ConfigMap: %v", err)
 	}
 }
+
+func TestWasmInspectForConfigMap(t *testing.T) {
+	good, err := os.ReadFile(wat(t, "good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A valid custom section of 1 MiB pushes the module over the limit.
+	name := "pad"
+	payload := append([]byte{byte(len(name))}, name...)
+	payload = append(payload, make([]byte, 1<<20)...)
+	n := len(payload)
+	big := append(append([]byte(nil), good...), 0, byte(n|0x80), byte(n>>7|0x80), byte(n>>14))
+	big = append(big, payload...)
+	path := filepath.Join(t.TempDir(), "big.wasm")
+	if err := os.WriteFile(path, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, exit := runBinary(t, "wasm", "inspect", path); exit != 0 {
+		t.Fatalf("without --for-configmap: exit %d, want 0", exit)
+	}
+	stdout, _, exit := runBinary(t, "wasm", "inspect", path, "--for-configmap", "-o", "json")
+	var rep inspectReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if exit != 1 || len(rep.Findings) != 1 || rep.Findings[0].Code != "FD4011" {
+		t.Fatalf("--for-configmap: exit %d, findings %+v", exit, rep.Findings)
+	}
+}
