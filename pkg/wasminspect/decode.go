@@ -13,16 +13,15 @@ import (
 
 // Section ids (WebAssembly core spec §5.5.2, plus tag from exception handling).
 const (
-	secCustom    = 0
-	secType      = 1
-	secImport    = 2
-	secFunction  = 3
-	secMemory    = 5
-	secExport    = 7
-	secStart     = 8
-	secCode      = 10
-	secDataCount = 12
-	secTag       = 13
+	secCustom   = 0
+	secType     = 1
+	secImport   = 2
+	secFunction = 3
+	secMemory   = 5
+	secExport   = 7
+	secStart    = 8
+	secCode     = 10
+	secTag      = 13
 )
 
 // preallocLimit caps capacity reserved from a vector's declared length:
@@ -115,7 +114,11 @@ func (s *scanner) u32() (uint32, error) {
 // read returns the next n bytes; the caller has checked n against remaining.
 func (s *scanner) read(n int64) ([]byte, error) {
 	out := make([]byte, n)
-	if _, err := s.r.ReadAt(out, s.pos); err != nil && !(errors.Is(err, io.EOF) && s.pos+n <= s.size) {
+	// ReadAt may return io.EOF along with every byte asked for.
+	if got, err := s.r.ReadAt(out, s.pos); int64(got) < n {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, fmt.Errorf("read %d bytes at %d: %w", n, s.pos, err)
 	}
 	s.pos += n

@@ -81,3 +81,16 @@ func TestGoCommandModuleExitsAtStartup(t *testing.T) {
 		t.Fatalf("reactor flagged as command: %+v", r.Findings)
 	}
 }
+
+// BenchmarkInspectGoNetHTTP measures a whole inspection of a Go module of
+// several MB; with -benchmem it shows that allocation follows the small
+// header sections, not the code size.
+func BenchmarkInspectGoNetHTTP(b *testing.B) {
+	mod := goModule(b, "nethttp", true)
+	host := istio(b, "1.30")
+	b.SetBytes(int64(len(mod)))
+	b.ReportAllocs()
+	for b.Loop() {
+		inspect(b, mod, host)
+	}
+}

@@ -10,10 +10,11 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
-// decoders are tried in order; the first that succeeds wins. ownDecoder
-// also runs first as the bounds check that makes wabin safe on hostile
-// input (see wabinDecoder), so the order here is a preference only.
-var decoders = []sectionDecoder{wabinDecoder{}, ownDecoder{}}
+// primaryDecoder decodes the header-level sections; when it fails (newer
+// proposals it does not know, such as GC types or shared memory), the
+// result of ownDecoder is used instead. Swapping parsers means changing
+// this one variable.
+var primaryDecoder sectionDecoder = wabinDecoder{}
 
 // ParseBytes reads a module held in memory.
 func ParseBytes(b []byte) (*Module, error) {
@@ -44,20 +45,11 @@ func Parse(r io.ReaderAt, size int64) (*Module, error) {
 		CustomSectionCount: res.nCustom,
 		Producer:           detectProducer(parseProducers(res.producers), res.fp),
 	}
-	var d *decoded
-	var notes []string
-	for _, dec := range decoders {
-		if _, isOwn := dec.(ownDecoder); isOwn {
-			d = own
-		} else if d, err = dec.decode(&res.raw); err != nil {
-			notes = append(notes, dec.name()+": "+oneLine(err.Error()))
-			continue
-		}
-		m.Decoder = dec.name()
-		break
-	}
-	if len(notes) > 0 {
-		m.Decoder += " (" + strings.Join(notes, "; ") + ")"
+	d, err := primaryDecoder.decode(&res.raw)
+	m.Decoder = primaryDecoder.name()
+	if err != nil {
+		d = own
+		m.Decoder = fmt.Sprintf("%s (%s: %s)", ownDecoder{}.name(), primaryDecoder.name(), oneLine(err.Error()))
 	}
 	if defined := countDefined(d); defined != int(res.codeCount) && (defined > 0 || res.raw.present[secCode]) {
 		return nil, &CorruptError{Offset: 8, Reason: fmt.Sprintf("function section declares %d functions but the code section has %d bodies", defined, res.codeCount)}

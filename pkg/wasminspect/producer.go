@@ -1,6 +1,7 @@
 package wasminspect
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -60,20 +61,23 @@ func (fp *fingerprints) scanNames(s *scanner, end int64) {
 	}
 }
 
+// see classifies one function name. It works on the reused byte buffer
+// (string(name) == "..." compiles to a comparison, not a copy), so a name
+// section of tens of thousands of names allocates nothing.
 func (fp *fingerprints) see(name []byte) {
-	n := string(name) // short-lived; the compiler avoids the copy for comparisons
+	has := func(prefix string) bool { return bytes.HasPrefix(name, []byte(prefix)) }
 	switch {
-	case n == "_rt0_wasm_wasip1" || n == "_rt0_wasm_wasip1_lib" || n == "runtime.wasmExit":
+	case string(name) == "_rt0_wasm_wasip1" || string(name) == "_rt0_wasm_wasip1_lib" || string(name) == "runtime.wasmExit":
 		fp.goRuntime = true
-	case strings.HasPrefix(n, "tinygo_"):
+	case has("tinygo_"):
 		fp.tinygo = true
-	case n == "rust_begin_unwind" || strings.HasPrefix(n, "__rust_") || strings.HasPrefix(n, "__rdl_"):
+	case string(name) == "rust_begin_unwind" || has("__rust_") || has("__rdl_"):
 		fp.rust = true
-	case strings.HasPrefix(n, "~lib/"):
+	case has("~lib/"):
 		fp.assemblyScript = true
-	case strings.HasPrefix(n, "emscripten_"):
+	case has("emscripten_"):
 		fp.emscripten = true
-	case n == "__wasm_call_ctors" || n == "__original_main":
+	case string(name) == "__wasm_call_ctors" || string(name) == "__original_main":
 		fp.clang = true
 	}
 }
