@@ -41,6 +41,7 @@ type WasmRunOptions struct {
 	LogLevel         string
 	Output           string
 	Timeout          time.Duration
+	Engine           string
 
 	file string
 	opts wasmhost.Options
@@ -91,6 +92,7 @@ trapped, or the command could not run.`,
 	f.StringVar(&o.LogLevel, "log-level", "info", "level of Envoy's wasm logger; lower lines are shown as hidden")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "stop the module if the run takes longer")
+	f.StringVar(&o.Engine, "engine", "auto", "wazero engine: auto (compiled code from the cache when present, else the interpreter), compiler (compiles and fills the cache) or interpreter")
 	return cmd
 }
 
@@ -106,6 +108,10 @@ func (o *WasmRunOptions) Complete(args []string) error {
 	level, err := wasmhost.ParseLogLevel(o.LogLevel)
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
+	}
+	engine, err := wasmhost.ParseEngine(o.Engine)
+	if err != nil {
+		return fmt.Errorf("--engine: %w", err)
 	}
 	envoy, istio, err := hostVersion(o.IstioVersion, o.EnvoyVersion)
 	if err != nil {
@@ -125,7 +131,7 @@ func (o *WasmRunOptions) Complete(args []string) error {
 		PluginName: o.PluginName, RootID: o.RootID, VMID: "",
 		Request:  wasmhost.Exchange{Body: []byte(o.RequestBody)},
 		Response: wasmhost.Exchange{Body: []byte(o.ResponseBody)},
-		Ticks:    o.Ticks, LogLevel: level, Timeout: o.Timeout,
+		Ticks:    o.Ticks, LogLevel: level, Timeout: o.Timeout, Engine: engine,
 		CallResponses: map[string]wasmhost.CallAnswer{},
 	}
 	for _, hs := range []struct {
@@ -259,9 +265,9 @@ func renderWasmRun(r *wasmhost.Report) string {
 	}
 	p("Module  %s (%d bytes, ABI %s, %s)\n", r.Module.File, r.Module.Size, r.Module.ABI, start)
 	if r.Host.Istio != "" {
-		p("Host    Istio %s (Envoy %s)\n", r.Host.Istio, r.Host.Envoy)
+		p("Host    Istio %s (Envoy %s), wazero %s\n", r.Host.Istio, r.Host.Envoy, r.Host.Engine)
 	} else {
-		p("Host    Envoy %s\n", r.Host.Envoy)
+		p("Host    Envoy %s, wazero %s\n", r.Host.Envoy, r.Host.Engine)
 	}
 	if len(r.Steps) > 0 {
 		p("\nLifecycle\n")

@@ -264,3 +264,31 @@ func TestHugeModuleRefused(t *testing.T) {
 		t.Fatalf("err = %v, want a one-line refusal", err)
 	}
 }
+
+func TestCompilerFillsCacheAndAutoUsesIt(t *testing.T) {
+	wasm := watModule(t, "abi010")
+	cache := t.TempDir()
+	rep := run(t, wasm, Options{Envoy: istio(t, "1.25"), CacheDir: cache})
+	if rep.Host.Engine != "interpreter" {
+		t.Errorf("uncached module ran with %q, want the interpreter", rep.Host.Engine)
+	}
+	requireNoFailure(t, run(t, wasm, Options{Envoy: istio(t, "1.25"), CacheDir: cache, Engine: EngineCompiler}))
+	rep = run(t, wasm, Options{Envoy: istio(t, "1.25"), CacheDir: cache})
+	requireNoFailure(t, rep)
+	if !strings.HasPrefix(rep.Host.Engine, "compiler (cache ") {
+		t.Errorf("cached module ran with %q, want the compiler", rep.Host.Engine)
+	}
+	if v, _ := header(rep.Request.HeadersAfter, "x-abi"); v != "0.1.0" {
+		t.Errorf("compiled run lost the header edit: %v", rep.Request.HeadersAfter)
+	}
+}
+
+func TestEnginesAgreeOnTraps(t *testing.T) {
+	for _, e := range []Engine{EngineInterpreter, EngineCompiler} {
+		rep := run(t, watModule(t, "command_proc_exit"), Options{Envoy: istio(t, "1.31"), Engine: e})
+		requireEnvoyLog(t, rep, "start", "Function: _start failed: Uncaught Error: restricted_callback")
+		if len(rep.Failure.Backtrace) == 0 || rep.Failure.Backtrace[0] != "runtime.exit" {
+			t.Errorf("engine %d: backtrace %v", e, rep.Failure.Backtrace)
+		}
+	}
+}

@@ -88,6 +88,34 @@ type Options struct {
 	Timeout time.Duration
 	// CacheDir, when set, keeps wazero's compiled code between runs.
 	CacheDir string
+	// Engine picks wazero's interpreter or compiler; see EngineAuto.
+	Engine Engine
+}
+
+// Engine is the wazero engine that runs the module.
+type Engine int
+
+const (
+	// EngineAuto compiles when CacheDir already holds the module's compiled
+	// code, and interprets otherwise.
+	EngineAuto Engine = iota
+	// EngineCompiler compiles to machine code (and fills CacheDir).
+	EngineCompiler
+	// EngineInterpreter interprets: no compile cost, slower execution.
+	EngineInterpreter
+)
+
+// ParseEngine reads auto, compiler or interpreter.
+func ParseEngine(s string) (Engine, error) {
+	switch s {
+	case "auto":
+		return EngineAuto, nil
+	case "compiler":
+		return EngineCompiler, nil
+	case "interpreter":
+		return EngineInterpreter, nil
+	}
+	return 0, fmt.Errorf("unknown engine %q: want auto, compiler or interpreter", s)
 }
 
 // MaxModuleBytes bounds what Run accepts. Istio's agent refuses OCI modules

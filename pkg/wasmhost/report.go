@@ -97,6 +97,8 @@ type Report struct {
 	Host struct {
 		Istio string `json:"istio,omitempty"`
 		Envoy string `json:"envoy"`
+		// Engine is how wazero ran the module (interpreter or compiler).
+		Engine string `json:"engine"`
 	} `json:"host"`
 	Steps      []Step      `json:"steps"`
 	Request    Message     `json:"request"`

@@ -68,9 +68,10 @@ type pendingCall struct {
 // host is one Envoy worker's view of one plugin: the VM, its root context
 // and one stream.
 type host struct {
-	opts Options
-	rep  *Report
-	abi  release.ABI
+	opts   Options
+	rep    *Report
+	abi    release.ABI
+	engine Engine
 
 	mod       api.Module
 	alloc     api.Function
