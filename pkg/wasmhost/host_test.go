@@ -292,3 +292,41 @@ func TestEnginesAgreeOnTraps(t *testing.T) {
 		}
 	}
 }
+
+func TestBodiesTrailersAndAPauseNeverResumed(t *testing.T) {
+	rep := run(t, watModule(t, "bodies"), Options{
+		Envoy:    istio(t, "1.25"),
+		Request:  Exchange{Body: []byte("secret-data"), Trailers: []Header{{"x-checksum", "abc"}}},
+		Response: Exchange{Body: []byte("hello")},
+	})
+	requireNoFailure(t, rep)
+	if rep.Request.BodyAfter != "REDACTED-data" || !rep.Request.Delivered {
+		t.Errorf("request body after %q (delivered %v), want REDACTED-data", rep.Request.BodyAfter, rep.Request.Delivered)
+	}
+	if !hasLog(rep, "info", "secret-data") {
+		t.Errorf("body not read back: %+v", rep.Logs)
+	}
+	// The trailer was logged at debug, below the info logger level: recorded, hidden.
+	found := false
+	for _, l := range rep.Logs {
+		found = found || l.Message == "abc" && l.Level == "debug" && !l.Shown
+	}
+	if !found {
+		t.Errorf("trailer not logged as a hidden debug line: %+v", rep.Logs)
+	}
+	if rep.Response.Delivered {
+		t.Error("response delivered although the body callback stopped it for good")
+	}
+	var bodyStep *Step
+	for i := range rep.Steps {
+		if rep.Steps[i].Call == "proxy_on_response_body" {
+			bodyStep = &rep.Steps[i]
+		}
+	}
+	if bodyStep == nil || bodyStep.Result != "StopIterationAndBuffer" || !strings.Contains(bodyStep.Note, "never resumed") {
+		t.Errorf("response body step %+v", bodyStep)
+	}
+	if last := rep.Steps[len(rep.Steps)-1]; last.Call != "proxy_on_delete" {
+		t.Errorf("stream not finished with the end-of-stream callbacks: last step %+v", last)
+	}
+}

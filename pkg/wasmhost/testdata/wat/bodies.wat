@@ -1,0 +1,31 @@
+;; Reads and rewrites the request body, reads a request trailer, and holds
+;; the response body without ever resuming it.
+(module
+  (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_set_buffer_bytes" (func $set_buffer (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_header_map_value" (func $get_header (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "REDACTED")
+  (data (i32.const 32) "x-checksum")
+  ;; 64/68: pointer/size returned by the host
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "malloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (i32.add (local.get $n) (i32.const 8))))
+    (local.get $p))
+  (func (export "proxy_on_request_body") (param $ctx i32) (param $size i32) (param $end i32) (result i32)
+    (drop (call $get_buffer (i32.const 0) (i32.const 0) (local.get $size) (i32.const 64) (i32.const 68)))
+    (drop (call $log (i32.const 2) (i32.load (i32.const 64)) (i32.load (i32.const 68))))
+    ;; Replace the first 6 bytes ("secret") with "REDACTED".
+    (drop (call $set_buffer (i32.const 0) (i32.const 0) (i32.const 6) (i32.const 16) (i32.const 8)))
+    (i32.const 0))
+  (func (export "proxy_on_request_trailers") (param $ctx i32) (param $n i32) (result i32)
+    (if (i32.eqz (call $get_header (i32.const 1) (i32.const 32) (i32.const 10) (i32.const 64) (i32.const 68)))
+      (then (drop (call $log (i32.const 1) (i32.load (i32.const 64)) (i32.load (i32.const 68))))))
+    (i32.const 0))
+  (func (export "proxy_on_response_body") (param i32 i32 i32) (result i32)
+    (i32.const 1))
+  (func (export "proxy_on_delete") (param i32))
+  (func (export "proxy_abi_version_0_2_1")))
