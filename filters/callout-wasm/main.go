@@ -1,3 +1,5 @@
+//go:build wasip1
+
 // Command callout-wasm is filterdoctor's reference Wasm callout filter: before
 // a request reaches the application it asks an authorization service, and
 // lets the request through only when that service answers 200.

@@ -1,3 +1,5 @@
+//go:build wasip1
+
 // Command header-wasm is filterdoctor's reference Wasm filter: it adds a
 // configurable header to every request and response and logs at info.
 //

@@ -1,3 +1,5 @@
+//go:build wasip1
+
 // Command panicfilter is a test module whose request callback indexes past
 // the end of a slice, so the host's trap report can be checked for Go
 // function names.
