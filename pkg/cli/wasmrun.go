@@ -264,10 +264,14 @@ func renderWasmRun(r *wasmhost.Report) string {
 		start = "no _initialize/_start"
 	}
 	p("Module  %s (%d bytes, ABI %s, %s)\n", r.Module.File, r.Module.Size, r.Module.ABI, start)
+	engine := r.Host.Engine
+	if r.Host.Cache != "" {
+		engine += " (cache " + r.Host.Cache + ")"
+	}
 	if r.Host.Istio != "" {
-		p("Host    Istio %s (Envoy %s), wazero %s\n", r.Host.Istio, r.Host.Envoy, r.Host.Engine)
+		p("Host    Istio %s (Envoy %s), wazero %s\n", r.Host.Istio, r.Host.Envoy, engine)
 	} else {
-		p("Host    Envoy %s, wazero %s\n", r.Host.Envoy, r.Host.Engine)
+		p("Host    Envoy %s, wazero %s\n", r.Host.Envoy, engine)
 	}
 	if len(r.Steps) > 0 {
 		p("\nLifecycle\n")

@@ -65,7 +65,7 @@ func goModule(t *testing.T, dir string) []byte {
 
 // watModule compiles testdata/wat/NAME.wat; the name section is kept so
 // backtraces show function names.
-func watModule(t *testing.T, name string) []byte {
+func watModule(t testing.TB, name string) []byte {
 	t.Helper()
 	wat2wasm, err := exec.LookPath("wat2wasm")
 	if err != nil {
@@ -89,7 +89,7 @@ func watModule(t *testing.T, name string) []byte {
 	return b
 }
 
-func istio(t *testing.T, v string) release.Version {
+func istio(t testing.TB, v string) release.Version {
 	t.Helper()
 	r, err := release.LookupIstio(v)
 	if err != nil {

@@ -101,10 +101,9 @@ func (h *host) newRuntime(ctx context.Context, wasm []byte) (wazero.Runtime, err
 				return nil, fmt.Errorf("wazero compilation cache %s: %w", h.opts.CacheDir, err)
 			}
 			cfg = cfg.WithCompilationCache(cache)
-			h.rep.Host.Engine = "compiler (cache " + h.opts.CacheDir + ")"
-		} else {
-			h.rep.Host.Engine = "compiler"
+			h.rep.Host.Cache = h.opts.CacheDir
 		}
+		h.rep.Host.Engine = "compiler"
 	} else {
 		cfg = wazero.NewRuntimeConfigInterpreter()
 		h.rep.Host.Engine = "interpreter"

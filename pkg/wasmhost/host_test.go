@@ -275,7 +275,7 @@ func TestCompilerFillsCacheAndAutoUsesIt(t *testing.T) {
 	requireNoFailure(t, run(t, wasm, Options{Envoy: istio(t, "1.25"), CacheDir: cache, Engine: EngineCompiler}))
 	rep = run(t, wasm, Options{Envoy: istio(t, "1.25"), CacheDir: cache})
 	requireNoFailure(t, rep)
-	if !strings.HasPrefix(rep.Host.Engine, "compiler (cache ") {
+	if rep.Host.Engine != "compiler" || rep.Host.Cache != cache {
 		t.Errorf("cached module ran with %q, want the compiler", rep.Host.Engine)
 	}
 	if v, _ := header(rep.Request.HeadersAfter, "x-abi"); v != "0.1.0" {

@@ -99,6 +99,8 @@ type Report struct {
 		Envoy string `json:"envoy"`
 		// Engine is how wazero ran the module (interpreter or compiler).
 		Engine string `json:"engine"`
+		// Cache is wazero's compilation cache directory when the compiler used it.
+		Cache string `json:"cache,omitempty"`
 	} `json:"host"`
 	Steps      []Step      `json:"steps"`
 	Request    Message     `json:"request"`
