@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -299,11 +298,6 @@ func signatureOf(d api.FunctionDefinition) release.Signature {
 // exportSignatureError is V8's getModuleFunction check on every export the
 // host looks up.
 func exportSignatureError(abi release.ABI, exported map[string]api.FunctionDefinition) (string, bool) {
-	names := make([]string, 0, len(exported))
-	for n := range exported {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	for _, spec := range release.ExportSpecs() {
 		d, ok := exported[spec.Name]
 		if !ok {

@@ -246,13 +246,10 @@ func (h *host) phase(ctx context.Context, name string, data bool, paused *bool, 
 	if !present {
 		return true
 	}
-	step := &h.rep.Steps[len(h.rep.Steps)-1]
-	step.Result = actionName(r, data)
+	h.rep.Steps[len(h.rep.Steps)-1].Result = actionName(r, data)
 	// Headers: 2 is ContinueAndEndStream; every other non-zero value stops.
 	*paused = uint32(r) != 0 && (data || uint32(r) != 2)
-	if *paused && !data && uint32(r) == 1 && h.abi != release.ABI010 {
-		step.Note = "Envoy holds the stream (StopIteration from a headers callback acts as StopAllIterationAndWatermark)"
-	}
+	stopped := *paused
 	idx := len(h.rep.Steps) - 1
 	if !h.drain(ctx) {
 		return false
@@ -263,6 +260,13 @@ func (h *host) phase(ctx context.Context, name string, data bool, paused *bool, 
 	if *paused {
 		h.rep.Steps[idx].Note = "stream paused and never resumed: Envoy holds it until the route timeout"
 		return false
+	}
+	if stopped {
+		h.rep.Steps[idx].Note = "held until the filter resumed it"
+		if !data && uint32(r) == 1 && h.abi != release.ABI010 {
+			// Envoy's default for ABI 0.2.x (allow_on_headers_stop_iteration false).
+			h.rep.Steps[idx].Note += "; Envoy treats StopIteration from headers as StopAllIterationAndWatermark"
+		}
 	}
 	return true
 }
@@ -340,7 +344,7 @@ func (h *host) sendLocalReply(ctx context.Context) {
 // finishStream is the end of every stream, completed or not.
 func (h *host) finishStream(ctx context.Context) {
 	if h.rep.Failure != nil {
-		h.rep.Failure.Detail = "Envoy marks the VM failed: with fail_open false this and later requests get a 503 local reply"
+		h.rep.Failure.Detail = "Envoy marks the VM failed; requests through this filter then fail with 503 unless the plugin sets fail_open"
 		return
 	}
 	if h.localReply != nil && h.rep.LocalReply == nil {

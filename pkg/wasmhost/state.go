@@ -11,21 +11,14 @@ import (
 
 // WasmResult codes (proxy-wasm spec; Envoy's WasmResult).
 const (
-	resultOk                  = 0
-	resultNotFound            = 1
-	resultBadArgument         = 2
-	resultSerializationFailed = 3
-	resultInvalidMemAccess    = 6
-	resultEmpty               = 7
-	resultCasMismatch         = 8
-	resultUnimplemented       = 12
+	resultOk               = 0
+	resultNotFound         = 1
+	resultBadArgument      = 2
+	resultInvalidMemAccess = 6
+	resultEmpty            = 7
+	resultCasMismatch      = 8
+	resultUnimplemented    = 12
 )
-
-var resultNames = map[uint32]string{
-	0: "Ok", 1: "NotFound", 2: "BadArgument", 3: "SerializationFailure", 4: "ParseFailure",
-	5: "BadExpression", 6: "InvalidMemoryAccess", 7: "Empty", 8: "CasMismatch", 9: "ResultMismatch",
-	10: "InternalFailure", 11: "BrokenConnection", 12: "Unimplemented",
-}
 
 // Header map and buffer types, numbered as in the ABI.
 const (
