@@ -330,3 +330,21 @@ func TestBodiesTrailersAndAPauseNeverResumed(t *testing.T) {
 		t.Errorf("stream not finished with the end-of-stream callbacks: last step %+v", last)
 	}
 }
+
+func TestVMConfigAndProperties(t *testing.T) {
+	rep := run(t, watModule(t, "properties"), Options{
+		Envoy:    istio(t, "1.25"),
+		VMConfig: []byte("vm-settings"),
+		RootID:   "my-root",
+		Request:  Exchange{Headers: []Header{{":path", "/items?x=1"}}},
+	})
+	requireNoFailure(t, rep)
+	var got []string
+	for _, l := range rep.Logs {
+		got = append(got, l.Message)
+	}
+	want := "vm-settings|/items?x=1|my-root|property not found"
+	if strings.Join(got, "|") != want {
+		t.Errorf("logs %q, want %q", strings.Join(got, "|"), want)
+	}
+}

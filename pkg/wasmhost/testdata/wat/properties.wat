@@ -1,0 +1,33 @@
+;; Reads the VM configuration in proxy_on_vm_start and two properties in
+;; the request callback, logging each.
+(module
+  (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_property" (func $get_property (param i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "request\00path")
+  (data (i32.const 32) "plugin_root_id")
+  (data (i32.const 48) "no\00such")
+  (data (i32.const 80) "property not found")
+  ;; 64/68: pointer/size returned by the host
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "malloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (i32.add (local.get $n) (i32.const 8))))
+    (local.get $p))
+  (func $log_returned
+    (drop (call $log (i32.const 2) (i32.load (i32.const 64)) (i32.load (i32.const 68)))))
+  (func (export "proxy_on_vm_start") (param $ctx i32) (param $size i32) (result i32)
+    (drop (call $get_buffer (i32.const 6) (i32.const 0) (local.get $size) (i32.const 64) (i32.const 68)))
+    (call $log_returned)
+    (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (drop (call $get_property (i32.const 16) (i32.const 12) (i32.const 64) (i32.const 68)))
+    (call $log_returned)
+    (drop (call $get_property (i32.const 32) (i32.const 14) (i32.const 64) (i32.const 68)))
+    (call $log_returned)
+    (if (i32.eq (call $get_property (i32.const 48) (i32.const 7) (i32.const 64) (i32.const 68)) (i32.const 1))
+      (then (drop (call $log (i32.const 2) (i32.const 80) (i32.const 18)))))
+    (i32.const 0))
+  (func (export "proxy_abi_version_0_2_1")))
