@@ -242,8 +242,8 @@ func hiddenLuaLogs(c *Context, ef *snapshot.EnvoyFilter, logs []scriptLog) []fin
 		wref := finding.Ref{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
 		msg := fmt.Sprintf("%s runs Envoy's lua logger at %s (%s), so %s never print.",
 			wref, level, luaLevelSource(levels), strings.Join(calls, ", "))
-		fix := fmt.Sprintf("Raise the level now with `kubectl filterdoctor loglevel lua:%s` (lost when the pod restarts), or to keep it add %s to the pod template of %s and restart it (kubectl rollout restart %s/%s -n %s).",
-			needed, luaAnnotationFix(w, needed), wref, strings.ToLower(w.Kind), w.Name, w.Namespace)
+		fix := fmt.Sprintf("Raise the level now with `kubectl filterdoctor loglevel lua:%s %s/%s -n %s` (lost when the pod restarts), or to keep it add %s to the pod template of %s and restart it (kubectl rollout restart %s/%s -n %s).",
+			needed, strings.ToLower(w.Kind), w.Name, w.Namespace, luaAnnotationFix(w, needed), wref, strings.ToLower(w.Kind), w.Name, w.Namespace)
 		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, fix).With(wref))
 	}
 	return out

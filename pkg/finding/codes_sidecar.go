@@ -79,12 +79,12 @@ var (
 		ID: "FD2020", Severity: Warning,
 		Title:   "Lua filter logs below the lua logger's level",
 		Explain: "istio-proxy starts Envoy at -l warning, and Lua's handle:logInfo/logDebug/logTrace go to Envoy's `lua` logger, so these lines are dropped (istio/istio#31192).",
-		Fix:     "Raise the level at runtime with `kubectl filterdoctor loglevel lua:info` (lost on restart), or add sidecar.istio.io/componentLogLevel: lua:info to the pod template and restart.",
+		Fix:     "Raise the level at runtime with `kubectl filterdoctor loglevel lua:info deploy/NAME -n NAMESPACE` (lost on restart), or add sidecar.istio.io/componentLogLevel: lua:info to the pod template and restart.",
 	})
 	WasmLogHidden = register(Code{
 		ID: "FD2021", Severity: Info,
 		Title:   "Wasm filter's info and debug logs are hidden",
 		Explain: "proxy-wasm logs go to Envoy's `wasm` logger, which istio-proxy leaves at warning (istio/istio#37509); SDKs also drop lower levels locally through proxy_get_log_level. Which levels a module uses cannot be seen from outside, so this is information.",
-		Fix:     "Raise the level at runtime with `kubectl filterdoctor loglevel wasm:info`, or add sidecar.istio.io/componentLogLevel: wasm:info to the pod template and restart.",
+		Fix:     "Raise the level at runtime with `kubectl filterdoctor loglevel wasm:info deploy/NAME -n NAMESPACE` (lost on restart), or add sidecar.istio.io/componentLogLevel: wasm:info to the pod template and restart.",
 	})
 )
