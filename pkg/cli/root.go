@@ -54,11 +54,11 @@ func oneLine(s string) string {
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	kube := genericclioptions.NewConfigFlags(true)
 	root := &cobra.Command{
-		Use:   "filterdoctor",
+		Use: "filterdoctor",
 		// kubectl runs us as a plugin: every usage line must read
 		// "kubectl filterdoctor ...", which cobra takes from this annotation.
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl filterdoctor"},
-		Short: "Diagnose Istio Lua and Wasm filters that do not do what you expect",
+		Short:       "Diagnose Istio Lua and Wasm filters that do not do what you expect",
 		Long: `filterdoctor tells why an Envoy filter (inline Lua or a Wasm module) in an Istio mesh
 is not doing what you expect, offline from manifests or live against a cluster.
 
