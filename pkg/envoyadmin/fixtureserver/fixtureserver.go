@@ -38,11 +38,45 @@ const (
 	ECDSFile             = "ecds-wasmplugin-configdump.json"
 )
 
-// Dir returns the shared Envoy fixture directory: <module root>/../shared/
-// fixtures/envoy, where the module root is the nearest parent of the working
-// directory holding go.mod. CI checks the repository out with a copy of
-// shared/ beside it, so the path is relative to the clone, not fixed.
+// Dir returns the Envoy fixture directory: <module root>/../shared/
+// fixtures/envoy when it exists (CI checks the repository out with a copy of
+// shared/ beside it), else the copy of the same captures kept in this
+// package's captures/ directory (provenance in captures/README.md), so a bare
+// clone runs the tests too. TestCapturesMatchShared keeps the two equal.
 func Dir() (string, error) {
+	shared, err := SharedDir()
+	if err == nil {
+		if _, err := os.Stat(filepath.Join(shared, LoggingFile)); err == nil {
+			return shared, nil
+		}
+	}
+	return CapturesDir()
+}
+
+// SharedDir is <module root>/../shared/fixtures/envoy (it may not exist).
+func SharedDir() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(root), "shared", "fixtures", "envoy"), nil
+}
+
+// CapturesDir is the in-repository copy of the captures.
+func CapturesDir() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, "pkg", "envoyadmin", "fixtureserver", "captures")
+	if _, err := os.Stat(filepath.Join(dir, LoggingFile)); err != nil {
+		return "", fmt.Errorf("envoy fixtures missing: %s not found", filepath.Join(dir, LoggingFile))
+	}
+	return dir, nil
+}
+
+// moduleRoot is the nearest parent of the working directory holding go.mod.
+func moduleRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("locating envoy fixtures: %w", err)
@@ -50,7 +84,7 @@ func Dir() (string, error) {
 	root := wd
 	for {
 		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
+			return root, nil
 		}
 		parent := filepath.Dir(root)
 		if parent == root {
@@ -58,11 +92,6 @@ func Dir() (string, error) {
 		}
 		root = parent
 	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "fixtures", "envoy")
-	if _, err := os.Stat(filepath.Join(dir, LoggingFile)); err != nil {
-		return "", fmt.Errorf("envoy fixtures missing: %s not found; the tests need a copy of shared/ beside the repository clone (<clone>/../shared/fixtures/envoy)", filepath.Join(dir, LoggingFile))
-	}
-	return dir, nil
 }
 
 // Server is an Envoy admin API over captured data. It is safe for
