@@ -176,19 +176,33 @@ var luaCodes = map[lua.Kind]*finding.Code{
 func (luaScripts) Run(c *Context) []finding.Finding {
 	clusters := knownClusters(c)
 	opts := lua.Options{Envoy: c.Opts.Istio.Envoy, ClusterDefined: clusters.defined}
-	var out []finding.Finding
+	// Lint every script of every filter at once, on all CPUs.
+	type located struct {
+		ef     *snapshot.EnvoyFilter
+		script LuaScript
+	}
+	var all []located
+	var srcs []string
 	for _, ef := range c.EnvoyFilters() {
-		var logs []scriptLog
 		for _, s := range LuaScriptsIn(ef) {
-			rep := lua.Lint(s.Source, opts)
+			all = append(all, located{ef, s})
+			srcs = append(srcs, s.Source)
+		}
+	}
+	reports := lua.LintAll(srcs, opts)
+	var out []finding.Finding
+	for i := 0; i < len(all); {
+		ef := all[i].ef
+		var logs []scriptLog
+		for ; i < len(all) && all[i].ef == ef; i++ {
+			s, rep := all[i].script, reports[i]
 			for _, p := range rep.Problems {
 				code := luaCodes[p.Kind]
 				fix := p.Fix
 				if p.Kind == lua.KindHTTPCallUnknownCluster {
 					fix = clusters.fix(p.Cluster)
 				}
-				f := code.New(s.Ref(p.Line), fmt.Sprintf("%s %s: %s", ef.Ref(), s.Name, p.Message), fix)
-				out = append(out, f)
+				out = append(out, code.New(s.Ref(p.Line), fmt.Sprintf("%s %s: %s", ef.Ref(), s.Name, p.Message), fix))
 			}
 			for _, l := range rep.Logs {
 				logs = append(logs, scriptLog{script: s, call: l})

@@ -73,6 +73,20 @@ func TestBenchScriptIsRealistic(t *testing.T) {
 
 // BenchmarkLint1000Scripts parses and lints 1,000 different 50-line scripts
 // per iteration: ns/op is the cost of the whole batch.
+// BenchmarkLintAll1000Scripts is the bar as the check runs it: the
+// same 1,000 scripts linted on every CPU.
+func BenchmarkLintAll1000Scripts(b *testing.B) {
+	scripts := make([]string, 1000)
+	for i := range scripts {
+		scripts[i] = benchScript(i)
+	}
+	opts := corpusOptions()
+	b.ReportAllocs()
+	for b.Loop() {
+		LintAll(scripts, opts)
+	}
+}
+
 func BenchmarkLint1000Scripts(b *testing.B) {
 	scripts := make([]string, 1000)
 	for i := range scripts {
