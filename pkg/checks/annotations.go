@@ -8,6 +8,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // envoyLoggers are the logger names Envoy accepts in --component-log-level:
@@ -202,7 +203,7 @@ func mergedComponents(logLevel, comp string) string {
 func nearestLogger(name string) string {
 	best, bestD := "", 3
 	for _, n := range sortedKeys(envoyLoggers) {
-		if d := editDistance(name, n); d < bestD {
+		if d := suggest.Distance(name, n); d < bestD {
 			best, bestD = n, d
 		}
 	}

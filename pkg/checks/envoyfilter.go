@@ -10,6 +10,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // Canonical Envoy names istiod generates and matches against.
@@ -237,7 +238,7 @@ func nearestWorkload(sel map[string]string, ws []*snapshot.Workload) *snapshot.W
 		labels := w.PodLabels()
 		for k, v := range sel {
 			if got, ok := labels[k]; ok {
-				score += 100 - editDistance(v, got)
+				score += 100 - suggest.Distance(v, got)
 			}
 		}
 		if score > bestScore && score > 0 {

@@ -12,6 +12,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // UserVolumes is the decoded content of the userVolume and userVolumeMount
@@ -168,7 +169,7 @@ func suggestField(path string, t reflect.Type) string {
 		best, bestD := "", 3
 		names := sortedKeys(fields)
 		for _, name := range names {
-			if d := editDistance(strings.ToLower(p), strings.ToLower(name)); d < bestD {
+			if d := suggest.Distance(strings.ToLower(p), strings.ToLower(name)); d < bestD {
 				best, bestD = name, d
 			}
 		}
@@ -202,26 +203,6 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		}
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // MountedFile is where a path inside istio-proxy comes from.

@@ -11,16 +11,18 @@ import (
 	"sort"
 	"strings"
 
-	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
-	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 const typePrefix = "type.googleapis.com/"
@@ -241,7 +243,7 @@ func nearestType(t string) string {
 		if !strings.HasPrefix(full, "envoy.") {
 			return true
 		}
-		if string(mt.Descriptor().Name()) == short || levenshtein(full, name) <= 3 {
+		if string(mt.Descriptor().Name()) == short || suggest.Distance(full, name) <= 3 {
 			candidates = append(candidates, full)
 		}
 		return true
@@ -250,27 +252,7 @@ func nearestType(t string) string {
 		return ""
 	}
 	sort.Slice(candidates, func(i, j int) bool {
-		return levenshtein(candidates[i], name) < levenshtein(candidates[j], name)
+		return suggest.Distance(candidates[i], name) < suggest.Distance(candidates[j], name)
 	})
 	return candidates[0]
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // objType is the Envoy Lua object an expression evaluates to, as far as the
@@ -227,7 +228,7 @@ func suggestMethod(t objType, name string, e release.Version) string {
 	}
 	best, bestDist := "", 1<<30
 	for _, n := range names {
-		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		d := suggest.Distance(strings.ToLower(name), strings.ToLower(n))
 		if d < bestDist {
 			best, bestDist = n, d
 		}
@@ -257,27 +258,6 @@ func methodNames(t objType, e release.Version) []string {
 	return out
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // EditDistance exposes the Levenshtein distance for callers that rank
 // suggestions the same way (cluster names).
-func EditDistance(a, b string) int { return editDistance(a, b) }
+func EditDistance(a, b string) int { return suggest.Distance(a, b) }

@@ -9,6 +9,7 @@ import (
 	"github.com/yuin/gopher-lua/ast"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // Kind classifies a problem; callers map kinds to their finding codes.
@@ -501,7 +502,7 @@ func (l *linter) entryPoints(chunk []ast.Stmt) {
 		if near, ln := l.res.nearEntryPoint(); near != "" {
 			line = ln
 			target := "envoy_on_request"
-			if editDistance(near, "envoy_on_response") < editDistance(near, target) {
+			if suggest.Distance(near, "envoy_on_response") < suggest.Distance(near, target) {
 				target = "envoy_on_response"
 			}
 			msg = fmt.Sprintf("The script defines %s (script line %d) but neither envoy_on_request nor envoy_on_response, so Envoy never calls it and the filter does nothing.", near, ln)

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/yuin/gopher-lua/ast"
+
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // decl is one local variable (or parameter) declaration. Types and literal
@@ -42,7 +44,7 @@ func (r *resolution) nearEntryPoint() (string, int) {
 	best, bestLine, bestDist := "", 0, 4
 	for name, line := range r.globalLines {
 		for _, target := range []string{"envoy_on_request", "envoy_on_response"} {
-			d := editDistance(strings.ToLower(name), target)
+			d := suggest.Distance(strings.ToLower(name), target)
 			if d < bestDist || (d == bestDist && name < best) {
 				best, bestLine, bestDist = name, line, d
 			}
