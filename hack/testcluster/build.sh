@@ -10,6 +10,7 @@
 # Env: FILTERDOCTOR_CACHE_DIR moves the cache; FILTERDOCTOR_BUILD_PARALLEL sets
 # `go build -p` (default 2: CI and dev machines here have 2 shared cores).
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v go >/dev/null || die "go is not on PATH"
@@ -98,7 +99,7 @@ build_kube_apiserver() {
 	# must pin each one to its published v0.x twin. Read the list from the
 	# pinned go.mod itself so a version bump cannot leave one out.
 	local gomod
-	gomod="$(cd "$dir" && GOFLAGS= go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
+	gomod="$(cd "$dir" && GOFLAGS='' go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
 		sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
 	[[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION"
 	local replaces

@@ -7,6 +7,7 @@
 #   hack/testcluster/down.sh DIR
 # Env: FILTERDOCTOR_TESTCLUSTER_GRACE  seconds before SIGKILL (default 5)
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 1 && -n "$1" ]] || die "usage: $0 DIR"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the sourcing scripts
 # Shared by build.sh, up.sh and down.sh (sourced, not executed).
 # One place for the pinned versions and the cache layout, so the three
 # scripts can never disagree about which binary is "the" binary.

@@ -16,9 +16,12 @@
 #   FILTERDOCTOR_TESTCLUSTER_OWNER_PID  if set, a watchdog runs down.sh when
 #                                       that process exits (test binaries set
 #                                       it so a crash or timeout leaks nothing)
+#   FILTERDOCTOR_TESTCLUSTER_REMOVE_DIR if set too, the watchdog then also
+#                                       deletes DIR (etcd preallocates 64 MB)
 #   FILTERDOCTOR_ISTIO_CRDS             CRD YAML to apply instead of the one
 #                                       in the istio.io/api module
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 1 && -n "$1" ]] || die "usage: $0 DIR"
@@ -67,7 +70,7 @@ istio_crds() {
 	[[ -n "$v" ]] || v="$ISTIO_API_FALLBACK_VERSION"
 	# Outside our module, so `go mod download` cannot touch our go.mod/go.sum;
 	# it is a no-op when the module is already in the module cache.
-	mdir="$(cd / && GOWORK=off GOFLAGS= go mod download -json "istio.io/api@$v" |
+	mdir="$(cd / && GOWORK=off GOFLAGS='' go mod download -json "istio.io/api@$v" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
 	echo "$mdir/kubernetes/customresourcedefinitions.gen.yaml"
 }
@@ -76,7 +79,15 @@ CRDS="$(istio_crds)"
 
 mkdir -p "$DIR/logs"
 log "generating PKI in $DIR/pki"
-(cd "$FD_REPO_ROOT" && go run ./hack/testcluster/pki -dir "$DIR/pki")
+# Built as a one-file module of its own so that it works whatever state our
+# go.mod is in (e.g. mid-edit, or missing go.sum lines): it needs only std.
+PKI_SRC="$(mktemp -d "${TMPDIR:-/tmp}/filterdoctor-pki.XXXXXX")"
+cp "$FD_SCRIPT_DIR/pki/main.go" "$PKI_SRC/"
+printf 'module filterdoctor.local/testcluster/pki\n\ngo 1.22\n' >"$PKI_SRC/go.mod"
+pki_rc=0
+(cd "$PKI_SRC" && GOWORK=off GOFLAGS='' go run . -dir "$DIR/pki") || pki_rc=$?
+rm -rf "$PKI_SRC"
+((pki_rc == 0)) || die "generating the PKI failed"
 PKI="$DIR/pki"
 
 # Three distinct free ports, chosen now rather than fixed: many clusters (and
@@ -223,12 +234,13 @@ done
 
 if [[ -n "${FILTERDOCTOR_TESTCLUSTER_OWNER_PID:-}" ]]; then
 	owner="$FILTERDOCTOR_TESTCLUSTER_OWNER_PID"
+	remove_dir="${FILTERDOCTOR_TESTCLUSTER_REMOVE_DIR:-}"
 	# The subshell's command line still contains DIR (it is this script), so
 	# down.sh's PID-reuse check accepts it.
 	(
 		trap '' INT HUP
 		while kill -0 "$owner" 2>/dev/null; do sleep 1; done
-		"$FD_SCRIPT_DIR/down.sh" "$DIR"
+		"$FD_SCRIPT_DIR/down.sh" "$DIR" && if [[ -n "$remove_dir" ]]; then rm -rf "$DIR"; fi
 	) </dev/null >"$DIR/logs/watchdog.log" 2>&1 &
 	printf 'watchdog %s\n' "$!" >>"$DIR/pids"
 fi
@@ -240,8 +252,16 @@ fail_crds() {
 	die "$1"
 }
 # Server-side: the CRDs are too big for client-side apply's annotation.
-"${KC[@]}" apply --server-side --field-manager=filterdoctor-testcluster -f "$CRDS" >"$DIR/logs/crds.log" 2>&1 ||
-	fail_crds "applying $CRDS failed: $(tail -n 5 "$DIR/logs/crds.log")"
+# Retried because on a loaded machine the freshly ready server can still
+# answer a transient 5xx while its CRD controllers start.
+for try in 1 2 3; do
+	if "${KC[@]}" apply --server-side --field-manager=filterdoctor-testcluster -f "$CRDS" >"$DIR/logs/crds.log" 2>&1; then
+		break
+	fi
+	((try < 3)) || fail_crds "applying $CRDS failed: $(tail -n 5 "$DIR/logs/crds.log")"
+	log "applying the CRDs failed (try $try), retrying: $(tail -n 1 "$DIR/logs/crds.log")"
+	sleep 2
+done
 "${KC[@]}" wait --for=condition=Established --timeout="$((TIMEOUT > 60 ? TIMEOUT : 60))s" -f "$CRDS" >>"$DIR/logs/crds.log" 2>&1 ||
 	fail_crds "Istio CRDs not Established: $(tail -n 5 "$DIR/logs/crds.log")"
 

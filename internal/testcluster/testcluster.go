@@ -197,6 +197,10 @@ func start() (*Cluster, error) {
 func runScript(ctx context.Context, script string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("FILTERDOCTOR_TESTCLUSTER_OWNER_PID=%d", os.Getpid()))
+	if os.Getenv(EnvKeep) == "" {
+		// The directory is ours (MkdirTemp): after a crash, remove it too.
+		cmd.Env = append(cmd.Env, "FILTERDOCTOR_TESTCLUSTER_REMOVE_DIR=1")
+	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
