@@ -148,6 +148,9 @@ func checkTypedConfig(tc map[string]any, complete bool) error {
 		return nil
 	}
 	mt, err := protoregistry.GlobalTypes.FindMessageByURL(t)
+	if err != nil && knownTypes[strings.TrimPrefix(t, typePrefix)] {
+		return nil // a real Envoy type whose proto is not linked: exists, not judged
+	}
 	if err != nil {
 		hint := ""
 		if strings.Contains(t, ".v2.") || strings.Contains(t, ".v2alpha") {
@@ -173,12 +176,13 @@ func checkTypedConfig(tc map[string]any, complete bool) error {
 	return nil
 }
 
-// neutralizeIstioTypes replaces nested Any values of istio-proxy types with
-// an empty TypedStruct, so protojson can decode the rest of the tree.
+// neutralizeIstioTypes replaces nested Any values that cannot be judged
+// (istio-proxy types, and Envoy types whose protos are not linked) with an
+// empty TypedStruct, so protojson can decode the rest of the tree.
 func neutralizeIstioTypes(v any) {
 	switch x := v.(type) {
 	case map[string]any:
-		if t, ok := x["@type"].(string); ok && IsIstioProxyType(t) {
+		if t, ok := x["@type"].(string); ok && unjudged(t) {
 			for k := range x {
 				delete(x, k)
 			}
@@ -193,6 +197,17 @@ func neutralizeIstioTypes(v any) {
 			neutralizeIstioTypes(e)
 		}
 	}
+}
+
+// unjudged reports types that exist but whose content is not checked.
+func unjudged(t string) bool {
+	if IsIstioProxyType(t) {
+		return true
+	}
+	if _, err := protoregistry.GlobalTypes.FindMessageByURL(t); err == nil {
+		return false
+	}
+	return knownTypes[strings.TrimPrefix(t, typePrefix)]
 }
 
 // validate runs protoc-gen-validate rules, which Envoy enforces on load.
@@ -248,11 +263,20 @@ func nearestType(t string) string {
 		}
 		return true
 	})
+	for full := range knownTypes {
+		if full[strings.LastIndex(full, ".")+1:] == short || suggest.Distance(full, name) <= 3 {
+			candidates = append(candidates, full)
+		}
+	}
 	if len(candidates) == 0 {
 		return ""
 	}
 	sort.Slice(candidates, func(i, j int) bool {
-		return suggest.Distance(candidates[i], name) < suggest.Distance(candidates[j], name)
+		di, dj := suggest.Distance(candidates[i], name), suggest.Distance(candidates[j], name)
+		if di != dj {
+			return di < dj
+		}
+		return candidates[i] < candidates[j]
 	})
 	return candidates[0]
 }

@@ -24,6 +24,9 @@ func TestCheck(t *testing.T) {
 		{"validation rule", "HTTP_FILTER", `{"name": "", ` + lua + `}`, true, "fails Envoy's validation"},
 		{"cluster", "CLUSTER", `{"name": "auth", "connect_timeout": "1s", "type": "STRICT_DNS"}`, true, ""},
 		{"cluster bad enum", "CLUSTER", `{"name": "auth", "type": "DNS"}`, true, "does not fit envoy.config.cluster.v3.Cluster"},
+		{"known but unlinked type", "HTTP_FILTER", `{"name": "o", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.oauth2.v3.OAuth2", "config": {}}}`, true, ""},
+		{"known type nested in a linked one", "NETWORK_FILTER", `{"name": "envoy.filters.network.http_connection_manager", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "http_filters": [{"name": "o", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.oauth2.v3.OAuth2"}}]}}`, false, ""},
+		{"unknown nested type", "NETWORK_FILTER", `{"name": "h", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "http_filters": [{"name": "o", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.nope.v3.Nope"}}]}}`, false, "envoy.extensions.filters.http.nope.v3.Nope"},
 		{"unchecked applyTo", "INVALID", `{"whatever": 1}`, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
