@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+)
+
+// The reference set-ups in filters/ are validated by our own tools: each
+// passes check with no finding, and the Go module's imports are judged
+// exactly by wasm inspect (issue 5, "Validation in CI").
+
+func TestReferenceSetupsPassCheck(t *testing.T) {
+	dirs, err := filepath.Glob("../../filters/*/deploy*")
+	if err != nil || len(dirs) < 6 {
+		t.Fatalf("want the 6 reference set-ups, found %v (%v)", dirs, err)
+	}
+	for _, dir := range dirs {
+		for _, v := range []string{"1.25", release.NewestIstio().String()} {
+			t.Run(filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir)+"/"+v, func(t *testing.T) {
+				out, stderr, exit := runBinary(t, "check", "-A", "-f", dir, "--istio-version", v, "--fail-on", "info")
+				if exit != 0 || !strings.Contains(out, ": no findings.") || strings.Contains(out, "Checked 0 workloads") {
+					t.Fatalf("exit %d stderr %q\n%s", exit, stderr, out)
+				}
+			})
+		}
+	}
+}
+
+func TestReferenceGoModuleImportsPerIstioVersion(t *testing.T) {
+	module := filepath.Join(t.TempDir(), "plugin.wasm")
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", module, "./header-wasm")
+	build.Dir = "../../filters"
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building filters/header-wasm: %v\n%s", err, out)
+	}
+	for _, r := range release.IstioReleases() {
+		if r.Version.Less(release.Version{Major: 1, Minor: 21}) {
+			continue // older hosts also lack path_open & co.; sched_yield is the point here
+		}
+		out, _, exit := runBinary(t, "wasm", "inspect", module, "--istio-version", r.String(), "-o", "json")
+		var doc struct {
+			Findings []struct{ Code, Message string }
+			Imports  []struct {
+				Module, Name string
+				Supported    bool
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%s: %v: %s", r, err, out)
+		}
+		var missing []string
+		for _, im := range doc.Imports {
+			if !im.Supported {
+				missing = append(missing, im.Module+"."+im.Name)
+			}
+		}
+		slices.Sort(missing)
+		if r.Version.AtLeast(release.Version{Major: 1, Minor: 25}) {
+			if exit != 0 || len(doc.Findings) != 0 || len(missing) != 0 {
+				t.Errorf("Istio %s: exit %d, findings %v, missing %v; want a clean module", r, exit, doc.Findings, missing)
+			}
+			continue
+		}
+		want := []string{"wasi_snapshot_preview1.poll_oneoff", "wasi_snapshot_preview1.sched_yield"}
+		if exit != 1 || !slices.Equal(missing, want) || len(doc.Findings) != 2 {
+			t.Errorf("Istio %s: exit %d, missing %v, findings %v; want exactly %v", r, exit, missing, doc.Findings, want)
+		}
+	}
+}
