@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -169,7 +168,6 @@ func TestConfigMapOverOneMiB(t *testing.T) {
 	if res := Run(snap, Options{Istio: fx.istio}, coreChecks()); len(res.Findings) != 0 {
 		t.Fatalf("at the limit: %v", codes(res.Findings))
 	}
-	_ = base64.StdEncoding
 }
 
 func TestLegacyNamesBeforeAndAfter119(t *testing.T) {
