@@ -24,16 +24,16 @@ type LuaScript struct {
 }
 
 // FileLine maps a line inside the script to a line of the manifest file, or
-// 0 when the filter was not read from a file. A multi-line script is taken to
-// be a YAML block scalar (`inline_code: |`), whose first line is the line
-// after the key; a one-line script sits on the key's line.
+// 0 when the filter was not read from a file. Lines of a literal block
+// scalar (`inline_code: |`) map one to one; any other form (a quoted or
+// folded string, JSON) is reported at its key's line, the closest exact spot.
 func (s LuaScript) FileLine(scriptLine int) int {
 	key := s.Filter.LineOf(s.Path...)
 	if key == 0 || s.Filter.File == "" {
 		return 0
 	}
-	if strings.Contains(strings.TrimRight(s.Source, "\n"), "\n") {
-		return key + scriptLine
+	if start, ok := s.Filter.LiteralBlockStart(s.Path...); ok {
+		return start + scriptLine - 1
 	}
 	return key
 }

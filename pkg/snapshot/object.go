@@ -155,3 +155,28 @@ func stringMap(v any) map[string]string {
 	}
 	return out
 }
+
+// LiteralBlockStart returns the file line of the first content line of the
+// literal block scalar (`key: |`) at path, whose lines map one to one onto
+// file lines. ok is false for any other value (plain, quoted or folded
+// scalars, JSON strings), whose inner lines cannot be located.
+func (o *Object) LiteralBlockStart(path ...any) (line int, ok bool) {
+	if o.node == nil {
+		return 0, false
+	}
+	n := o.node
+	for _, p := range path {
+		next, _ := child(n, p)
+		if next == nil {
+			return 0, false
+		}
+		n = next
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode || n.Style&yaml.LiteralStyle == 0 {
+		return 0, false
+	}
+	return n.Line + 1, true
+}

@@ -97,3 +97,22 @@ func FuzzParseManifests(f *testing.F) {
 		}
 	})
 }
+
+func TestLiteralBlockStart(t *testing.T) {
+	src := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  lit: |\n    line1\n    line2\n  quoted: \"a\\nb\"\n  folded: >\n    a\n    b\n  later:\n    |\n    x\n"
+	objs, err := ParseManifests("f.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := objs[0]
+	for key, want := range map[string]int{"lit": 6, "later": 14} {
+		if got, ok := o.LiteralBlockStart("data", key); !ok || got != want {
+			t.Errorf("%s: line %d ok %v, want %d", key, got, ok, want)
+		}
+	}
+	for _, key := range []string{"quoted", "folded", "missing"} {
+		if _, ok := o.LiteralBlockStart("data", key); ok {
+			t.Errorf("%s: reported as a literal block", key)
+		}
+	}
+}
