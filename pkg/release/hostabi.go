@@ -604,6 +604,11 @@ func AllowedAtStartup(envoy Version, module, name string) bool {
 	return false
 }
 
+// PollOneoffSucceeds reports whether Envoy's poll_oneoff answers success.
+// Between its arrival (envoyGoMin) and cpp-host 94091cd (envoyFullWASI) it
+// returned ENOSYS, which the Go runtime survives only while idle.
+func PollOneoffSucceeds(envoy Version) bool { return envoy.AtLeast(envoyFullWASI) }
+
 // WASIReleases lists the Envoy minors at which the WASI set grew, oldest
 // first, for messages such as "sched_yield arrived with Envoy 1.33".
 func WASIReleases() []Version {

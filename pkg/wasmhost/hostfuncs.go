@@ -33,10 +33,6 @@ const (
 	errnoNosys   = 52
 )
 
-// fullWASIEnvoy is where poll_oneoff started to succeed (cpp-host 94091cd);
-// between c4d7bb0 and it, Envoy's poll_oneoff returned ENOSYS.
-var fullWASIEnvoy = release.Version{Major: 1, Minor: 39}
-
 // instantiateHost registers exactly the imports Envoy offers a module of
 // this ABI, under env, wasi_snapshot_preview1 and wasi_unstable.
 func (h *host) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
@@ -765,7 +761,7 @@ var wasiFuncs = map[string]hostFn{
 	},
 	"sched_yield": func(ctx context.Context, h *host, mod api.Module, s []uint64) { ret(s, errnoSuccess) },
 	"poll_oneoff": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
-		if h.opts.Envoy.Less(fullWASIEnvoy) {
+		if !release.PollOneoffSucceeds(h.opts.Envoy) {
 			ret(s, errnoNosys)
 			return
 		}
