@@ -123,10 +123,12 @@ peak_rss() {
 	done
 	echo "$max"
 }
-# median_of CSV NAME: hyperfine's median (s) for the command named NAME.
+# median_of CSV NAME: hyperfine's median (s) for the command named NAME;
+# cpu_of: its mean user+system CPU time (s), steadier on a busy machine.
 median_of() { awk -F, -v n="$2" '$1 == n {print $4}' "$1"; }
+cpu_of() { awk -F, -v n="$2" '$1 == n {print $5 + $6}' "$1"; }
 
-declare -A wall rss
+declare -A wall cpu rss
 for n in "${sizes[@]}"; do
 	echo "== $n apps ($(du -h "$out/mesh-$n.yaml" | cut -f1)), load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	cmds=(-n "filterdoctor-$n" "$(fd_cmd "$n")")
@@ -134,9 +136,11 @@ for n in "${sizes[@]}"; do
 	hyperfine -N --warmup 1 --runs "$runs" "${ignore[@]}" --style basic \
 		--export-markdown "$out/check-$n.md" --export-csv "$out/check-$n.csv" "${cmds[@]}" >&2
 	wall[fd-$n]=$(median_of "$out/check-$n.csv" "filterdoctor-$n")
+	cpu[fd-$n]=$(cpu_of "$out/check-$n.csv" "filterdoctor-$n")
 	rss[fd-$n]=$(peak_rss $(fd_cmd "$n"))
 	if [ -z "$istioctl_why" ]; then
 		wall[is-$n]=$(median_of "$out/check-$n.csv" "istioctl-$n")
+		cpu[is-$n]=$(cpu_of "$out/check-$n.csv" "istioctl-$n")
 		rss[is-$n]=$(peak_rss $(is_cmd "$n"))
 	fi
 done
@@ -144,38 +148,47 @@ echo "== start-up" >&2
 hyperfine -N --warmup 3 --runs 30 --style basic -n version \
 	--export-markdown "$out/version.md" --export-csv "$out/version.csv" "$fd version" >&2
 startup=$(median_of "$out/version.csv" version)
+startup_cpu=$(cpu_of "$out/version.csv" version)
 
 # --- report ------------------------------------------------------------------
 ms() { awk -v s="$1" 'BEGIN {printf "%.0f ms", s*1000}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k/1024}'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
 failed=0
-verdict() { if "$@"; then echo met; else failed=1; echo "NOT met"; fi; }
+# bar TEXT DETAIL A B: prints whether A <= B and remembers a miss.
+bar() {
+	local v=met
+	le "$3" "$4" || { v="NOT met"; failed=1; }
+	echo "bar $1: $v${2:+ ($2)}"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+fd_ratio=$(ratio "${wall[fd-800]}" "${wall[fd-200]}")
 
 echo
 echo "istioctl: ${istioctl_why:+not measured: }${istioctl_why:-$istio_version ($istioctl)}"
-echo "filterdoctor: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown) --istio-version $fd_istio; $runs runs after 1 warm-up; $(nproc) cores"
-echo
-echo "| apps | tool | median wall | peak RSS |"
-echo "|---:|---|---:|---:|"
+echo "filterdoctor: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown) --istio-version $fd_istio; $runs runs after 1 warm-up; $(nproc) cores; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in "${sizes[@]}"; do
-	echo "| $n | kubectl-filterdoctor check | $(ms "${wall[fd-$n]}") | $(mib "${rss[fd-$n]}") |"
-	[ -z "$istioctl_why" ] && echo "| $n | istioctl analyze | $(ms "${wall[is-$n]}") | $(mib "${rss[is-$n]}") |"
+	echo "mesh-$n.yaml: $(grep -c '^kind: ' "$out/mesh-$n.yaml") objects, $(stat -c %s "$out/mesh-$n.yaml") bytes; filterdoctor: $(tail -1 "$out/check-$n.txt")"
 done
-echo "| - | kubectl-filterdoctor version | $(ms "$startup") | |"
 echo
-fd_ratio=$(awk -v a="${wall[fd-800]}" -v b="${wall[fd-200]}" 'BEGIN {printf "%.2f", a/b}')
+echo "| apps | tool | median wall | CPU user+sys | peak RSS |"
+echo "|---:|---|---:|---:|---:|"
+for n in "${sizes[@]}"; do
+	echo "| $n | kubectl-filterdoctor check | $(ms "${wall[fd-$n]}") | $(ms "${cpu[fd-$n]}") | $(mib "${rss[fd-$n]}") |"
+	[ -z "$istioctl_why" ] && echo "| $n | istioctl analyze | $(ms "${wall[is-$n]}") | $(ms "${cpu[is-$n]}") | $(mib "${rss[is-$n]}") |"
+done
+echo "| - | kubectl-filterdoctor version | $(ms "$startup") | $(ms "$startup_cpu") | |"
+echo
 if [ -z "$istioctl_why" ]; then
-	is_ratio=$(awk -v a="${wall[is-800]}" -v b="${wall[is-200]}" 'BEGIN {printf "%.2f", a/b}')
 	for n in "${sizes[@]}"; do
 		half=$(awk -v t="${wall[is-$n]}" 'BEGIN {print t/2}')
-		echo "bar $n apps, time <= 1/2 istioctl ($(ms "$half")): $(verdict le "${wall[fd-$n]}" "$half") ($(awk -v a="${wall[fd-$n]}" -v b="${wall[is-$n]}" 'BEGIN {printf "%.2f", a/b}')x)"
-		echo "bar $n apps, peak RSS <= istioctl: $(verdict le "${rss[fd-$n]}" "${rss[is-$n]}") ($(awk -v a="${rss[fd-$n]}" -v b="${rss[is-$n]}" 'BEGIN {printf "%.2f", a/b}')x)"
+		bar "$n apps, time <= 1/2 istioctl ($(ms "$half"))" "$(ratio "${wall[fd-$n]}" "${wall[is-$n]}")x istioctl" "${wall[fd-$n]}" "$half"
+		bar "$n apps, peak RSS <= istioctl" "$(ratio "${rss[fd-$n]}" "${rss[is-$n]}")x istioctl" "${rss[fd-$n]}" "${rss[is-$n]}"
 	done
-	echo "istioctl 800/200 time ratio: $is_ratio"
+	echo "(istioctl 800/200 time ratio: $(ratio "${wall[is-800]}" "${wall[is-200]}"))"
 fi
-echo "bar linear growth, filterdoctor 800/200 time ratio $fd_ratio <= 4.4: $(verdict le "$fd_ratio" 4.4)"
-echo "bar start-up <= 20 ms: $(verdict le "$startup" 0.020)"
+bar "linear growth, 800/200 time ratio <= 4.4" "$fd_ratio" "$fd_ratio" 4.4
+bar "start-up <= 20 ms" "$(ms "$startup")" "$startup" 0.020
 echo
 echo "commands:"
 for n in "${sizes[@]}"; do
@@ -183,7 +196,7 @@ for n in "${sizes[@]}"; do
 	[ -z "$istioctl_why" ] && echo "  $(is_cmd "$n")"
 done
 echo "  $fd version"
-echo "hyperfine: hyperfine -N --warmup 1 --runs $runs ${ignore[*]} (check), --warmup 3 --runs 30 (version); peak RSS: /usr/bin/time -v, max of 3"
+echo "wall: hyperfine -N --warmup 1 --runs $runs${ignore[*]:+ ${ignore[*]}} (check), --warmup 3 --runs 30 (version); peak RSS: /usr/bin/time -v, max of 3"
 echo "exports: $out/check-{200,800}.md, $out/version.md"
 [ -z "$istioctl_why" ] || exit 2
 exit "$failed"
