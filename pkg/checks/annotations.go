@@ -231,10 +231,8 @@ func (logLevels) Run(c *Context) []finding.Finding {
 				uses = append(uses, "EnvoyFilter "+ef.Namespace+"/"+ef.Name)
 			}
 		}
-		for _, wp := range c.Snap.WasmPlugins {
-			if c.Attach(WasmPluginTarget(wp), w) == Applies {
-				uses = append(uses, "WasmPlugin "+wp.Namespace+"/"+wp.Name)
-			}
+		for _, wp := range c.PluginsFor(w) {
+			uses = append(uses, "WasmPlugin "+wp.Namespace+"/"+wp.Name)
 		}
 		if len(uses) == 0 {
 			continue

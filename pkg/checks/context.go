@@ -19,6 +19,17 @@ type Context struct {
 	wasmPlugins  []*snapshot.WasmPlugin
 	configMaps   []*snapshot.ConfigMap
 	inScope      map[string]bool // nil means every namespace
+
+	// Indexes so that matching policies to workloads stays linear in the
+	// size of a mesh: a policy can only reach its own namespace's workloads
+	// or, from the root namespace, everyone's.
+	workloadsByNS map[string][]*snapshot.Workload
+	filtersByNS   map[string][]*snapshot.EnvoyFilter
+	pluginsByNS   map[string][]*snapshot.WasmPlugin
+	filtersFor    map[*snapshot.Workload][]*snapshot.EnvoyFilter
+	appliedTo     map[*snapshot.EnvoyFilter][]*snapshot.Workload
+	modules       []mountedModule
+	modulesDone   bool
 }
 
 // NewContext computes the scope of a run.
@@ -26,7 +37,22 @@ func NewContext(s *snapshot.Snapshot, opts Options) *Context {
 	if opts.RootNamespace == "" {
 		opts.RootNamespace = "istio-system"
 	}
-	c := &Context{Snap: s, Opts: opts}
+	c := &Context{Snap: s, Opts: opts,
+		workloadsByNS: map[string][]*snapshot.Workload{},
+		filtersByNS:   map[string][]*snapshot.EnvoyFilter{},
+		pluginsByNS:   map[string][]*snapshot.WasmPlugin{},
+		filtersFor:    map[*snapshot.Workload][]*snapshot.EnvoyFilter{},
+		appliedTo:     map[*snapshot.EnvoyFilter][]*snapshot.Workload{},
+	}
+	for _, w := range s.Workloads {
+		c.workloadsByNS[w.Namespace] = append(c.workloadsByNS[w.Namespace], w)
+	}
+	for _, ef := range s.EnvoyFilters {
+		c.filtersByNS[ef.Namespace] = append(c.filtersByNS[ef.Namespace], ef)
+	}
+	for _, wp := range s.WasmPlugins {
+		c.pluginsByNS[wp.Namespace] = append(c.pluginsByNS[wp.Namespace], wp)
+	}
 	if len(opts.Namespaces) > 0 {
 		c.inScope = map[string]bool{}
 		for _, n := range opts.Namespaces {
@@ -173,10 +199,14 @@ func (c *Context) Attach(t PolicyTarget, w *snapshot.Workload) Attachment {
 }
 
 // WorkloadsFor returns the workloads in the snapshot (not only in scope)
-// that the policy applies to.
+// that the policy applies to, in snapshot order.
 func (c *Context) WorkloadsFor(t PolicyTarget) []*snapshot.Workload {
+	candidates := c.workloadsByNS[t.Namespace]
+	if t.Namespace == c.Opts.RootNamespace {
+		candidates = c.Snap.Workloads
+	}
 	var out []*snapshot.Workload
-	for _, w := range c.Snap.Workloads {
+	for _, w := range candidates {
 		if c.Attach(t, w) == Applies {
 			out = append(out, w)
 		}
@@ -184,15 +214,50 @@ func (c *Context) WorkloadsFor(t PolicyTarget) []*snapshot.Workload {
 	return out
 }
 
-// FiltersFor returns the EnvoyFilters that apply to w.
+// AppliedTo returns the workloads an EnvoyFilter applies to, computed once
+// per run since several checks ask.
+func (c *Context) AppliedTo(ef *snapshot.EnvoyFilter) []*snapshot.Workload {
+	if ws, ok := c.appliedTo[ef]; ok {
+		return ws
+	}
+	ws := c.WorkloadsFor(EnvoyFilterTarget(ef))
+	c.appliedTo[ef] = ws
+	return ws
+}
+
+// FiltersFor returns the EnvoyFilters that apply to w, in snapshot order.
 func (c *Context) FiltersFor(w *snapshot.Workload) []*snapshot.EnvoyFilter {
+	if fs, ok := c.filtersFor[w]; ok {
+		return fs
+	}
 	var out []*snapshot.EnvoyFilter
-	for _, ef := range c.Snap.EnvoyFilters {
+	for _, ef := range policyCandidates(c, w.Namespace, c.filtersByNS) {
 		if c.Attach(EnvoyFilterTarget(ef), w) == Applies {
 			out = append(out, ef)
 		}
 	}
+	c.filtersFor[w] = out
 	return out
+}
+
+// PluginsFor returns the WasmPlugins that apply to w.
+func (c *Context) PluginsFor(w *snapshot.Workload) []*snapshot.WasmPlugin {
+	var out []*snapshot.WasmPlugin
+	for _, wp := range policyCandidates(c, w.Namespace, c.pluginsByNS) {
+		if c.Attach(WasmPluginTarget(wp), w) == Applies {
+			out = append(out, wp)
+		}
+	}
+	return out
+}
+
+// policyCandidates lists the policies that can reach namespace ns: the root
+// namespace's first, as istiod orders them, then ns's own.
+func policyCandidates[P any](c *Context, ns string, byNS map[string][]P) []P {
+	if ns == c.Opts.RootNamespace {
+		return byNS[ns]
+	}
+	return append(append([]P(nil), byNS[c.Opts.RootNamespace]...), byNS[ns]...)
 }
 
 // WorkloadRefs turns workloads into finding references.

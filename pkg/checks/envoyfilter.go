@@ -142,7 +142,7 @@ func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 			fs = append(fs, targetRefFindings(c, ef, t)...)
 			continue
 		}
-		applied := c.WorkloadsFor(t)
+		applied := c.AppliedTo(ef)
 		if len(applied) == 0 {
 			fs = append(fs, selectsNothing(c, ef, t)...)
 			continue
@@ -370,7 +370,7 @@ func (envoyFilterPatches) Name() string { return "envoyfilter-patches" }
 func (envoyFilterPatches) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
-		applied := c.WorkloadsFor(EnvoyFilterTarget(ef))
+		applied := c.AppliedTo(ef)
 		for i, p := range ef.EF.Spec.GetConfigPatches() {
 			if p == nil {
 				continue

@@ -58,11 +58,10 @@ const (
 // and are skipped.
 func LuaScriptsIn(ef *snapshot.EnvoyFilter) []LuaScript {
 	var out []LuaScript
-	patches, _ := nested(ef.Data, "spec", "configPatches").([]any)
-	for i, p := range patches {
+	for i, value := range ef.PatchValues() {
 		base := []any{"spec", "configPatches", i, "patch", "value"}
 		prefix := fmt.Sprintf("configPatches[%d]", i)
-		walk(nested(p, "patch", "value"), base, func(v any, at []any) {
+		walk(value, base, func(v any, at []any) {
 			m, ok := v.(map[string]any)
 			if !ok {
 				return
@@ -229,7 +228,7 @@ func hiddenLuaLogs(c *Context, ef *snapshot.EnvoyFilter, logs []scriptLog) []fin
 		inScope[w] = true
 	}
 	var out []finding.Finding
-	for _, w := range c.WorkloadsFor(EnvoyFilterTarget(ef)) {
+	for _, w := range c.AppliedTo(ef) {
 		if !inScope[w] {
 			continue
 		}

@@ -31,10 +31,9 @@ func (r WasmReference) Ref() finding.Ref { return r.Filter.RefAt(r.Path...) }
 // EXTENSION_CONFIG patches alike: wherever a vm_config appears.
 func WasmReferences(ef *snapshot.EnvoyFilter) []WasmReference {
 	var out []WasmReference
-	patches, _ := nested(ef.Data, "spec", "configPatches").([]any)
-	for i, p := range patches {
+	for i, value := range ef.PatchValues() {
 		base := []any{"spec", "configPatches", i, "patch", "value"}
-		walk(nested(p, "patch", "value"), base, func(v any, at []any) {
+		walk(value, base, func(v any, at []any) {
 			m, ok := v.(map[string]any)
 			if !ok {
 				return
@@ -115,6 +114,14 @@ type mountedModule struct {
 // mountedModules resolves every wasm reference of every filter that applies
 // to a workload in scope.
 func (c *Context) mountedModules() []mountedModule {
+	if c.modulesDone {
+		return c.modules
+	}
+	c.modules, c.modulesDone = c.resolveModules(), true
+	return c.modules
+}
+
+func (c *Context) resolveModules() []mountedModule {
 	var out []mountedModule
 	for _, w := range c.Workloads() {
 		uv := ParseUserVolumes(w.PodAnnotations())

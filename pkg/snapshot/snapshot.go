@@ -38,6 +38,20 @@ type EnvoyFilter struct {
 	EF *netv1alpha3.EnvoyFilter
 }
 
+// PatchValues returns each configPatches[i].patch.value as JSON-compatible
+// data (nil where a patch has none), built from the typed spec on each call
+// so that the generic copy of the object need not be kept.
+func (ef *EnvoyFilter) PatchValues() []any {
+	patches := ef.EF.Spec.GetConfigPatches()
+	out := make([]any, len(patches))
+	for i, p := range patches {
+		if v := p.GetPatch().GetValue(); v != nil {
+			out[i] = v.AsMap()
+		}
+	}
+	return out
+}
+
 // WasmPlugin is a decoded extensions.istio.io WasmPlugin.
 type WasmPlugin struct {
 	*Object
@@ -84,6 +98,9 @@ type Snapshot struct {
 	ServiceEntries []*Object
 	Namespaces     map[string]*Namespace
 	Invalid        []*Invalid
+
+	configMapIndex map[string]*ConfigMap
+	servicesByNS   map[string][]*Service
 }
 
 // workloadKinds maps each workload kind to the path of its pod template.
@@ -119,9 +136,23 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 		if o.Namespace == "" && !clusterScoped[o.Kind] {
 			o.Namespace = defaultNamespace
 		}
-		if err := s.add(o); err != nil {
+	}
+	// Typed decoding dominates loading a large mesh and objects are
+	// independent, so it runs on every CPU; classification stays in order.
+	decoded := make([]decodeResult, len(objs))
+	parallel(len(objs), func(i int) { decoded[i] = decode(objs[i]) })
+	for i, o := range objs {
+		if err := s.add(o, decoded[i]); err != nil {
 			return nil, err
 		}
+	}
+	s.configMapIndex = make(map[string]*ConfigMap, len(s.ConfigMaps))
+	for _, c := range s.ConfigMaps {
+		s.configMapIndex[c.Namespace+"/"+c.Name] = c
+	}
+	s.servicesByNS = map[string][]*Service{}
+	for _, svc := range s.Services {
+		s.servicesByNS[svc.Namespace] = append(s.servicesByNS[svc.Namespace], svc)
 	}
 	sort.SliceStable(s.Workloads, func(i, j int) bool {
 		a, b := s.Workloads[i], s.Workloads[j]
@@ -133,51 +164,87 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 	return s, nil
 }
 
-func (s *Snapshot) add(o *Object) error {
-	s.Objects = append(s.Objects, o)
+// keepsData reports the kinds whose checks walk the generic Data; every
+// other kind is only ever decoded into its typed form.
+func keepsData(o *Object) bool {
+	return (o.Kind == "WasmPlugin" && isGroup(o.APIVersion, "extensions.istio.io")) ||
+		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io"))
+}
+
+// decodeResult is an object's typed form, or why it has none.
+type decodeResult struct {
+	typed any
+	err   error
+	// invalid marks Istio objects that fail their API's schema: kept as a
+	// finding rather than failing the run.
+	invalid bool
+}
+
+// decode converts one object into the typed form its kind has, if any.
+func decode(o *Object) decodeResult {
 	if path, ok := workloadKinds[o.Kind]; ok && isGroup(o.APIVersion, "apps", "batch", "") {
 		w, err := decodeWorkload(o, path)
-		if err != nil {
-			return err
-		}
-		s.Workloads = append(s.Workloads, w)
-		return nil
+		return decodeResult{typed: w, err: err}
 	}
+	var into any
+	istio := false
 	switch {
 	case o.Kind == "EnvoyFilter" && isGroup(o.APIVersion, "networking.istio.io"):
-		ef := &netv1alpha3.EnvoyFilter{}
-		if err := o.Decode(ef); err != nil {
-			s.Invalid = append(s.Invalid, &Invalid{o, err})
-			return nil
-		}
-		s.EnvoyFilters = append(s.EnvoyFilters, &EnvoyFilter{o, ef})
+		into, istio = &netv1alpha3.EnvoyFilter{}, true
 	case o.Kind == "WasmPlugin" && isGroup(o.APIVersion, "extensions.istio.io"):
-		wp := &extv1alpha1.WasmPlugin{}
-		if err := o.Decode(wp); err != nil {
-			s.Invalid = append(s.Invalid, &Invalid{o, err})
+		into, istio = &extv1alpha1.WasmPlugin{}, true
+	case o.Kind == "ConfigMap" && isGroup(o.APIVersion, ""):
+		into = &corev1.ConfigMap{}
+	case o.Kind == "Service" && isGroup(o.APIVersion, ""):
+		into = &corev1.Service{}
+	case o.Kind == "Namespace" && isGroup(o.APIVersion, ""):
+		into = &corev1.Namespace{}
+	default:
+		return decodeResult{}
+	}
+	if err := o.Decode(into); err != nil {
+		return decodeResult{err: err, invalid: istio}
+	}
+	return decodeResult{typed: into}
+}
+
+// add files a decoded object. Decoded objects release their generic Data
+// (an EnvoyFilter's patch values come back through PatchValues); only
+// WasmPlugins, ServiceEntries and kinds without a typed form keep it.
+func (s *Snapshot) add(o *Object, d decodeResult) error {
+	s.Objects = append(s.Objects, o)
+	if d.typed != nil {
+		o.raw = nil // decoded: the JSON is no longer needed
+	}
+	if d.err != nil {
+		if d.invalid {
+			s.Invalid = append(s.Invalid, &Invalid{o, d.err})
 			return nil
 		}
-		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{o, wp})
-	case o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io"):
-		s.ServiceEntries = append(s.ServiceEntries, o)
-	case o.Kind == "ConfigMap" && isGroup(o.APIVersion, ""):
-		cm := &corev1.ConfigMap{}
-		if err := o.Decode(cm); err != nil {
-			return err
+		return d.err
+	}
+	switch t := d.typed.(type) {
+	case *Workload:
+		s.Workloads = append(s.Workloads, t)
+		o.Data = nil
+	case *netv1alpha3.EnvoyFilter:
+		s.EnvoyFilters = append(s.EnvoyFilters, &EnvoyFilter{o, t})
+		o.Data = nil // PatchValues rebuilds what checks walk
+	case *extv1alpha1.WasmPlugin:
+		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{o, t})
+	case *corev1.ConfigMap:
+		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{o, t})
+		o.Data = nil
+	case *corev1.Service:
+		s.Services = append(s.Services, &Service{o, t})
+		o.Data = nil
+	case *corev1.Namespace:
+		s.Namespaces[o.Name] = &Namespace{o, t}
+		o.Data = nil
+	case nil:
+		if o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io") {
+			s.ServiceEntries = append(s.ServiceEntries, o)
 		}
-		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{o, cm})
-	case o.Kind == "Service" && isGroup(o.APIVersion, ""):
-		svc := &corev1.Service{}
-		if err := o.Decode(svc); err != nil {
-			return err
-		}
-		s.Services = append(s.Services, &Service{o, svc})
-	case o.Kind == "Namespace" && isGroup(o.APIVersion, ""):
-		ns := &corev1.Namespace{}
-		if err := o.Decode(ns); err != nil {
-			return err
-		}
-		s.Namespaces[o.Name] = &Namespace{o, ns}
 	}
 	return nil
 }
@@ -253,12 +320,7 @@ func decodeWorkload(o *Object, path []any) (*Workload, error) {
 
 // ConfigMap finds a ConfigMap by namespace and name.
 func (s *Snapshot) ConfigMap(namespace, name string) *ConfigMap {
-	for _, c := range s.ConfigMaps {
-		if c.Namespace == namespace && c.Name == name {
-			return c
-		}
-	}
-	return nil
+	return s.configMapIndex[namespace+"/"+name]
 }
 
 // Namespace finds a Namespace object, or nil when it is not in the input.
@@ -268,9 +330,9 @@ func (s *Snapshot) Namespace(name string) *Namespace { return s.Namespaces[name]
 // matches w's pod labels.
 func (s *Snapshot) ServicesSelecting(w *Workload) []*Service {
 	var out []*Service
-	for _, svc := range s.Services {
+	for _, svc := range s.servicesByNS[w.Namespace] {
 		sel := svc.Svc.Spec.Selector
-		if svc.Namespace != w.Namespace || len(sel) == 0 {
+		if len(sel) == 0 {
 			continue
 		}
 		if LabelsSubset(sel, w.PodLabels()) {
