@@ -30,7 +30,7 @@ import (
 type kubeletForwarder struct {
 	envoyAddr string
 	mu        sync.Mutex
-	errs      map[string]httpstream.Stream // requestID → error stream
+	errs      map[string]chan httpstream.Stream // requestID → its error stream, once it arrives
 	upgrades  []string
 }
 
@@ -72,15 +72,18 @@ func (k *kubeletForwarder) handle(s httpstream.Stream) {
 	h := s.Headers()
 	id := h.Get(corev1.PortForwardRequestIDHeader)
 	if h.Get(corev1.StreamType) == corev1.StreamTypeError {
-		k.mu.Lock()
-		k.errs[id] = s
-		k.mu.Unlock()
+		k.errStream(id) <- s
 		return
 	}
-	k.mu.Lock()
-	errStream := k.errs[id]
-	k.mu.Unlock()
 	defer s.Close()
+	// Streams are handled concurrently, so the data stream may arrive
+	// before its error stream, as with a real kubelet.
+	var errStream httpstream.Stream
+	select {
+	case errStream = <-k.errStream(id):
+	case <-time.After(5 * time.Second):
+		return
+	}
 	defer errStream.Close()
 	port := h.Get(corev1.PortHeader)
 	if port != "15000" {
@@ -99,9 +102,21 @@ func (k *kubeletForwarder) handle(s httpstream.Stream) {
 	<-done
 }
 
+// errStream returns the channel that carries request id's error stream.
+func (k *kubeletForwarder) errStream(id string) chan httpstream.Stream {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ch, ok := k.errs[id]
+	if !ok {
+		ch = make(chan httpstream.Stream, 1)
+		k.errs[id] = ch
+	}
+	return ch
+}
+
 func start(t *testing.T) (*kubeletForwarder, *rest.Config, *fixtureserver.Server) {
 	fs, envoy := fixtureserver.Start(t)
-	k := &kubeletForwarder{envoyAddr: envoy.Listener.Addr().String(), errs: map[string]httpstream.Stream{}}
+	k := &kubeletForwarder{envoyAddr: envoy.Listener.Addr().String(), errs: map[string]chan httpstream.Stream{}}
 	api := httptest.NewServer(k)
 	t.Cleanup(api.Close)
 	return k, &rest.Config{Host: api.URL}, fs
