@@ -378,11 +378,13 @@ func (envoyFilterPatches) Run(c *Context) []finding.Finding {
 			fs = append(fs, legacyNameFindings(c, ef, i, p)...)
 			fs = append(fs, operationFindings(ef, i, p)...)
 			fs = append(fs, proxyVersionFindings(c, ef, i, p)...)
+			var inScope []*snapshot.Workload
 			for _, w := range applied {
 				if inList(c.Workloads(), w) {
-					fs = append(fs, portAndContextFindings(c, ef, i, p, w)...)
+					inScope = append(inScope, w)
 				}
 			}
+			fs = append(fs, portAndContextFindings(c, ef, i, p, inScope)...)
 		}
 	}
 	return fs
@@ -563,59 +565,92 @@ func (sp servedPorts) list() string {
 	return strings.Join(parts, ", ")
 }
 
-func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_EnvoyConfigObjectPatch, w *snapshot.Workload) []finding.Finding {
-	var fs []finding.Finding
-	ctxName := p.GetMatch().GetContext()
-	wref := refOf(w.Object)
-	ctxPath := patchPath(i, "match", "context")
-	gw := IsGateway(w)
-	switch {
-	case ctxName == netapi.EnvoyFilter_GATEWAY && !gw:
-		fs = append(fs, finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: SIDECAR_INBOUND to patch requests the workload receives.",
-			"EnvoyFilter %s/%s configPatches[%d] has context GATEWAY, but %s %s/%s runs a sidecar, not a gateway, so the patch never applies to it.",
-			ef.Namespace, ef.Name, i, w.Kind, w.Namespace, w.Name).With(wref))
-		return fs
-	case (ctxName == netapi.EnvoyFilter_SIDECAR_INBOUND || ctxName == netapi.EnvoyFilter_SIDECAR_OUTBOUND) && gw:
-		fs = append(fs, finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: GATEWAY for gateway proxies.",
-			"EnvoyFilter %s/%s configPatches[%d] has context %s, but %s %s/%s is a gateway, whose listeners match only context GATEWAY.",
-			ef.Namespace, ef.Name, i, ctxName, w.Kind, w.Namespace, w.Name).With(wref))
-		return fs
+// portAndContextFindings judges a patch's context and port against the
+// workloads it applies to. A filter that reaches several workloads (one in
+// the root namespace, or without a selector) is only wrong when it can reach
+// none of them: it is a no-op, by design, for the others.
+func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_EnvoyConfigObjectPatch, ws []*snapshot.Workload) []finding.Finding {
+	if len(ws) == 0 {
+		return nil
 	}
-	lm := p.GetMatch().GetListener()
-	port := lm.GetPortNumber()
-	if port == 0 {
-		return fs
+	ctxName := p.GetMatch().GetContext()
+	ctxPath := patchPath(i, "match", "context")
+	var gateways, sidecars []*snapshot.Workload
+	for _, w := range ws {
+		if IsGateway(w) {
+			gateways = append(gateways, w)
+		} else {
+			sidecars = append(sidecars, w)
+		}
+	}
+	// A filter without a selector is meant for whatever proxies exist; only
+	// one aimed at particular workloads says which kind of proxy it expects.
+	aimed := len(EnvoyFilterTarget(ef).Selector) > 0
+	switch {
+	case !aimed:
+	case ctxName == netapi.EnvoyFilter_GATEWAY && len(gateways) == 0:
+		w := sidecars[0]
+		return []finding.Finding{finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: SIDECAR_INBOUND to patch requests the workload receives.",
+			"EnvoyFilter %s/%s configPatches[%d] has context GATEWAY, but %s %s/%s runs a sidecar, not a gateway, so the patch never applies to it.",
+			ef.Namespace, ef.Name, i, w.Kind, w.Namespace, w.Name).With(WorkloadRefs(sidecars)...)}
+	case (ctxName == netapi.EnvoyFilter_SIDECAR_INBOUND || ctxName == netapi.EnvoyFilter_SIDECAR_OUTBOUND) && len(sidecars) == 0:
+		w := gateways[0]
+		return []finding.Finding{finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: GATEWAY for gateway proxies.",
+			"EnvoyFilter %s/%s configPatches[%d] has context %s, but %s %s/%s is a gateway, whose listeners match only context GATEWAY.",
+			ef.Namespace, ef.Name, i, ctxName, w.Kind, w.Namespace, w.Name).With(WorkloadRefs(gateways)...)}
+	}
+	port := p.GetMatch().GetListener().GetPortNumber()
+	if port == 0 || len(sidecars) == 0 {
+		return nil
 	}
 	portPath := patchPath(i, "match", "listener", "portNumber")
-	sp := portsOf(c, w)
 	switch ctxName {
 	case netapi.EnvoyFilter_SIDECAR_INBOUND:
-		if _, ok := sp.target[port]; ok || !sp.known {
-			return fs
+		// Wrong only when no workload the filter reaches serves the port.
+		var known []*snapshot.Workload
+		ports := map[*snapshot.Workload]servedPorts{}
+		for _, w := range sidecars {
+			sp := portsOf(c, w)
+			if _, ok := sp.target[port]; ok {
+				return nil
+			}
+			if sp.known {
+				known = append(known, w)
+				ports[w] = sp
+			}
 		}
-		if tp, ok := sp.servicePort[port]; ok {
-			fs = append(fs, finding.EnvoyFilterServicePort.Newf(ef.RefAt(portPath...), fmt.Sprintf("Set portNumber: %d.", tp),
-				"EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, the Service port of %s %s/%s; inbound filter chains are keyed by the target port %d, so nothing matches.",
-				ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, tp).With(wref))
-			return fs
+		if len(known) == 0 {
+			return nil // no workload declares its ports: nothing to judge against
 		}
-		fs = append(fs, finding.EnvoyFilterPortNotExposed.Newf(ef.RefAt(portPath...), fmt.Sprintf("Use one of %s.", sp.list()),
+		for _, w := range known {
+			if tp, ok := ports[w].servicePort[port]; ok {
+				return []finding.Finding{finding.EnvoyFilterServicePort.Newf(ef.RefAt(portPath...), fmt.Sprintf("Set portNumber: %d.", tp),
+					"EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, the Service port of %s %s/%s; inbound filter chains are keyed by the target port %d, so nothing matches.",
+					ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, tp).With(refOf(w.Object))}
+			}
+		}
+		w := known[0]
+		return []finding.Finding{finding.EnvoyFilterPortNotExposed.Newf(ef.RefAt(portPath...), fmt.Sprintf("Use one of %s.", ports[w].list()),
 			"EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, but %s %s/%s serves only %s, so the patch matches no inbound filter chain.",
-			ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, sp.list()).With(wref))
+			ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, ports[w].list()).With(WorkloadRefs(known)...)}
 	case netapi.EnvoyFilter_SIDECAR_OUTBOUND:
-		if _, served := sp.target[port]; !served {
-			return fs
+		if !aimed {
+			return nil
 		}
-		if otherServiceHasPort(c, w, port) {
-			return fs
+		var fs []finding.Finding
+		for _, w := range sidecars {
+			if _, served := portsOf(c, w).target[port]; !served || otherServiceHasPort(c, w, port) {
+				continue
+			}
+			fd := finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: SIDECAR_INBOUND to patch the requests that reach the workload.",
+				"EnvoyFilter %s/%s configPatches[%d] has context SIDECAR_OUTBOUND on port %d, the port %s %s/%s serves; SIDECAR_OUTBOUND patches the listeners it uses to call other services, not the requests it receives.",
+				ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name).With(refOf(w.Object))
+			fd.Severity = finding.Warning
+			fs = append(fs, fd)
 		}
-		fd := finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: SIDECAR_INBOUND to patch the requests that reach the workload.",
-			"EnvoyFilter %s/%s configPatches[%d] has context SIDECAR_OUTBOUND on port %d, the port %s %s/%s serves; SIDECAR_OUTBOUND patches the listeners it uses to call other services, not the requests it receives.",
-			ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name).With(wref)
-		fd.Severity = finding.Warning
-		fs = append(fs, fd)
+		return fs
 	}
-	return fs
+	return nil
 }
 
 // otherServiceHasPort reports whether a Service that does not select w
