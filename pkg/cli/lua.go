@@ -79,6 +79,9 @@ error (printed with its Lua traceback), or the input is unusable.`,
 			if err := o.complete(args); err != nil {
 				return err
 			}
+			if err := o.validate(); err != nil {
+				return err
+			}
 			return o.run()
 		},
 	}
@@ -94,14 +97,20 @@ error (printed with its Lua traceback), or the input is unusable.`,
 	return cmd
 }
 
-func (o *luaRunOptions) complete(args []string) error {
-	o.path = args[0]
+// validate rejects flag values that cannot mean anything.
+func (o *luaRunOptions) validate() error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
 	}
+	return nil
+}
+
+// complete parses the argument and flags into the run's input.
+func (o *luaRunOptions) complete(args []string) error {
+	o.path = args[0]
 	var err error
 	if o.input.RequestHeaders, err = parseHeaderFlags("--request-header", o.requestHeaders); err != nil {
 		return err

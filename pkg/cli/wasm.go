@@ -90,6 +90,9 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 			if err := o.Complete(args); err != nil {
 				return err
 			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -101,6 +104,20 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 	f.BoolVar(&o.ForConfigMap, "for-configmap", false, "the module will be mounted from a ConfigMap: check the 1 MiB limit (implied for cm/NAME)")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading a ConfigMap from the cluster")
 	return cmd
+}
+
+// Validate rejects flag values and combinations that cannot mean anything.
+func (o *WasmInspectOptions) Validate() error {
+	if o.IstioVersion != "" && o.EnvoyVersion != "" {
+		return errors.New("--istio-version and --envoy-version cannot be combined")
+	}
+	if !slices.Contains(wasmOutputFormats, o.Output) {
+		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(wasmOutputFormats, ", "))
+	}
+	if o.Timeout <= 0 {
+		return errors.New("--timeout must be positive")
+	}
+	return nil
 }
 
 // Complete parses the argument and flags.
@@ -116,8 +133,6 @@ func (o *WasmInspectOptions) Complete(args []string) error {
 		o.source = arg
 	}
 	switch {
-	case o.IstioVersion != "" && o.EnvoyVersion != "":
-		return errors.New("--istio-version and --envoy-version cannot be combined")
 	case o.EnvoyVersion != "":
 		v, err := release.ParseVersion(o.EnvoyVersion)
 		if err != nil {
@@ -136,17 +151,11 @@ func (o *WasmInspectOptions) Complete(args []string) error {
 	default:
 		o.host = wasminspect.HostForIstio(release.NewestIstio())
 	}
-	if !slices.Contains(wasmOutputFormats, o.Output) {
-		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(wasmOutputFormats, ", "))
-	}
 	if o.FailOn != "none" {
 		var err error
 		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
 			return fmt.Errorf("--fail-on: %w (or none)", err)
 		}
-	}
-	if o.Timeout <= 0 {
-		return errors.New("--timeout must be positive")
 	}
 	if o.source == "" {
 		if o.kube != nil && o.kube.Namespace != nil && *o.kube.Namespace != "" {

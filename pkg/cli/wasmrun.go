@@ -71,6 +71,9 @@ trapped, or the command could not run.`,
 			if err := o.Complete(args); err != nil {
 				return err
 			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -96,15 +99,20 @@ trapped, or the command could not run.`,
 	return cmd
 }
 
-// Complete parses flags into host options.
-func (o *WasmRunOptions) Complete(args []string) error {
-	o.file = args[0]
+// Validate rejects flag values that cannot mean anything.
+func (o *WasmRunOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.Output)
 	}
 	if o.Ticks < 0 {
 		return fmt.Errorf("--ticks %d: want 0 or more", o.Ticks)
 	}
+	return nil
+}
+
+// Complete parses flags into host options.
+func (o *WasmRunOptions) Complete(args []string) error {
+	o.file = args[0]
 	level, err := wasmhost.ParseLogLevel(o.LogLevel)
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
