@@ -48,14 +48,7 @@ func TestLuaFixtures(t *testing.T) {
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			fx, res := runLuaFixture(t, path)
-			want := slices.Clone(fx.want)
-			slices.Sort(want)
-			if got := codes(res.Findings); !slices.Equal(got, want) {
-				for _, f := range res.Findings {
-					t.Logf("%s %s: %s", f.Code, f.Resource.Location(), f.Message)
-				}
-				t.Fatalf("codes = %v, want %v", got, want)
-			}
+			assertCodes(t, fx, res)
 			lines := wantLines(t, path)
 			for _, f := range res.Findings {
 				assertExact(t, f)
