@@ -252,24 +252,11 @@ func (l *linter) expr(e ast.Expr) {
 			l.expr(a)
 		}
 		l.call(x)
-	case *ast.LogicalOpExpr:
-		l.expr(x.Lhs)
-		l.expr(x.Rhs)
-	case *ast.RelationalOpExpr:
-		l.expr(x.Lhs)
-		l.expr(x.Rhs)
-	case *ast.StringConcatOpExpr:
-		l.expr(x.Lhs)
-		l.expr(x.Rhs)
-	case *ast.ArithmeticOpExpr:
-		l.expr(x.Lhs)
-		l.expr(x.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		l.expr(x.Expr)
-	case *ast.UnaryNotOpExpr:
-		l.expr(x.Expr)
-	case *ast.UnaryLenOpExpr:
-		l.expr(x.Expr)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		for _, o := range operands(x) {
+			l.expr(o)
+		}
 	case *ast.FunctionExpr:
 		l.function(x, "")
 	}

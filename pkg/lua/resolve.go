@@ -289,24 +289,11 @@ func (r *resolver) expr(e ast.Expr) {
 		for _, a := range x.Args {
 			r.expr(a)
 		}
-	case *ast.LogicalOpExpr:
-		r.expr(x.Lhs)
-		r.expr(x.Rhs)
-	case *ast.RelationalOpExpr:
-		r.expr(x.Lhs)
-		r.expr(x.Rhs)
-	case *ast.StringConcatOpExpr:
-		r.expr(x.Lhs)
-		r.expr(x.Rhs)
-	case *ast.ArithmeticOpExpr:
-		r.expr(x.Lhs)
-		r.expr(x.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		r.expr(x.Expr)
-	case *ast.UnaryNotOpExpr:
-		r.expr(x.Expr)
-	case *ast.UnaryLenOpExpr:
-		r.expr(x.Expr)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		for _, o := range operands(x) {
+			r.expr(o)
+		}
 	case *ast.FunctionExpr:
 		r.function(x, false)
 	case *ast.Comma3Expr:
@@ -314,4 +301,26 @@ func (r *resolver) expr(e ast.Expr) {
 			r.fail(x.Line(), "cannot use '...' outside a vararg function")
 		}
 	}
+}
+
+// operands returns the sub-expressions of an operator expression, so the
+// resolver and the linter descend through operators the same way.
+func operands(e ast.Expr) []ast.Expr {
+	switch x := e.(type) {
+	case *ast.LogicalOpExpr:
+		return []ast.Expr{x.Lhs, x.Rhs}
+	case *ast.RelationalOpExpr:
+		return []ast.Expr{x.Lhs, x.Rhs}
+	case *ast.StringConcatOpExpr:
+		return []ast.Expr{x.Lhs, x.Rhs}
+	case *ast.ArithmeticOpExpr:
+		return []ast.Expr{x.Lhs, x.Rhs}
+	case *ast.UnaryMinusOpExpr:
+		return []ast.Expr{x.Expr}
+	case *ast.UnaryNotOpExpr:
+		return []ast.Expr{x.Expr}
+	case *ast.UnaryLenOpExpr:
+		return []ast.Expr{x.Expr}
+	}
+	return nil
 }
