@@ -47,6 +47,19 @@ done
 # dead.
 alive() { [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$DIR"; }
 
+# running PID: true while our own child PID has not exited. alive() cannot
+# serve here: while a just-started child is inside execve its cmdline can
+# read empty, which made a healthy etcd look dead (and then be killed). A
+# child we have not reaped cannot be recycled, and once it exits it is a
+# zombie (state Z) until we wait for it.
+running() {
+	local stat
+	{ stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+	# The state follows the ")" that closes the command name.
+	stat=${stat##*) }
+	[[ -n "$stat" && "${stat%% *}" != Z ]]
+}
+
 # A DIR reused after a crash may hold a stale pids file; only refuse when
 # one of its processes still runs.
 if [[ -s "$DIR/pids" ]]; then
@@ -167,8 +180,8 @@ start_once() {
 
 	# etcd binds both ports before it serves; if it dies it lost a race.
 	local deadline=$((SECONDS + TIMEOUT))
-	until (exec 3<>"/dev/tcp/127.0.0.1/$etcd_client") 2>/dev/null && alive "$etcd_pid"; do
-		if ! alive "$etcd_pid"; then
+	until (exec 3<>"/dev/tcp/127.0.0.1/$etcd_client") 2>/dev/null && running "$etcd_pid"; do
+		if ! running "$etcd_pid"; then
 			if grep -q 'address already in use' "$DIR/logs/etcd.log"; then return 2; fi
 			log "etcd exited; last log lines:"; tail -n 20 "$DIR/logs/etcd.log" >&2; return 1
 		fi
@@ -202,7 +215,7 @@ start_once() {
 	write_kubeconfig "$api_port"
 
 	until "${KC[@]}" get --raw /readyz >/dev/null 2>&1; do
-		if ! alive "$api_pid"; then
+		if ! running "$api_pid"; then
 			if grep -q 'address already in use' "$DIR/logs/kube-apiserver.log"; then return 2; fi
 			log "kube-apiserver exited; last log lines:"; tail -n 30 "$DIR/logs/kube-apiserver.log" >&2; return 1
 		fi
