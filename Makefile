@@ -30,16 +30,21 @@ filters:
 # --- the plugin -----------------------------------------------------------------
 GOBIN ?= $(shell go env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/cli.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION)
 
 .PHONY: build install test docs lint demo
 
-# bin/kubectl-filterdoctor; kubectl finds it as `kubectl filterdoctor` once on PATH.
+# Two executables that belong together (pkg/dispatch says why):
+# kubectl-filterdoctor, which kubectl finds as `kubectl filterdoctor` once on
+# PATH, and filterdoctor-engine beside it, which runs the commands the plugin
+# hands over.
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-filterdoctor ./cmd/filterdoctor
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/filterdoctor-engine ./cmd/filterdoctor-engine
 
 install:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(GOBIN)/kubectl-filterdoctor ./cmd/filterdoctor
+	go build -trimpath -ldflags '$(LDFLAGS)' -o $(GOBIN)/filterdoctor-engine ./cmd/filterdoctor-engine
 
 # docs/checks.md is generated from the finding registry; a test fails when stale.
 docs:

@@ -14,7 +14,10 @@ runs=${1:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-go build -o "$work/kubectl-filterdoctor" ./cmd/filterdoctor
+# As `make build` ships them: kubectl-filterdoctor hands `wasm run` to
+# filterdoctor-engine beside it.
+go build -trimpath -ldflags '-s -w' -o "$work/kubectl-filterdoctor" ./cmd/filterdoctor
+go build -trimpath -ldflags '-s -w' -o "$work/filterdoctor-engine" ./cmd/filterdoctor-engine
 make -s filters >/dev/null
 module=filters/header-wasm/build/plugin.wasm
 args=(wasm run "$module" --istio-version 1.25 --request-header x-user=alice -o json)

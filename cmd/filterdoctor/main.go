@@ -1,4 +1,6 @@
-// Command kubectl-filterdoctor is the kubectl plugin binary.
+// Command kubectl-filterdoctor is the kubectl plugin binary. It runs the
+// light commands itself and hands the rest to filterdoctor-engine
+// (pkg/dispatch says why).
 package main
 
 import (
@@ -6,9 +8,9 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/filterdoctor/filterdoctor/pkg/cli"
+	"github.com/filterdoctor/filterdoctor/pkg/dispatch"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
+	os.Exit(dispatch.Main(os.Args[1:], genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
 }

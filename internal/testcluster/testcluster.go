@@ -99,15 +99,18 @@ var (
 	stopFn func() error
 )
 
-// Main runs the tests and then stops the cluster if one was started, and
-// exits with the tests' status. Call it from TestMain. The cluster itself is
+// Main runs the tests, then the cleanups, then stops the cluster if one was
+// started, and exits with the tests' status. Call it from TestMain. The cluster itself is
 // started lazily by the first Get, so `go test -run` of tests that need no
 // cluster starts nothing.
 //
 // Without Main the cluster is still stopped when the test binary exits (a
 // watchdog started by up.sh notices), just not before Main would return.
-func Main(m *testing.M) {
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if stopFn != nil {
 		if err := stopFn(); err != nil {
 			fmt.Fprintln(os.Stderr, "testcluster:", err)

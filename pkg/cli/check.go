@@ -14,9 +14,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
-	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/render/report"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -117,8 +118,8 @@ func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate rejects flag combinations that cannot mean anything.
 func (o *CheckOptions) Validate() error {
-	if !render.ValidFormat(o.Output) {
-		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(render.Formats, ", "))
+	if !report.ValidFormat(o.Output) {
+		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(report.Formats, ", "))
 	}
 	if o.target != nil && o.AllNamespaces {
 		return fmt.Errorf("a workload name cannot be combined with --all-namespaces")
@@ -158,7 +159,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		}
 	}
 	res := checks.Run(snap, opts, checks.All())
-	if err := render.Write(o.streams.Out, res, render.Options{Format: o.Output, Color: o.color, Version: Version}); err != nil {
+	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output, Color: o.color, Version: clibase.Version}); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	if o.failOn != 0 && finding.AtOrAbove(res.Findings, o.failOn) {
@@ -168,7 +169,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 				n++
 			}
 		}
-		return findingsError{n}
+		return clibase.FindingsError{N: n}
 	}
 	return nil
 }

@@ -15,12 +15,14 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/render/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/checks.md")
 
-// binary is the real kubectl-filterdoctor, built once for exit-code tests.
+// binary is the real kubectl-filterdoctor, built once for exit-code tests
+// with filterdoctor-engine beside it: command lines it does not run itself
+// reach the engine as they do for users.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -30,14 +32,16 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "kubectl-filterdoctor")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/filterdoctor")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		panic("building kubectl-filterdoctor: " + err.Error())
+	for out, pkg := range map[string]string{binary: "../../cmd/filterdoctor", filepath.Join(dir, "filterdoctor-engine"): "../../cmd/filterdoctor-engine"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			panic("building " + pkg + ": " + err.Error())
+		}
 	}
 	// The real API server (started lazily, only by tests that need it) is
 	// stopped by testcluster.Main, which also exits with the tests' status.
-	testcluster.Main(m)
+	testcluster.Main(m, func() { os.RemoveAll(dir) })
 }
 
 // runBinary runs the real binary with NO_COLOR so output is stable.
@@ -63,7 +67,7 @@ const (
 )
 
 func TestExitCodesAreTheSameForEveryFormat(t *testing.T) {
-	for _, format := range render.Formats {
+	for _, format := range report.Formats {
 		for _, tc := range []struct {
 			name string
 			args []string
@@ -155,7 +159,7 @@ func TestJSONContract(t *testing.T) {
 // -update to rewrite after a deliberate change.
 func TestGoldenOutputs(t *testing.T) {
 	input := "../checks/testdata/core/fd2003-unknown-fields.yaml"
-	for _, format := range render.Formats {
+	for _, format := range report.Formats {
 		t.Run(format, func(t *testing.T) {
 			out, _, _ := runBinary(t, "check", "-o", format, "-f", input)
 			golden := filepath.Join("testdata", "golden", "fd2003."+format)

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin/podforward"
 )
@@ -977,7 +978,7 @@ func writeLoglevelText(w io.Writer, rep *loglevelReport) error {
 		fmt.Fprintf(&b, "\n%s To keep these levels, set the pod-template annotation\n  %s: %q\nand restart: %s\n",
 			runtimeNote, rep.Persist.Annotation, rep.Persist.Value, rep.Persist.Restart)
 	}
-	return writeErr(w, b.String())
+	return clibase.WriteErr(w, b.String())
 }
 
 // writeLevelsText shows lua and wasm first, then every other logger grouped

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -234,7 +235,7 @@ func (o *luaRunOptions) run() error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		err = writeErr(o.streams.Out, renderLuaRun(o.input.ChunkName, res))
+		err = clibase.WriteErr(o.streams.Out, renderLuaRun(o.input.ChunkName, res))
 	}
 	if err != nil {
 		return err

@@ -1,21 +1,16 @@
 package cli
 
 import (
-	"bytes"
-	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
+	"github.com/filterdoctor/filterdoctor/internal/testcluster"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
 
@@ -154,35 +149,27 @@ func TestWasmInspectNotWasmIsAFinding(t *testing.T) {
 	}
 }
 
-// runInspect drives WasmInspectOptions with a fake ConfigMap reader.
-func runInspect(t *testing.T, cms map[string]*corev1.ConfigMap, args []string, o *WasmInspectOptions) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	kube := genericclioptions.NewConfigFlags(false)
-	ns := "shop"
-	kube.Namespace = &ns
-	o.kube = kube
-	o.streams = genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out}
-	if o.Output == "" {
-		o.Output = "json"
-	}
-	if o.FailOn == "" {
-		o.FailOn = "error"
-	}
-	o.Timeout = 5e9
-	o.getConfigMap = func(_ context.Context, namespace, name string) (*corev1.ConfigMap, error) {
-		if cm, ok := cms[namespace+"/"+name]; ok {
-			return cm, nil
+// configMapManifest is a ConfigMap holding the given binaryData and data.
+func configMapManifest(name string, binary map[string][]byte, data map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n", name)
+	if len(binary) > 0 {
+		b.WriteString("binaryData:\n")
+		for k, v := range binary {
+			fmt.Fprintf(&b, "  %s: %s\n", k, base64.StdEncoding.EncodeToString(v))
 		}
-		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, name)
 	}
-	if err := o.Complete(args); err != nil {
-		return "", err
+	if len(data) > 0 {
+		b.WriteString("data:\n")
+		for k, v := range data {
+			fmt.Fprintf(&b, "  %s: %q\n", k, v)
+		}
 	}
-	err := o.Run(context.Background())
-	return out.String(), err
+	return b.String()
 }
 
+// TestWasmInspectConfigMap reads modules from ConfigMaps in the real API
+// server, through kubectl-filterdoctor's hand-off to the engine.
 func TestWasmInspectConfigMap(t *testing.T) {
 	good, err := os.ReadFile(wat(t, "good"))
 	if err != nil {
@@ -192,46 +179,46 @@ func TestWasmInspectConfigMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cms := map[string]*corev1.ConfigMap{
-		"shop/one":  {BinaryData: map[string][]byte{"filter.wasm": good}},
-		"shop/two":  {BinaryData: map[string][]byte{"a.wasm": good, "b.wasm": bad}},
-		"shop/text": {Data: map[string]string{"filter.wasm": "AGFzbQEAAAAB"}},
+	c := testcluster.Get(t)
+	ns := c.Namespace(t)
+	c.Apply(t, ns, configMapManifest("one", map[string][]byte{"filter.wasm": good}, nil))
+	c.Apply(t, ns, configMapManifest("two", map[string][]byte{"a.wasm": good, "b.wasm": bad}, nil))
+	c.Apply(t, ns, configMapManifest("text", nil, map[string]string{"filter.wasm": "AGFzbQEAAAAB"}))
+	inspect := func(ref string) (string, string, int) {
+		return runBinary(t, "wasm", "inspect", ref, "--kubeconfig", c.KubeconfigPath, "-n", ns, "-o", "json")
 	}
-	out, err := runInspect(t, cms, []string{"cm/one"}, &WasmInspectOptions{})
-	if err != nil {
-		t.Fatalf("cm/one: %v\n%s", err, out)
-	}
+
+	out, stderr, exit := inspect("cm/one")
 	var rep inspectReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Module.File != "filter.wasm" || len(rep.Findings) != 0 {
-		t.Fatalf("cm/one: %v %+v", err, rep)
+	if err := json.Unmarshal([]byte(out), &rep); exit != 0 || err != nil || rep.Module.File != "filter.wasm" || len(rep.Findings) != 0 {
+		t.Fatalf("cm/one: exit %d, %v %+v, stderr %q", exit, err, rep, stderr)
 	}
 
-	_, err = runInspect(t, cms, []string{"cm/two"}, &WasmInspectOptions{})
-	if err == nil || !strings.Contains(err.Error(), "pick one with cm/two:KEY (keys: a.wasm, b.wasm)") {
-		t.Fatalf("cm/two without key: %v", err)
+	_, stderr, exit = inspect("cm/two")
+	if exit != 2 || !strings.Contains(stderr, "pick one with cm/two:KEY (keys: a.wasm, b.wasm)") {
+		t.Fatalf("cm/two without key: exit %d, stderr %q", exit, stderr)
 	}
 
-	out, err = runInspect(t, cms, []string{"cm/two:b.wasm"}, &WasmInspectOptions{})
-	if _, isFindings := err.(findingsError); !isFindings {
-		t.Fatalf("cm/two:b.wasm: err %v, want findings", err)
-	}
+	out, _, exit = inspect("configmap/two:b.wasm")
 	rep = inspectReport{}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(out), &rep); exit != 1 || err != nil {
+		t.Fatalf("cm/two:b.wasm: exit %d, %v", exit, err)
 	}
+	name := "ConfigMap " + ns + "/two:b.wasm"
 	if len(rep.Findings) != 1 || rep.Findings[0].Code != "FD4004" ||
-		rep.Findings[0].Resource != (finding.Ref{Kind: "WasmModule", Name: "ConfigMap shop/two:b.wasm"}) ||
-		!strings.HasPrefix(rep.Findings[0].Message, "ConfigMap shop/two:b.wasm exports neither") {
+		rep.Findings[0].Resource != (finding.Ref{Kind: "WasmModule", Name: name}) ||
+		!strings.HasPrefix(rep.Findings[0].Message, name+" exports neither") {
 		t.Fatalf("cm/two:b.wasm findings: %+v", rep.Findings)
 	}
 
-	out, _ = runInspect(t, cms, []string{"cm/text:filter.wasm"}, &WasmInspectOptions{})
+	out, _, _ = inspect("cm/text:filter.wasm")
 	if !strings.Contains(out, "FD4001") || !strings.Contains(out, "base64") {
 		t.Fatalf("text data not reported as base64:\n%s", out)
 	}
 
-	if _, err := runInspect(t, cms, []string{"cm/missing"}, &WasmInspectOptions{}); err == nil || err.Error() != "ConfigMap shop/missing not found" {
-		t.Fatalf("missing ConfigMap: %v", err)
+	_, stderr, exit = inspect("cm/missing")
+	if want := "error: ConfigMap " + ns + "/missing not found\n"; exit != 2 || stderr != want {
+		t.Fatalf("missing ConfigMap: exit %d, stderr %q, want %q", exit, stderr, want)
 	}
 }
 

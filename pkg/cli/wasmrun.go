@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
@@ -237,7 +238,7 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else if err := writeErr(o.streams.Out, renderWasmRun(rep)); err != nil {
+	} else if err := clibase.WriteErr(o.streams.Out, renderWasmRun(rep)); err != nil {
 		return err
 	}
 	if rep.Failed() {

@@ -44,7 +44,7 @@ func Explain(w io.Writer, c *finding.Code) error {
 	fmt.Fprintf(&b, "What it means\n%s\n\n", wrap(c.Explain, 80, "  "))
 	fmt.Fprintf(&b, "How to fix\n%s\n", wrap(c.Fix, 80, "  "))
 	if c.Example != "" {
-		fmt.Fprintf(&b, "\nExample that produces it\n%s\n", indent(c.Example, "  "))
+		fmt.Fprintf(&b, "\nExample that produces it\n%s\n", Indent(c.Example, "  "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -100,4 +100,13 @@ func CatalogMarkdown(w io.Writer, codes []*finding.Code) error {
 	}
 	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
 	return err
+}
+
+// Indent prefixes every line of s.
+func Indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
 }

@@ -1,4 +1,4 @@
-package cli
+package clibase
 
 import (
 	"fmt"
@@ -10,7 +10,8 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 )
 
-func newChecksCommand(streams genericiooptions.IOStreams) *cobra.Command {
+// NewChecksCommand builds `checks`.
+func NewChecksCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "checks",
@@ -35,7 +36,8 @@ func newChecksCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return cmd
 }
 
-func newExplainCommand(streams genericiooptions.IOStreams) *cobra.Command {
+// NewExplainCommand builds `explain CODE`.
+func NewExplainCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:     "explain CODE",
 		Short:   "Explain a finding code: what it means, why, how to fix it",

@@ -1,4 +1,4 @@
-package render
+package report
 
 import (
 	"io"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 )
 
 // The SARIF 2.1.0 subset code-scanning UIs read: rules with help text, and
@@ -134,7 +135,7 @@ func SARIF(w io.Writer, res checks.Result, version string) error {
 			Locations: []sarifLocation{loc},
 		})
 	}
-	return JSON(w, sarifLog{
+	return render.JSON(w, sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},

@@ -1,4 +1,4 @@
-package render
+package report
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -113,22 +114,14 @@ func Text(w io.Writer, res checks.Result, color bool) error {
 				line = st.dim.Render(fmt.Sprintf(" (line %d)", f.Resource.Line))
 			}
 			fmt.Fprintf(&b, "    %s %s %s%s\n", st.severity(f.Severity), f.Code, f.Title, line)
-			b.WriteString(indent(f.Message, "            ") + "\n")
-			b.WriteString(indent("fix: "+f.Fix, "            ") + "\n")
+			b.WriteString(render.Indent(f.Message, "            ") + "\n")
+			b.WriteString(render.Indent("fix: "+f.Fix, "            ") + "\n")
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString(summaryLine(res) + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = prefix + l
-	}
-	return strings.Join(lines, "\n")
 }
 
 func plural(n int, one, many string) string {

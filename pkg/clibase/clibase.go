@@ -1,0 +1,117 @@
+// Package clibase holds the parts of filterdoctor's command line that need
+// neither a Kubernetes client nor Envoy's protos: exit codes, error shaping,
+// the root command's look, and the version, checks, explain and wasm inspect
+// commands. kubectl-filterdoctor runs these in-process, so they start in a
+// few milliseconds; filterdoctor-engine builds its full command tree from
+// the same constructors, so the two executables cannot drift apart.
+package clibase
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Exit codes, identical for every output format.
+const (
+	ExitOK       = 0 // no finding at or above --fail-on
+	ExitFindings = 1 // at least one finding at or above --fail-on
+	ExitError    = 2 // could not run: bad flags, unreadable input, no cluster
+)
+
+// FindingsError signals exit code 1 without printing anything more: the
+// findings were already rendered.
+type FindingsError struct{ N int }
+
+func (e FindingsError) Error() string {
+	return fmt.Sprintf("%d finding(s) at or above --fail-on", e.N)
+}
+
+// Version is set at build time with
+// -ldflags "-X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=...".
+var Version = "dev"
+
+// Execute runs root with args and returns the process exit code; errors are
+// printed as one line.
+func Execute(root *cobra.Command, args []string, streams genericiooptions.IOStreams) int {
+	root.SetArgs(args)
+	err := root.Execute()
+	var fe FindingsError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &fe):
+		return ExitFindings
+	default:
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", OneLine(err.Error()))
+		return ExitError
+	}
+}
+
+// OneLine keeps errors to one line, as the brief promises for bad input.
+func OneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// WriteErr reports a write failure on stdout (a closed pipe) as an error.
+func WriteErr(w io.Writer, s string) error {
+	_, err := io.WriteString(w, s)
+	return err
+}
+
+// NewRootCommand builds `kubectl filterdoctor` without subcommands or flags;
+// each executable adds its own.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use: "filterdoctor",
+		// kubectl runs us as a plugin: every usage line must read
+		// "kubectl filterdoctor ...", which cobra takes from this annotation.
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl filterdoctor"},
+		Short:       "Diagnose Istio Lua and Wasm filters that do not do what you expect",
+		Long: `filterdoctor tells why an Envoy filter (inline Lua or a Wasm module) in an Istio mesh
+is not doing what you expect, offline from manifests or live against a cluster.
+
+Exit codes: 0 no finding at or above --fail-on, 1 at least one such finding,
+2 could not run (bad flags, unreadable or unparsable input, unreachable cluster).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
+	})
+	return root
+}
+
+// NewVersionCommand builds `version`.
+func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the filterdoctor version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(streams.Out, "filterdoctor %s\n", Version)
+			return err
+		},
+	}
+}
+
+// NewWasmCommand builds the `wasm` group; callers add its subcommands.
+func NewWasmCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "wasm",
+		Short: "Inspect and run proxy-wasm modules the way Envoy would load them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+}

@@ -1,0 +1,441 @@
+package clibase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
+)
+
+// ConfigMapSource reads ConfigMaps from a cluster for `wasm inspect
+// cm/NAME[:KEY]`. filterdoctor-engine supplies one backed by client-go.
+type ConfigMapSource interface {
+	// Namespace is where a bare ConfigMap name is looked up: -n, else the
+	// kubeconfig context's namespace, else "default".
+	Namespace() (string, error)
+	// ConfigMap reads one ConfigMap; an error wrapping ErrNotFound when it
+	// does not exist.
+	ConfigMap(ctx context.Context, namespace, name string, timeout time.Duration) (ConfigMapData, error)
+}
+
+// ConfigMapData is the payload of a ConfigMap.
+type ConfigMapData struct {
+	BinaryData map[string][]byte
+	Data       map[string]string
+}
+
+// ErrNotFound is wrapped by ConfigMapSource when the ConfigMap does not exist.
+var ErrNotFound = errors.New("not found")
+
+// WasmInspectOptions are the inputs of `wasm inspect`.
+type WasmInspectOptions struct {
+	streams genericiooptions.IOStreams
+	// cluster reads cm/NAME arguments; nil where no cluster client is linked
+	// (kubectl-filterdoctor hands such command lines to the engine).
+	cluster ConfigMapSource
+
+	IstioVersion string
+	EnvoyVersion string
+	Output       string
+	FailOn       string
+	ForConfigMap bool
+	Timeout      time.Duration
+
+	// Completed fields.
+	source    string // FILE, or "" for a ConfigMap
+	cmName    string
+	cmKey     string
+	namespace string
+	host      wasminspect.Host
+	failOn    finding.Severity
+}
+
+var wasmOutputFormats = []string{"text", "json", "yaml"}
+
+// NewWasmInspectCommand builds `wasm inspect`; cluster may be nil.
+func NewWasmInspectCommand(streams genericiooptions.IOStreams, cluster ConfigMapSource) *cobra.Command {
+	o := &WasmInspectOptions{streams: streams, cluster: cluster}
+	cmd := &cobra.Command{
+		Use:   "inspect FILE | cm/NAME[:KEY]",
+		Short: "Predict whether Envoy will load a Wasm module, and why not",
+		Long: `Read a proxy-wasm module (a file, or a ConfigMap's binaryData key read from the cluster)
+and predict whether the Envoy of the chosen Istio release will load it: the ABI version
+marker, the allocator export, every function import against that Envoy's host (env.proxy_*
+per ABI version and its WASI subset), import and export signatures, global imports, command
+modules that exit during start-up, initial memory, and the ConfigMap size limit.
+
+Envoy names only the first missing import; this lists all of them, with the Envoy and Istio
+release that first provides each and what in the build usually brings it in.
+
+Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.`,
+		Example: `  kubectl filterdoctor wasm inspect header-filter.wasm --istio-version 1.24
+  kubectl filterdoctor wasm inspect cm/header-filter-wasm -n shop
+  kubectl filterdoctor wasm inspect cm/filters:auth.wasm -n shop --envoy-version 1.33
+  kubectl filterdoctor wasm inspect header-filter.wasm -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release whose Envoy loads the module, e.g. 1.24 (default: the newest known)")
+	f.StringVar(&o.EnvoyVersion, "envoy-version", "", "Envoy release that loads the module, e.g. 1.32, instead of --istio-version")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or yaml")
+	f.StringVar(&o.FailOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
+	f.BoolVar(&o.ForConfigMap, "for-configmap", false, "the module will be mounted from a ConfigMap: check the 1 MiB limit (implied for cm/NAME)")
+	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading a ConfigMap from the cluster")
+	return cmd
+}
+
+// Validate rejects flag values and combinations that cannot mean anything.
+func (o *WasmInspectOptions) Validate() error {
+	if o.IstioVersion != "" && o.EnvoyVersion != "" {
+		return errors.New("--istio-version and --envoy-version cannot be combined")
+	}
+	if !slices.Contains(wasmOutputFormats, o.Output) {
+		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(wasmOutputFormats, ", "))
+	}
+	if o.Timeout <= 0 {
+		return errors.New("--timeout must be positive")
+	}
+	return nil
+}
+
+// Complete parses the argument and flags.
+func (o *WasmInspectOptions) Complete(args []string) error {
+	arg := args[0]
+	if rest, ok := cutConfigMapPrefix(arg); ok {
+		o.cmName, o.cmKey, _ = strings.Cut(rest, ":")
+		if o.cmName == "" {
+			return fmt.Errorf("%q: want cm/NAME or cm/NAME:KEY", arg)
+		}
+		o.ForConfigMap = true
+	} else {
+		o.source = arg
+	}
+	switch {
+	case o.EnvoyVersion != "":
+		v, err := release.ParseVersion(o.EnvoyVersion)
+		if err != nil {
+			return fmt.Errorf("--envoy-version: %w", err)
+		}
+		if v.Less(release.OldestWasmEnvoy) {
+			return fmt.Errorf("--envoy-version %s: filterdoctor knows Envoy %s and later", v, release.OldestWasmEnvoy)
+		}
+		o.host = wasminspect.HostForEnvoy(v)
+	case o.IstioVersion != "":
+		i, err := release.LookupIstio(o.IstioVersion)
+		if err != nil {
+			return fmt.Errorf("--istio-version: %w", err)
+		}
+		o.host = wasminspect.HostForIstio(i)
+	default:
+		o.host = wasminspect.HostForIstio(release.NewestIstio())
+	}
+	if o.FailOn != "none" {
+		var err error
+		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
+			return fmt.Errorf("--fail-on: %w (or none)", err)
+		}
+	}
+	if o.source == "" {
+		if o.cluster == nil {
+			return fmt.Errorf("%s names a ConfigMap, and this executable has no cluster client", args[0])
+		}
+		ns, err := o.cluster.Namespace()
+		if err != nil {
+			return err
+		}
+		o.namespace = ns
+	}
+	return nil
+}
+
+// IsConfigMapRef reports whether a `wasm inspect` argument names a ConfigMap
+// (cm/NAME[:KEY]) rather than a file.
+func IsConfigMapRef(arg string) bool {
+	_, ok := cutConfigMapPrefix(arg)
+	return ok
+}
+
+func cutConfigMapPrefix(arg string) (string, bool) {
+	for _, p := range []string{"cm/", "configmap/", "configmaps/"} {
+		if strings.HasPrefix(arg, p) {
+			return arg[len(p):], true
+		}
+	}
+	return "", false
+}
+
+// Run reads the module, inspects it and renders the report.
+func (o *WasmInspectOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var rep wasminspect.Report
+	var err error
+	if o.source != "" {
+		rep, err = o.inspectFile()
+	} else {
+		rep, err = o.inspectConfigMap(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	// The inspector orders findings as Envoy meets the problems (imports
+	// in import order), which reads better than sorting by message.
+	switch o.Output {
+	case "json":
+		// Signatures contain "->", which the default encoder escapes.
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(rep)
+	case "yaml":
+		err = render.YAML(o.streams.Out, rep)
+	default:
+		err = writeWasmText(o.streams.Out, rep, o.host)
+	}
+	if err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if o.failOn != 0 {
+		n := 0
+		for _, f := range rep.Findings {
+			if f.Severity >= o.failOn {
+				n++
+			}
+		}
+		if n > 0 {
+			return FindingsError{N: n}
+		}
+	}
+	return nil
+}
+
+func (o *WasmInspectOptions) options(name, file string) wasminspect.Options {
+	return wasminspect.Options{
+		Host:         o.host,
+		Resource:     finding.Ref{Kind: "WasmModule", Name: name},
+		Name:         name,
+		File:         file,
+		ForConfigMap: o.ForConfigMap,
+	}
+}
+
+// inspectFile streams the module from disk, so only the sections the
+// inspector reads are held in memory; stdin ("-") is read whole.
+func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
+	opts := o.options(o.source, o.source)
+	if o.source == "-" {
+		opts.Name, opts.Resource.Name = "stdin", "stdin"
+		b, err := io.ReadAll(o.streams.In)
+		if err != nil {
+			return wasminspect.Report{}, fmt.Errorf("reading stdin: %w", err)
+		}
+		return wasminspect.InspectBytes(b, opts), nil
+	}
+	f, err := os.Open(o.source)
+	if err != nil {
+		return wasminspect.Report{}, fmt.Errorf("opening module: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return wasminspect.Report{}, fmt.Errorf("opening module: %w", err)
+	}
+	if st.IsDir() {
+		return wasminspect.Report{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
+	}
+	return wasminspect.Inspect(f, st.Size(), opts)
+}
+
+func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.Report, error) {
+	cm, err := o.readConfigMap(ctx)
+	if err != nil {
+		return wasminspect.Report{}, err
+	}
+	key := o.cmKey
+	if key == "" {
+		switch len(cm.BinaryData) {
+		case 1:
+			for k := range cm.BinaryData {
+				key = k
+			}
+		case 0:
+			if len(cm.Data) == 0 {
+				return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s is empty", o.namespace, o.cmName)
+			}
+			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no binaryData; name a key with cm/%s:KEY (data keys: %s)",
+				o.namespace, o.cmName, o.cmName, strings.Join(sortedKeysOf(cm.Data), ", "))
+		default:
+			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has several binaryData keys; pick one with cm/%s:KEY (keys: %s)",
+				o.namespace, o.cmName, o.cmName, strings.Join(sortedKeysOf(cm.BinaryData), ", "))
+		}
+	}
+	name := fmt.Sprintf("ConfigMap %s/%s:%s", o.namespace, o.cmName, key)
+	opts := o.options(name, key)
+	if b, ok := cm.BinaryData[key]; ok {
+		return wasminspect.InspectBytes(b, opts), nil
+	}
+	if s, ok := cm.Data[key]; ok {
+		// Text where bytes belong: the inspector says what it is (base64,
+		// .wat) as a finding.
+		return wasminspect.InspectBytes([]byte(s), opts), nil
+	}
+	keys := append(sortedKeysOf(cm.BinaryData), sortedKeysOf(cm.Data)...)
+	return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no key %q (keys: %s)", o.namespace, o.cmName, key, strings.Join(keys, ", "))
+}
+
+func (o *WasmInspectOptions) readConfigMap(ctx context.Context) (ConfigMapData, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cm, err := o.cluster.ConfigMap(ctx, o.namespace, o.cmName, o.Timeout)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ConfigMapData{}, fmt.Errorf("ConfigMap %s/%s not found", o.namespace, o.cmName)
+	case err != nil:
+		return ConfigMapData{}, fmt.Errorf("reading ConfigMap %s/%s: %w", o.namespace, o.cmName, err)
+	}
+	return cm, nil
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// writeWasmText renders the summary block, the import and export tables
+// (unsupported or mismatched rows marked ✗) and the findings.
+func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) error {
+	var b strings.Builder
+	m := rep.Module
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Module\t%s\n", m.File)
+	fmt.Fprintf(tw, "Size\t%d bytes (%s)\n", m.Size, humanSize(m.Size))
+	producer := m.Producer.String()
+	if m.Producer.Evidence != "" {
+		producer += " (from " + m.Producer.Evidence + ")"
+	}
+	fmt.Fprintf(tw, "Producer\t%s\n", producer)
+	fmt.Fprintf(tw, "ABI\t%s\n", m.ABI)
+	start := string(m.Start)
+	switch m.Start {
+	case wasminspect.StartReactor:
+		start += " (_initialize)"
+	case wasminspect.StartCommand:
+		start += " (_start)"
+	}
+	fmt.Fprintf(tw, "Start\t%s\n", start)
+	if m.Memory != nil {
+		mem := fmt.Sprintf("%d pages (%s) initial", m.Memory.InitialPages, humanSize(int64(m.Memory.InitialBytes)))
+		if m.Memory.MaxPages > 0 {
+			mem += fmt.Sprintf(", %d max", m.Memory.MaxPages)
+		}
+		if m.Memory.Imported {
+			mem += ", imported"
+		}
+		fmt.Fprintf(tw, "Memory\t%s\n", mem)
+	} else {
+		fmt.Fprintf(tw, "Memory\tnone\n")
+	}
+	fmt.Fprintf(tw, "Host\t%s\n", host)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rep.Imports) > 0 {
+		fmt.Fprintf(&b, "\nIMPORTS (%d, ✗ = not provided by %s)\n", len(rep.Imports), host)
+		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\tMODULE\tNAME\tKIND\tSIGNATURE\tSINCE")
+		for _, r := range rep.Imports {
+			mark := ""
+			if !r.Supported {
+				mark = "✗"
+			}
+			since := "-"
+			switch {
+			case r.Since != nil && r.Since.Istio != "":
+				since = "Envoy " + r.Since.Envoy + " / Istio " + r.Since.Istio
+			case r.Since != nil:
+				since = "Envoy " + r.Since.Envoy
+			case r.Kind == wasminspect.KindFunc || r.Kind == wasminspect.KindGlobal:
+				since = "no release"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Module, r.Name, r.Kind, dash(r.Signature), since)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(rep.Exports) > 0 {
+		fmt.Fprintf(&b, "\nEXPORTS (%d, ✗ = signature the host rejects)\n", len(rep.Exports))
+		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\tNAME\tKIND\tSIGNATURE\tHOST EXPECTS")
+		for _, r := range rep.Exports {
+			mark := ""
+			if !r.OK {
+				mark = "✗"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Kind, dash(r.Signature), dash(r.Expected))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	s := finding.Count(rep.Findings)
+	if len(rep.Findings) == 0 {
+		fmt.Fprintf(&b, "\nNo findings: %s should load this module.\n", host)
+	} else {
+		fmt.Fprintf(&b, "\nFINDINGS (%d error, %d warning, %d info)\n", s.Error, s.Warning, s.Info)
+		for _, f := range rep.Findings {
+			fmt.Fprintf(&b, "\n%-7s %s  %s\n", f.Severity, f.Code, f.Title)
+			fmt.Fprintf(&b, "        %s\n", f.Message)
+			fmt.Fprintf(&b, "        Fix: %s\n", f.Fix)
+		}
+	}
+	return WriteErr(w, b.String())
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,118 @@
+// Package dispatch is kubectl-filterdoctor's entry point. It runs the
+// commands that need no Kubernetes client, Envoy protos, Lua VM or Wasm
+// runtime (version, checks, explain, wasm inspect FILE) in-process, so they
+// start in a few milliseconds, and hands every other command line, unchanged,
+// to the filterdoctor-engine executable installed beside it.
+//
+// Why two executables: linking k8s.io/cli-runtime alone costs ~15 ms of
+// package initialisation and ~40 MB of touched pages before main runs (Go
+// initialises every linked package), which no command can avoid once it is
+// in the binary.
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+)
+
+// EngineName is the executable that runs every command kubectl-filterdoctor
+// does not run itself.
+const EngineName = "filterdoctor-engine"
+
+// Main runs args here or in the engine and returns the exit code (on Unix a
+// hand-off replaces this process and does not return).
+func Main(args []string, streams genericiooptions.IOStreams) int {
+	if InProcess(args) {
+		return clibase.Execute(newRootCommand(streams), args, streams)
+	}
+	engine, err := FindEngine()
+	if err != nil {
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", err)
+		return clibase.ExitError
+	}
+	return handOff(engine, args, streams)
+}
+
+// newRootCommand is the part of the command tree that runs in-process. Its
+// commands are built by the same constructors as the engine's.
+func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	root := clibase.NewRootCommand(streams)
+	wasm := clibase.NewWasmCommand()
+	wasm.AddCommand(clibase.NewWasmInspectCommand(streams, nil))
+	root.AddCommand(
+		clibase.NewVersionCommand(streams),
+		clibase.NewChecksCommand(streams),
+		clibase.NewExplainCommand(streams),
+		wasm,
+	)
+	return root
+}
+
+// InProcess reports whether args is a well-formed command line for one of the
+// in-process commands. Anything else (help, a kube flag such as -n or
+// --kubeconfig, a cm/NAME module, an unknown command, a usage error) goes to
+// the engine, whose full command tree prints the same output or error it
+// always would.
+func InProcess(args []string) bool {
+	root := newRootCommand(genericiooptions.IOStreams{In: eofReader{}, Out: io.Discard, ErrOut: io.Discard})
+	cmd, rest, err := root.Find(args)
+	if err != nil || cmd == root || !cmd.Runnable() || cmd.HasSubCommands() {
+		return false
+	}
+	// Flags parse into a throw-away tree; Execute parses again into a fresh one.
+	if err := cmd.ParseFlags(rest); err != nil {
+		return false
+	}
+	positional := cmd.Flags().Args()
+	if err := cmd.ValidateArgs(positional); err != nil {
+		return false
+	}
+	if cmd.Name() == "inspect" && clibase.IsConfigMapRef(positional[0]) {
+		return false
+	}
+	return true
+}
+
+// FindEngine returns the engine beside this executable (after resolving
+// symlinks, as krew and package managers install them), else on PATH.
+func FindEngine() (string, error) {
+	name := EngineName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding %s: %w", EngineName, err)
+	}
+	dirs := []string{filepath.Dir(exe)}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil && filepath.Dir(resolved) != dirs[0] {
+		dirs = append([]string{filepath.Dir(resolved)}, dirs...)
+	}
+	for _, dir := range dirs {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && (runtime.GOOS == "windows" || st.Mode()&0o111 != 0) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(EngineName); err == nil {
+		return p, nil
+	} else if !errors.Is(err, exec.ErrNotFound) {
+		return "", fmt.Errorf("finding %s: %w", EngineName, err)
+	}
+	return "", fmt.Errorf("this command runs in %s, which is neither beside %s nor on PATH: install both executables (make install)", EngineName, exe)
+}
+
+// eofReader is stdin for the throw-away tree InProcess parses into.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
