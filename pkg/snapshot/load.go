@@ -108,10 +108,74 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 // ParseManifests parses multi-document YAML or JSON. `kind: List` (and any
 // *List with items) is flattened into its items. Empty documents are skipped.
 // Errors name the file and line.
+//
+// Documents are parsed on every CPU: the file is cut at its "---" lines,
+// which end any YAML content (YAML 1.2 forbids a document marker at the start
+// of a line inside a scalar or collection), so each piece parses on its own
+// and its lines are shifted back into place. When any piece fails (a parse
+// error, or a directive that belongs to the next piece), the whole file is
+// parsed again in one pass, so errors and results are exactly the one-pass
+// parser's.
 func ParseManifests(file string, data []byte) ([]*Object, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, fmt.Errorf("%s: binary data, not a YAML or JSON manifest", file)
 	}
+	pieces := splitDocuments(data)
+	if len(pieces) < 2 {
+		return parseStream(file, data, 0)
+	}
+	objs := make([][]*Object, len(pieces))
+	errs := make([]error, len(pieces))
+	parallel(len(pieces), func(i int) {
+		objs[i], errs[i] = parseStream(file, pieces[i].data, pieces[i].line-1)
+	})
+	var out []*Object
+	for i := range pieces {
+		if errs[i] != nil {
+			return parseStream(file, data, 0)
+		}
+		out = append(out, objs[i]...)
+	}
+	return out, nil
+}
+
+// documentPiece is a part of a file that starts at a "---" line (or at the
+// file's start), and the 1-based line it starts on.
+type documentPiece struct {
+	data []byte
+	line int
+}
+
+// splitDocuments cuts data before every line that is a YAML document start
+// marker: "---" followed by a blank or the end of the line.
+func splitDocuments(data []byte) []documentPiece {
+	var pieces []documentPiece
+	start, startLine, line := 0, 1, 1
+	for off := 0; off < len(data); {
+		if off > start && isDocumentStart(data[off:]) {
+			pieces = append(pieces, documentPiece{data[start:off], startLine})
+			start, startLine = off, line
+		}
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			break
+		}
+		off += nl + 1
+		line++
+	}
+	return append(pieces, documentPiece{data[start:], startLine})
+}
+
+func isDocumentStart(b []byte) bool {
+	if !bytes.HasPrefix(b, []byte("---")) {
+		return false
+	}
+	return len(b) == 3 || b[3] == ' ' || b[3] == '\t' || b[3] == '\n' || b[3] == '\r'
+}
+
+// parseStream parses every document in data; lineOffset is added to every
+// line, as data starts that far into the file.
+func parseStream(file string, data []byte, lineOffset int) ([]*Object, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var objs []*Object
 	for {
@@ -130,6 +194,9 @@ func ParseManifests(file string, data []byte) ([]*Object, error) {
 		if root.Kind == yaml.ScalarNode && (root.Tag == "!!null" || root.Value == "") {
 			continue
 		}
+		if lineOffset != 0 {
+			shiftLines(root, lineOffset)
+		}
 		got, err := objectsFromNode(file, root)
 		if err != nil {
 			return nil, err
@@ -137,6 +204,15 @@ func ParseManifests(file string, data []byte) ([]*Object, error) {
 		objs = append(objs, got...)
 	}
 	return objs, nil
+}
+
+// shiftLines adds offset to the line of n and every node under it. Aliases
+// are not followed: the nodes they point to are visited where they stand.
+func shiftLines(n *yaml.Node, offset int) {
+	n.Line += offset
+	for _, c := range n.Content {
+		shiftLines(c, offset)
+	}
 }
 
 func objectsFromNode(file string, n *yaml.Node) ([]*Object, error) {

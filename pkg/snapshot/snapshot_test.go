@@ -1,6 +1,9 @@
 package snapshot
 
 import (
+	"bytes"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -83,8 +86,11 @@ func FuzzParseManifests(f *testing.F) {
 	f.Add([]byte("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"},\"binaryData\":{\"k\":\"AGFzbQ==\"}}"))
 	f.Add([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {annotations: {a: 1}}}}\n"))
 	f.Add([]byte("apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: e}\nspec: {configPatches: [{patch: {value: {a: [1, {b: 2}]}}}]}\n"))
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  s: |\n    x\n    ---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"))
+	f.Add([]byte("%YAML 1.2\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n...\n%YAML 1.2\n--- \napiVersion: v1\nkind: Pod\nmetadata: {name: q}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := ParseManifests("fuzz.yaml", data)
+		assertSameAsOnePass(t, data, objs, err)
 		if err != nil {
 			return
 		}
@@ -114,5 +120,55 @@ func TestLiteralBlockStart(t *testing.T) {
 		if _, ok := o.LiteralBlockStart("data", key); ok {
 			t.Errorf("%s: reported as a literal block", key)
 		}
+	}
+}
+
+// assertSameAsOnePass fails t unless ParseManifests' result (objs, err) is
+// what parsing data in one pass gives.
+func assertSameAsOnePass(t *testing.T, data []byte, objs []*Object, err error) {
+	t.Helper()
+	want, wantErr := parseStream("fuzz.yaml", data, 0)
+	if bytes.IndexByte(data, 0) >= 0 {
+		return // refused before parsing
+	}
+	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("error %v, one pass: %v", err, wantErr)
+	}
+	if !reflect.DeepEqual(objs, want) {
+		t.Fatalf("objects differ from one pass:\n%s\nvs\n%s", describe(objs), describe(want))
+	}
+}
+
+func describe(objs []*Object) string {
+	var b strings.Builder
+	for _, o := range objs {
+		fmt.Fprintf(&b, "%s %s/%s line %d raw %s data %v\n", o.Kind, o.Namespace, o.Name, o.Line, o.raw, o.Data)
+	}
+	return b.String()
+}
+
+func TestParseManifestsInPiecesEqualsOnePass(t *testing.T) {
+	pod := func(name string) string { return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\n" }
+	for name, src := range map[string]string{
+		"plain":                 pod("a") + "---\n" + pod("b") + "---\n" + pod("c"),
+		"leading marker":        "---\n" + pod("a") + "---\n" + pod("b"),
+		"marker with content":   pod("a") + "--- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n",
+		"CRLF":                  strings.ReplaceAll(pod("a")+"---\n"+pod("b"), "\n", "\r\n"),
+		"indented marker":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  s: |\n    a\n    ---\n    b\n---\n" + pod("b"),
+		"marker ends a block":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  s: |\n    a\n---\n" + pod("b"),
+		"not a marker":          pod("a") + "----\n" + pod("b"),
+		"comments only":         "# nothing\n---\n# still nothing\n---\n" + pod("a"),
+		"document end":          pod("a") + "...\n---\n" + pod("b"),
+		"directive":             pod("a") + "...\n%YAML 1.2\n---\n" + pod("b"),
+		"list":                  "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(pod("a"), "\n", "\n  ") + "\n---\n" + pod("b"),
+		"error in second":       pod("a") + "---\nkind: [\n---\n" + pod("c"),
+		"missing name in third": pod("a") + "---\n" + pod("b") + "---\napiVersion: v1\nkind: Pod\n",
+		"quoted across marker":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata: {s: \"a\n---\nb\"}\n",
+		"anchors":               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, labels: &l {a: b}}\ndata: *l\n---\n" + pod("b"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			objs, err := ParseManifests("fuzz.yaml", []byte(src))
+			assertSameAsOnePass(t, []byte(src), objs, err)
+		})
 	}
 }
