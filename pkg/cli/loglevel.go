@@ -20,7 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
+	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
@@ -65,10 +67,35 @@ type LoglevelOptions struct {
 	namespace     string
 	adminPortFlag bool
 
-	// kubeClient and connect are built from the kube flags unless set;
-	// tests set them to reach a fixture API and a fixture admin API.
-	kubeClient kubernetes.Interface
-	connect    adminConnector
+	// clients are built from the kube flags. connect is too, unless a test
+	// sets it to reach fixture admin APIs (Envoy cannot run in tests).
+	clients *kubeClients
+	connect adminConnector
+}
+
+// kubeClients are the typed API clients loglevel reads with: only these
+// groups, because client-go's all-groups clientset would add ~11 MB to the
+// engine, and its pages are counted in every run's memory.
+type kubeClients struct {
+	core  corev1client.CoreV1Interface
+	apps  appsv1client.AppsV1Interface
+	batch batchv1client.BatchV1Interface
+}
+
+func newKubeClients(cfg *rest.Config) (*kubeClients, error) {
+	core, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := appsv1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := batchv1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &kubeClients{core, apps, batch}, nil
 }
 
 func newLoglevelCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -366,9 +393,6 @@ func (o *LoglevelOptions) render(rep *loglevelReport) error {
 }
 
 func (o *LoglevelOptions) buildClients() error {
-	if o.kubeClient != nil && o.connect != nil {
-		return nil
-	}
 	if o.kube == nil {
 		return errors.New("no cluster configuration")
 	}
@@ -376,14 +400,10 @@ func (o *LoglevelOptions) buildClients() error {
 	if err != nil {
 		return fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	if o.kubeClient == nil {
-		apiCfg := rest.CopyConfig(cfg)
-		apiCfg.Timeout = o.Timeout
-		cs, err := kubernetes.NewForConfig(apiCfg)
-		if err != nil {
-			return fmt.Errorf("connecting to the cluster: %w", err)
-		}
-		o.kubeClient = cs
+	apiCfg := rest.CopyConfig(cfg)
+	apiCfg.Timeout = o.Timeout
+	if o.clients, err = newKubeClients(apiCfg); err != nil {
+		return fmt.Errorf("connecting to the cluster: %w", err)
 	}
 	if o.connect == nil {
 		o.connect = portForwardConnector(cfg, o.Timeout)
@@ -427,7 +447,7 @@ func (o *LoglevelOptions) findPods(ctx context.Context) ([]*corev1.Pod, []skippe
 		what       string
 	)
 	if o.target != nil && o.target.Kind == "Pod" {
-		pod, err := o.kubeClient.CoreV1().Pods(ns).Get(ctx, o.target.Name, metav1.GetOptions{})
+		pod, err := o.clients.core.Pods(ns).Get(ctx, o.target.Name, metav1.GetOptions{})
 		if err != nil {
 			return nil, nil, kubeErr(err, "getting pod "+o.target.Name+" in namespace "+ns)
 		}
@@ -437,7 +457,7 @@ func (o *LoglevelOptions) findPods(ctx context.Context) ([]*corev1.Pod, []skippe
 		if err != nil {
 			return nil, nil, err
 		}
-		list, err := o.kubeClient.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		list, err := o.clients.core.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 		if err != nil {
 			return nil, nil, kubeErr(err, "listing pods in namespace "+ns)
 		}
@@ -513,7 +533,7 @@ func (o *LoglevelOptions) podSelector(ctx context.Context) (labels.Selector, str
 		return sel, "selector " + o.Selector, nil
 	}
 	ns, name := o.namespace, o.target.Name
-	apps, batch := o.kubeClient.AppsV1(), o.kubeClient.BatchV1()
+	apps, batch := o.clients.apps, o.clients.batch
 	var (
 		ls  *metav1.LabelSelector
 		err error

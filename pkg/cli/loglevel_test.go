@@ -6,59 +6,75 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/filterdoctor/filterdoctor/internal/testcluster"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin/fixtureserver"
 )
 
-// loglevelEnv is a namespace "shop" with deploy/web selecting app=web, and
-// one fixture Envoy admin server per pod that has a proxy.
+// loglevelEnv is a namespace of the real test API server with deploy/web
+// selecting app=web, and one fixture Envoy admin server per pod that has a
+// proxy (Envoy cannot run here; the port-forward transport is tested in
+// pkg/envoyadmin/podforward). Tests write the namespace as "shop": run maps
+// it to the real, generated name and back.
 type loglevelEnv struct {
 	t       *testing.T
-	objects []runtime.Object
+	cluster *testcluster.Cluster
+	ns      string
 	proxies map[string]*fixtureserver.Server // pod name → its Envoy
 	ports   map[string]int                   // pod name → admin port dialled
-	kube    *fake.Clientset
 }
 
 func newLoglevelEnv(t *testing.T) *loglevelEnv {
-	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig"))
-	e := &loglevelEnv{t: t, proxies: map[string]*fixtureserver.Server{}, ports: map[string]int{}}
-	e.objects = append(e.objects, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"},
-		Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
-	})
+	c := testcluster.Get(t)
+	e := &loglevelEnv{t: t, cluster: c, ns: c.Namespace(t), proxies: map[string]*fixtureserver.Server{}, ports: map[string]int{}}
+	c.Apply(t, e.ns, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+`)
 	return e
 }
 
+// pod creates a pod labelled app=web and, without a kubelet to do it, sets
+// its phase.
 func (e *loglevelEnv) pod(name string, sidecar bool, phase corev1.PodPhase, anns map[string]string) {
-	containers := []corev1.Container{{Name: "web"}}
+	e.t.Helper()
+	containers := []corev1.Container{{Name: "web", Image: "nginx"}}
 	if sidecar {
-		containers = append(containers, corev1.Container{Name: "istio-proxy"})
+		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.24.0"})
 		fs, _ := fixtureserver.Start(e.t)
 		e.proxies[name] = fs
 	}
-	e.objects = append(e.objects, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: map[string]string{"app": "web"}, Annotations: anns},
+	ctx := context.Background()
+	pods := e.cluster.Kube.CoreV1().Pods(e.ns)
+	pod, err := pods.Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}, Annotations: anns},
 		Spec:       corev1.PodSpec{Containers: containers},
-		Status:     corev1.PodStatus{Phase: phase},
-	})
+	}, metav1.CreateOptions{})
+	if err != nil {
+		e.t.Fatalf("creating pod %s: %v", name, err)
+	}
+	if phase != corev1.PodPending {
+		pod.Status.Phase = phase
+		if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+			e.t.Fatalf("setting pod %s to %s: %v", name, phase, err)
+		}
+	}
 }
 
 func (e *loglevelEnv) connect(ctx context.Context, pod *corev1.Pod, port int) (*envoyadmin.Client, func(), error) {
@@ -71,22 +87,30 @@ func (e *loglevelEnv) connect(ctx context.Context, pod *corev1.Pod, port int) (*
 	return envoyadmin.New(hs, nil, 0), func() {}, nil
 }
 
-// run executes `kubectl filterdoctor loglevel args...` under a root with the
-// shared kube flags, as NewRootCommand builds it.
+// run executes `kubectl filterdoctor loglevel args...` against the test API
+// server, under a root with the shared kube flags as NewRootCommand builds it.
 func (e *loglevelEnv) run(args ...string) (string, error) {
-	if e.kube == nil {
-		e.kube = fake.NewClientset(e.objects...)
+	args = append([]string{"loglevel", "--kubeconfig", e.cluster.KubeconfigPath}, args...)
+	for i, a := range args {
+		if a == "shop" {
+			args[i] = e.ns
+		}
 	}
 	kube := genericclioptions.NewConfigFlags(true)
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	o := &LoglevelOptions{kube: kube, streams: streams, kubeClient: e.kube, connect: e.connect}
+	o := &LoglevelOptions{kube: kube, streams: streams, connect: e.connect}
 	root := &cobra.Command{Use: "kubectl filterdoctor", SilenceUsage: true, SilenceErrors: true}
 	kube.AddFlags(root.PersistentFlags())
 	root.AddCommand(newLoglevelCommandWith(o))
-	root.SetArgs(append([]string{"loglevel"}, args...))
+	root.SetArgs(args)
 	root.SetOut(out)
 	err := root.Execute()
-	return out.String(), err
+	// Undo commands repeat the kube flags given; --kubeconfig is the test's.
+	normal := strings.NewReplacer(e.ns, "shop", " --kubeconfig "+e.cluster.KubeconfigPath, "")
+	if err != nil {
+		err = errors.New(normal.Replace(err.Error()))
+	}
+	return normal.Replace(out.String()), err
 }
 
 // changeRequests are the requests that could change a level.
@@ -380,13 +404,26 @@ func TestLoglevelBadInput(t *testing.T) {
 func TestLoglevelForbiddenAndUnreachable(t *testing.T) {
 	e := newLoglevelEnv(t)
 	e.pod("web-1", true, corev1.PodRunning, nil)
-	e.kube = fake.NewClientset(e.objects...)
-	e.kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New(`User "dev" cannot list resource "pods"`))
-	})
-	_, err := e.run("info", "deploy/web", "-n", "shop")
-	if err == nil || !strings.Contains(err.Error(), "listing pods in namespace shop: forbidden") || !strings.Contains(err.Error(), "pods/portforward") {
+	// "dev" may read the Deployment but not list its pods.
+	e.cluster.Apply(t, e.ns, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: read-deployments}
+rules: [{apiGroups: [apps], resources: [deployments], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: dev-reads-deployments}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-deployments}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: dev}]
+`)
+	_, err := e.run("info", "deploy/web", "-n", "shop", "--as", "dev")
+	if err == nil || !strings.Contains(err.Error(), "listing pods in namespace shop: forbidden") || !strings.Contains(err.Error(), "pods/portforward") ||
+		!strings.Contains(err.Error(), `User "dev" cannot list resource "pods"`) {
 		t.Errorf("forbidden: err = %v", err)
+	}
+	if got := e.proxies["web-1"].Requests(); len(got) != 0 {
+		t.Errorf("a forbidden run reached the proxy: %q", got)
 	}
 
 	// A proxy whose admin port cannot be reached.

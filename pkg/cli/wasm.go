@@ -8,7 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 )
@@ -39,11 +39,11 @@ func (k kubeConfigMaps) ConfigMap(ctx context.Context, namespace, name string, t
 		return clibase.ConfigMapData{}, fmt.Errorf("connecting to the cluster: %w", err)
 	}
 	cfg.Timeout = timeout
-	cs, err := kubernetes.NewForConfig(cfg)
+	core, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return clibase.ConfigMapData{}, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	cm, err := cs.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
+	cm, err := core.ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return clibase.ConfigMapData{}, fmt.Errorf("%w: %v", clibase.ErrNotFound, err)
 	}

@@ -22,7 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
@@ -49,11 +49,11 @@ func Open(ctx context.Context, config *rest.Config, namespace, pod string, port 
 	cfg := rest.CopyConfig(config)
 	// A timeout on the upgraded connection would cut the streams.
 	cfg.Timeout = 0
-	cs, err := kubernetes.NewForConfig(cfg)
+	core, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("port-forward to %s/%s: %w", namespace, pod, err)
 	}
-	u := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
+	u := core.RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
 
 	rt, upgrader, err := spdy.RoundTripperFor(cfg)
 	if err != nil {
