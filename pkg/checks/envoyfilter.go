@@ -76,6 +76,8 @@ func trimDecodeError(err error) string {
 	if i := strings.LastIndex(s, ": "); i >= 0 && strings.Contains(s[:i], "EnvoyFilter") {
 		s = s[i+2:]
 	}
+	// jsonpb quotes a bad enum value twice: unknown value "\"HTTP_FILTERS\"".
+	s = strings.NewReplacer(`"\"`, `"`, `\""`, `"`).Replace(s)
 	return strings.TrimSuffix(s, ".")
 }
 

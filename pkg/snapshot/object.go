@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
 
@@ -74,6 +78,37 @@ func (o *Object) Decode(into any) error {
 			return fmt.Errorf("%s: %w", o.describe(), err)
 		}
 	}
+	if err := json.Unmarshal(b, into); err != nil {
+		return fmt.Errorf("%s: %w", o.describe(), err)
+	}
+	return nil
+}
+
+// decodeIstio decodes an Istio object into its client-go type. The fast
+// path decodes metadata with encoding/json and the spec with protojson; the
+// client-go types alone would decode the spec through the deprecated jsonpb,
+// 3x slower and with 3x the garbage. protojson is strict, so a spec it
+// refuses (an unknown field, which Istio's AllowUnknownFields unmarshaler
+// drops, or a bad value) is decoded again the client-go way, whose result
+// and error are then the answer.
+func (o *Object) decodeIstio(into any, meta *metav1.ObjectMeta, spec proto.Message) error {
+	b := o.raw
+	if b == nil {
+		var err error
+		if b, err = json.Marshal(o.Data); err != nil {
+			return fmt.Errorf("%s: %w", o.describe(), err)
+		}
+	}
+	var parts struct {
+		Metadata json.RawMessage `json:"metadata"`
+		Spec     json.RawMessage `json:"spec"`
+	}
+	if json.Unmarshal(b, &parts) == nil && json.Unmarshal(parts.Metadata, meta) == nil &&
+		(len(parts.Spec) == 0 || protojson.Unmarshal(parts.Spec, spec) == nil) {
+		return nil
+	}
+	*meta = metav1.ObjectMeta{}
+	proto.Reset(spec)
 	if err := json.Unmarshal(b, into); err != nil {
 		return fmt.Errorf("%s: %w", o.describe(), err)
 	}

@@ -187,12 +187,19 @@ func decode(o *Object) decodeResult {
 		return decodeResult{typed: w, err: err}
 	}
 	var into any
-	istio := false
 	switch {
 	case o.Kind == "EnvoyFilter" && isGroup(o.APIVersion, "networking.istio.io"):
-		into, istio = &netv1alpha3.EnvoyFilter{}, true
+		ef := &netv1alpha3.EnvoyFilter{}
+		if err := o.decodeIstio(ef, &ef.ObjectMeta, &ef.Spec); err != nil {
+			return decodeResult{err: err, invalid: true}
+		}
+		return decodeResult{typed: ef}
 	case o.Kind == "WasmPlugin" && isGroup(o.APIVersion, "extensions.istio.io"):
-		into, istio = &extv1alpha1.WasmPlugin{}, true
+		wp := &extv1alpha1.WasmPlugin{}
+		if err := o.decodeIstio(wp, &wp.ObjectMeta, &wp.Spec); err != nil {
+			return decodeResult{err: err, invalid: true}
+		}
+		return decodeResult{typed: wp}
 	case o.Kind == "ConfigMap" && isGroup(o.APIVersion, ""):
 		into = &corev1.ConfigMap{}
 	case o.Kind == "Service" && isGroup(o.APIVersion, ""):
@@ -203,7 +210,7 @@ func decode(o *Object) decodeResult {
 		return decodeResult{}
 	}
 	if err := o.Decode(into); err != nil {
-		return decodeResult{err: err, invalid: istio}
+		return decodeResult{err: err}
 	}
 	return decodeResult{typed: into}
 }

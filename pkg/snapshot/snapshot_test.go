@@ -6,6 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
+	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestReadPathsDirectoryListAndPositions(t *testing.T) {
@@ -170,5 +175,47 @@ func TestParseManifestsInPiecesEqualsOnePass(t *testing.T) {
 			objs, err := ParseManifests("fuzz.yaml", []byte(src))
 			assertSameAsOnePass(t, []byte(src), objs, err)
 		})
+	}
+}
+
+// TestIstioFastDecodeEqualsClientGo decodes every EnvoyFilter and WasmPlugin
+// in the repository's fixtures and reference set-ups both ways: the fast
+// path must give what client-go's decoding gives.
+func TestIstioFastDecodeEqualsClientGo(t *testing.T) {
+	objs, err := ReadPaths([]string{"../checks/testdata", "../../filters"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range objs {
+		var fast, slow proto.Message
+		var fastObj, slowObj any
+		var fastMeta *metav1.ObjectMeta
+		switch {
+		case o.Kind == "EnvoyFilter":
+			f, s := &netv1alpha3.EnvoyFilter{}, &netv1alpha3.EnvoyFilter{}
+			fast, slow, fastObj, slowObj, fastMeta = &f.Spec, &s.Spec, f, s, &f.ObjectMeta
+		case o.Kind == "WasmPlugin":
+			f, s := &extv1alpha1.WasmPlugin{}, &extv1alpha1.WasmPlugin{}
+			fast, slow, fastObj, slowObj, fastMeta = &f.Spec, &s.Spec, f, s, &f.ObjectMeta
+		default:
+			continue
+		}
+		n++
+		fastErr := o.decodeIstio(fastObj, fastMeta, fast)
+		slowErr := o.Decode(slowObj)
+		if (fastErr == nil) != (slowErr == nil) || (fastErr != nil && fastErr.Error() != slowErr.Error()) {
+			t.Errorf("%s: fast error %v, client-go error %v", o.describe(), fastErr, slowErr)
+			continue
+		}
+		if !proto.Equal(fast, slow) {
+			t.Errorf("%s: specs differ:\n%v\n%v", o.describe(), fast, slow)
+		}
+		if m := reflect.ValueOf(slowObj).Elem().FieldByName("ObjectMeta").Interface(); !reflect.DeepEqual(*fastMeta, m) {
+			t.Errorf("%s: metadata differs: %+v vs %+v", o.describe(), *fastMeta, m)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d Istio objects in the fixtures", n)
 	}
 }
