@@ -29,7 +29,7 @@ func ReadPaths(paths []string, stdin io.Reader) ([]*Object, error) {
 	var objs []*Object
 	for _, p := range paths {
 		if p == "-" {
-			b, err := readLimited(stdin, "standard input")
+			b, err := readLimited(stdin, "standard input", 0)
 			if err != nil {
 				return nil, err
 			}
@@ -87,22 +87,28 @@ func ReadFile(path string) ([]*Object, error) {
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
 	defer f.Close()
-	b, err := readLimited(f, path)
+	var sizeHint int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		sizeHint = st.Size()
+	}
+	b, err := readLimited(f, path, sizeHint)
 	if err != nil {
 		return nil, err
 	}
 	return ParseManifests(path, b)
 }
 
-func readLimited(r io.Reader, name string) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
-	if err != nil {
+// readLimited reads r whole, refusing more than MaxFileSize. sizeHint (the
+// file's size, or 0) sizes the buffer so that reading allocates once.
+func readLimited(r io.Reader, name string, sizeHint int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(sizeHint, MaxFileSize)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(r, MaxFileSize+1)); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	if len(b) > MaxFileSize {
+	if buf.Len() > MaxFileSize {
 		return nil, fmt.Errorf("%s: larger than %d MiB; not a manifest", name, MaxFileSize>>20)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // ParseManifests parses multi-document YAML or JSON. `kind: List` (and any
@@ -127,7 +133,7 @@ func ParseManifests(file string, data []byte) ([]*Object, error) {
 	objs := make([][]*Object, len(pieces))
 	errs := make([]error, len(pieces))
 	parallel(len(pieces), func(i int) {
-		objs[i], errs[i] = parseStream(file, pieces[i].data, pieces[i].line-1)
+		objs[i], errs[i] = parsePiece(file, pieces[i])
 	})
 	var out []*Object
 	for i := range pieces {
@@ -173,6 +179,20 @@ func isDocumentStart(b []byte) bool {
 	return len(b) == 3 || b[3] == ' ' || b[3] == '\t' || b[3] == '\n' || b[3] == '\r'
 }
 
+// parsePiece parses one piece. A piece holds one document unless a "..."
+// line ends a document inside it; one document is parsed from the bytes
+// directly, without the stream decoder's copying reader.
+func parsePiece(file string, p documentPiece) ([]*Object, error) {
+	if bytes.HasPrefix(p.data, []byte("...")) || bytes.Contains(p.data, []byte("\n...")) {
+		return parseStream(file, p.data, p.line-1)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(p.data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return objectsFromDocument(file, &doc, p.line-1)
+}
+
 // parseStream parses every document in data; lineOffset is added to every
 // line, as data starts that far into the file.
 func parseStream(file string, data []byte, lineOffset int) ([]*Object, error) {
@@ -187,23 +207,29 @@ func parseStream(file string, data []byte, lineOffset int) ([]*Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		root := doc.Content[0]
-		if root.Kind == yaml.ScalarNode && (root.Tag == "!!null" || root.Value == "") {
-			continue
-		}
-		if lineOffset != 0 {
-			shiftLines(root, lineOffset)
-		}
-		got, err := objectsFromNode(file, root)
+		got, err := objectsFromDocument(file, &doc, lineOffset)
 		if err != nil {
 			return nil, err
 		}
 		objs = append(objs, got...)
 	}
 	return objs, nil
+}
+
+// objectsFromDocument returns the objects of one parsed document (none for
+// an empty one); lineOffset is added to every line.
+func objectsFromDocument(file string, doc *yaml.Node, lineOffset int) ([]*Object, error) {
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && (root.Tag == "!!null" || root.Value == "") {
+		return nil, nil
+	}
+	if lineOffset != 0 {
+		shiftLines(root, lineOffset)
+	}
+	return objectsFromNode(file, root)
 }
 
 // shiftLines adds offset to the line of n and every node under it. Aliases

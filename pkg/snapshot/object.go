@@ -55,15 +55,13 @@ func (o *Object) LineOf(path ...any) int {
 	if o.pos == nil {
 		return 0
 	}
-	p := o.pos
-	line := int(p.line)
+	i, line := 0, int(o.pos.nodes[0].line)
 	for _, step := range path {
-		next, keyLine := p.child(step)
-		if next == nil {
+		next, keyLine := o.pos.child(i, step)
+		if next < 0 {
 			break
 		}
-		p = next
-		line = keyLine
+		i, line = next, keyLine
 	}
 	return line
 }
@@ -181,16 +179,14 @@ func (o *Object) LiteralBlockStart(path ...any) (line int, ok bool) {
 	if o.pos == nil {
 		return 0, false
 	}
-	p := o.pos
+	i := 0
 	for _, step := range path {
-		next, _ := p.child(step)
-		if next == nil {
+		if i, _ = o.pos.child(i, step); i < 0 {
 			return 0, false
 		}
-		p = next
 	}
-	if !p.literal {
-		return 0, false
+	if n := o.pos.nodes[i]; n.literal {
+		return int(n.line) + 1, true
 	}
-	return int(p.line) + 1, true
+	return 0, false
 }

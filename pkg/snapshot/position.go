@@ -4,23 +4,30 @@ import "go.yaml.in/yaml/v3"
 
 // position is the shape of a YAML document with only what findings need:
 // the line of every mapping key and list item, and whether a value is a
-// literal block scalar. Keeping this instead of the yaml.Node tree (values,
-// comments, tags, columns) cuts what a large mesh holds in memory by more
-// than half.
+// literal block scalar. It is one flat slice per object (node 0 is the
+// root; a node's children are consecutive), which holds about a third of
+// what a tree of small structs would, and a tenth of the yaml.Node tree.
 type position struct {
-	line    int32
-	literal bool
-	// keys and keyLines are parallel to kids for mappings; keys is nil for
-	// sequences, whose kids are the items.
-	keys     []string
-	keyLines []int32
-	kids     []position
+	nodes []posNode
+}
+
+// posNode is one value in the document.
+type posNode struct {
+	key     string // its key in the parent mapping; "" in a sequence
+	line    int32  // the value's line
+	keyLine int32  // its key's line in a mapping; the value's line otherwise
+	// first and count locate the children in nodes; a mapping's children
+	// are its values (with their keys), a sequence's its items.
+	first, count int32
+	mapping      bool
+	literal      bool
 }
 
 // newPosition records the positions under n.
 func newPosition(n *yaml.Node) *position {
-	p := &position{}
-	p.fill(n, 0)
+	p := &position{nodes: make([]posNode, 1, countNodes(n, 0))}
+	p.nodes[0] = posNode{line: int32(n.Line), keyLine: int32(n.Line)}
+	p.fill(0, n, 0)
 	return p
 }
 
@@ -28,49 +35,79 @@ func newPosition(n *yaml.Node) *position {
 // shallower, and deeper fields simply resolve to their nearest ancestor.
 const depthLimit = 200
 
-func (p *position) fill(n *yaml.Node, depth int) {
-	// An alias is located where it is written; following it could expand
-	// a small hostile document into a huge tree.
-	p.line = int32(n.Line)
+// countNodes is how many nodes fill will record for n.
+func countNodes(n *yaml.Node, depth int) int {
+	c := 1
+	if depth > depthLimit {
+		return c
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			c += countNodes(n.Content[i], depth+1)
+		}
+	case yaml.SequenceNode:
+		for _, k := range n.Content {
+			c += countNodes(k, depth+1)
+		}
+	}
+	return c
+}
+
+// fill records the children of n, which is nodes[i]. An alias is located
+// where it is written; following it could expand a small hostile document
+// into a huge tree.
+func (p *position) fill(i int, n *yaml.Node, depth int) {
 	if depth > depthLimit {
 		return
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:
-		p.literal = n.Style&yaml.LiteralStyle != 0
+		p.nodes[i].literal = n.Style&yaml.LiteralStyle != 0
 	case yaml.MappingNode:
+		first := len(p.nodes)
 		count := len(n.Content) / 2
-		p.keys = make([]string, count)
-		p.keyLines = make([]int32, count)
-		p.kids = make([]position, count)
-		for i := 0; i < count; i++ {
-			p.keys[i] = n.Content[2*i].Value
-			p.keyLines[i] = int32(n.Content[2*i].Line)
-			p.kids[i].fill(n.Content[2*i+1], depth+1)
+		p.nodes[i].first, p.nodes[i].count, p.nodes[i].mapping = int32(first), int32(count), true
+		for k := 0; k < count; k++ {
+			key, val := n.Content[2*k], n.Content[2*k+1]
+			p.nodes = append(p.nodes, posNode{key: key.Value, line: int32(val.Line), keyLine: int32(key.Line)})
+		}
+		for k := 0; k < count; k++ {
+			p.fill(first+k, n.Content[2*k+1], depth+1)
 		}
 	case yaml.SequenceNode:
-		p.kids = make([]position, len(n.Content))
-		for i, c := range n.Content {
-			p.kids[i].fill(c, depth+1)
+		first := len(p.nodes)
+		p.nodes[i].first, p.nodes[i].count = int32(first), int32(len(n.Content))
+		for _, c := range n.Content {
+			p.nodes = append(p.nodes, posNode{line: int32(c.Line), keyLine: int32(c.Line)})
+		}
+		for k, c := range n.Content {
+			p.fill(first+k, c, depth+1)
 		}
 	}
 }
 
-// child steps into a mapping by key or a sequence by index, returning the
-// child and the line that best names it (the key's line for mapping values).
-func (p *position) child(step any) (*position, int) {
+// child steps from node i into a mapping by key or a sequence by index,
+// returning the child's index and the line that best names it (the key's
+// line for mapping values), or -1.
+func (p *position) child(i int, step any) (int, int) {
+	n := &p.nodes[i]
 	switch key := step.(type) {
 	case string:
-		for i, k := range p.keys {
-			if k == key {
-				return &p.kids[i], int(p.keyLines[i])
+		if !n.mapping {
+			return -1, 0
+		}
+		for c := n.first; c < n.first+n.count; c++ {
+			if p.nodes[c].key == key {
+				return int(c), int(p.nodes[c].keyLine)
 			}
 		}
 	case int:
-		if p.keys != nil || key < 0 || key >= len(p.kids) {
-			return nil, 0
+		if n.mapping || key < 0 || key >= int(n.count) {
+			return -1, 0
 		}
-		return &p.kids[key], int(p.kids[key].line)
+		c := int(n.first) + key
+		return c, int(p.nodes[c].line)
 	}
-	return nil, 0
+	return -1, 0
 }
