@@ -3,29 +3,20 @@ package checks
 import (
 	"encoding/base64"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
-// compileWat builds a module from pkg/wasminspect/testdata; the test fails,
-// never skips, without wabt.
+// compileWat builds a module from pkg/wasminspect/testdata.
 func compileWat(t *testing.T, name string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Fatalf("wat2wasm is not installed (it builds the test fixtures): install wabt, e.g. apt-get install -y wabt")
-	}
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	cmd := exec.Command("wat2wasm", "--debug-names", filepath.Join("..", "wasminspect", "testdata", name+".wat"), "-o", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
-	}
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(wat.Build(t, filepath.Join("..", "wasminspect", "testdata", name+".wat")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,28 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
+	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
 
-// wat compiles one of pkg/wasminspect's .wat fixtures. It fails, never
-// skips, when wabt is missing.
-func wat(t *testing.T, name string) string {
+// inspectFixture compiles one of pkg/wasminspect's .wat fixtures.
+func inspectFixture(t *testing.T, name string) string {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Fatalf("wat2wasm is not installed (it builds the test fixtures): install wabt, e.g. apt-get install -y wabt")
-	}
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	cmd := exec.Command("wat2wasm", "--debug-names", filepath.Join("..", "wasminspect", "testdata", name+".wat"), "-o", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
-	}
-	return out
+	return wat.Build(t, filepath.Join("..", "wasminspect", "testdata", name+".wat"))
 }
 
 // inspectReport is the JSON document of `wasm inspect -o json`.
@@ -53,7 +44,7 @@ type inspectReport struct {
 }
 
 func TestWasmInspectExitCodesAndJSON(t *testing.T) {
-	good, bad := wat(t, "good"), wat(t, "unsupported_imports")
+	good, bad := inspectFixture(t, "good"), inspectFixture(t, "unsupported_imports")
 	cases := []struct {
 		name string
 		args []string
@@ -111,7 +102,7 @@ func TestWasmInspectExitCodesAndJSON(t *testing.T) {
 }
 
 func TestWasmInspectText(t *testing.T) {
-	stdout, _, exit := runBinary(t, "wasm", "inspect", wat(t, "unsupported_imports"), "--istio-version", "1.24")
+	stdout, _, exit := runBinary(t, "wasm", "inspect", inspectFixture(t, "unsupported_imports"), "--istio-version", "1.24")
 	if exit != 1 {
 		t.Fatalf("exit %d", exit)
 	}
@@ -128,7 +119,7 @@ func TestWasmInspectText(t *testing.T) {
 			t.Errorf("text output lacks %q:\n%s", want, stdout)
 		}
 	}
-	stdout, _, _ = runBinary(t, "wasm", "inspect", wat(t, "good"), "--istio-version", "1.24", "-o", "yaml")
+	stdout, _, _ = runBinary(t, "wasm", "inspect", inspectFixture(t, "good"), "--istio-version", "1.24", "-o", "yaml")
 	if !strings.Contains(stdout, "abi: 0.2.1") || !strings.Contains(stdout, "findings: []") {
 		t.Fatalf("yaml output:\n%s", stdout)
 	}
@@ -171,11 +162,11 @@ func configMapManifest(name string, binary map[string][]byte, data map[string]st
 // TestWasmInspectConfigMap reads modules from ConfigMaps in the real API
 // server, through kubectl-filterdoctor's hand-off to the engine.
 func TestWasmInspectConfigMap(t *testing.T) {
-	good, err := os.ReadFile(wat(t, "good"))
+	good, err := os.ReadFile(inspectFixture(t, "good"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, err := os.ReadFile(wat(t, "no_malloc"))
+	bad, err := os.ReadFile(inspectFixture(t, "no_malloc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +214,7 @@ func TestWasmInspectConfigMap(t *testing.T) {
 }
 
 func TestWasmInspectForConfigMap(t *testing.T) {
-	good, err := os.ReadFile(wat(t, "good"))
+	good, err := os.ReadFile(inspectFixture(t, "good"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,26 +3,18 @@ package cli
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
 
 // watFixture compiles one of pkg/wasmhost's .wat fixtures.
 func watFixture(t *testing.T, name string) string {
 	t.Helper()
-	wat2wasm, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Fatalf("wat2wasm not found: the .wat fixtures need wabt (Debian: apt-get install -y wabt)")
-	}
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	if msg, err := exec.Command(wat2wasm, "--debug-names", filepath.Join("..", "wasmhost", "testdata", "wat", name+".wat"), "-o", out).CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
-	}
-	return out
+	return wat.Build(t, filepath.Join("..", "wasmhost", "testdata", "wat", name+".wat"))
 }
 
 func TestWasmRunJSONAndExitCodes(t *testing.T) {

@@ -337,7 +337,7 @@ func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) e
 	m := rep.Module
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Module\t%s\n", m.File)
-	fmt.Fprintf(tw, "Size\t%d bytes (%s)\n", m.Size, humanSize(m.Size))
+	fmt.Fprintf(tw, "Size\t%d bytes (%s)\n", m.Size, wasminspect.HumanBytes(uint64(m.Size)))
 	producer := m.Producer.String()
 	if m.Producer.Evidence != "" {
 		producer += " (from " + m.Producer.Evidence + ")"
@@ -353,7 +353,7 @@ func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) e
 	}
 	fmt.Fprintf(tw, "Start\t%s\n", start)
 	if m.Memory != nil {
-		mem := fmt.Sprintf("%d pages (%s) initial", m.Memory.InitialPages, humanSize(int64(m.Memory.InitialBytes)))
+		mem := fmt.Sprintf("%d pages (%s) initial", m.Memory.InitialPages, wasminspect.HumanBytes(m.Memory.InitialBytes))
 		if m.Memory.MaxPages > 0 {
 			mem += fmt.Sprintf(", %d max", m.Memory.MaxPages)
 		}
@@ -426,16 +426,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

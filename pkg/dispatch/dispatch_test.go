@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/filterdoctor/filterdoctor/internal/wat"
 )
 
 func TestInProcess(t *testing.T) {
@@ -93,19 +95,10 @@ func run(t *testing.T, path, stdin, bin string, args ...string) result {
 	return r
 }
 
-// wat compiles a pkg/wasminspect .wat fixture; it fails, never skips, when
-// wabt is missing.
-func wat(t *testing.T, name string) string {
+// inspectFixture compiles one of pkg/wasminspect's .wat fixtures.
+func inspectFixture(t *testing.T, name string) string {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Fatalf("wat2wasm is not installed (it builds the test fixtures): install wabt, e.g. apt-get install -y wabt")
-	}
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	cmd := exec.Command("wat2wasm", "--debug-names", filepath.Join("..", "wasminspect", "testdata", name+".wat"), "-o", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
-	}
-	return out
+	return wat.Build(t, filepath.Join("..", "wasminspect", "testdata", name+".wat"))
 }
 
 // TestExecutables runs the real kubectl-filterdoctor alone (no engine
@@ -120,7 +113,7 @@ func TestExecutables(t *testing.T) {
 	if err := os.Symlink(front, link); err != nil {
 		t.Fatal(err)
 	}
-	good, bad := wat(t, "good"), wat(t, "unsupported_imports")
+	good, bad := inspectFixture(t, "good"), inspectFixture(t, "unsupported_imports")
 	goodBytes, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)

@@ -126,14 +126,16 @@ func ParseManifests(file string, data []byte) ([]*Object, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, fmt.Errorf("%s: binary data, not a YAML or JSON manifest", file)
 	}
+	// A carriage return not followed by a newline is a line break to YAML
+	// but not to splitDocuments: such (old Mac) files are parsed in one pass.
 	pieces := splitDocuments(data)
-	if len(pieces) < 2 {
+	if len(pieces) < 2 || bytes.Count(data, []byte("\r")) != bytes.Count(data, []byte("\r\n")) {
 		return parseStream(file, data, 0)
 	}
 	objs := make([][]*Object, len(pieces))
 	errs := make([]error, len(pieces))
 	parallel(len(pieces), func(i int) {
-		objs[i], errs[i] = parsePiece(file, pieces[i])
+		objs[i], errs[i] = parseStream(file, pieces[i].data, pieces[i].line-1)
 	})
 	var out []*Object
 	for i := range pieces {
@@ -177,20 +179,6 @@ func isDocumentStart(b []byte) bool {
 		return false
 	}
 	return len(b) == 3 || b[3] == ' ' || b[3] == '\t' || b[3] == '\n' || b[3] == '\r'
-}
-
-// parsePiece parses one piece. A piece holds one document unless a "..."
-// line ends a document inside it; one document is parsed from the bytes
-// directly, without the stream decoder's copying reader.
-func parsePiece(file string, p documentPiece) ([]*Object, error) {
-	if bytes.HasPrefix(p.data, []byte("...")) || bytes.Contains(p.data, []byte("\n...")) {
-		return parseStream(file, p.data, p.line-1)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(p.data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	return objectsFromDocument(file, &doc, p.line-1)
 }
 
 // parseStream parses every document in data; lineOffset is added to every

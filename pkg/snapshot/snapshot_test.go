@@ -155,21 +155,23 @@ func describe(objs []*Object) string {
 func TestParseManifestsInPiecesEqualsOnePass(t *testing.T) {
 	pod := func(name string) string { return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\n" }
 	for name, src := range map[string]string{
-		"plain":                 pod("a") + "---\n" + pod("b") + "---\n" + pod("c"),
-		"leading marker":        "---\n" + pod("a") + "---\n" + pod("b"),
-		"marker with content":   pod("a") + "--- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n",
-		"CRLF":                  strings.ReplaceAll(pod("a")+"---\n"+pod("b"), "\n", "\r\n"),
-		"indented marker":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  s: |\n    a\n    ---\n    b\n---\n" + pod("b"),
-		"marker ends a block":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  s: |\n    a\n---\n" + pod("b"),
-		"not a marker":          pod("a") + "----\n" + pod("b"),
-		"comments only":         "# nothing\n---\n# still nothing\n---\n" + pod("a"),
-		"document end":          pod("a") + "...\n---\n" + pod("b"),
-		"directive":             pod("a") + "...\n%YAML 1.2\n---\n" + pod("b"),
-		"list":                  "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(pod("a"), "\n", "\n  ") + "\n---\n" + pod("b"),
-		"error in second":       pod("a") + "---\nkind: [\n---\n" + pod("c"),
-		"missing name in third": pod("a") + "---\n" + pod("b") + "---\napiVersion: v1\nkind: Pod\n",
-		"quoted across marker":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata: {s: \"a\n---\nb\"}\n",
-		"anchors":               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, labels: &l {a: b}}\ndata: *l\n---\n" + pod("b"),
+		"plain":                  pod("a") + "---\n" + pod("b") + "---\n" + pod("c"),
+		"leading marker":         "---\n" + pod("a") + "---\n" + pod("b"),
+		"marker with content":    pod("a") + "--- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n",
+		"CRLF":                   strings.ReplaceAll(pod("a")+"---\n"+pod("b"), "\n", "\r\n"),
+		"indented marker":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  s: |\n    a\n    ---\n    b\n---\n" + pod("b"),
+		"marker ends a block":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  s: |\n    a\n---\n" + pod("b"),
+		"not a marker":           pod("a") + "----\n" + pod("b"),
+		"comments only":          "# nothing\n---\n# still nothing\n---\n" + pod("a"),
+		"document end":           pod("a") + "...\n---\n" + pod("b"),
+		"directive":              pod("a") + "...\n%YAML 1.2\n---\n" + pod("b"),
+		"list":                   "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(pod("a"), "\n", "\n  ") + "\n---\n" + pod("b"),
+		"error in second":        pod("a") + "---\nkind: [\n---\n" + pod("c"),
+		"missing name in third":  pod("a") + "---\n" + pod("b") + "---\napiVersion: v1\nkind: Pod\n",
+		"lone CR hides a marker": "apiVersion: v1\rkind: Pod\rmetadata: {name: a}\r---\rapiVersion: v1\rkind: Pod\rmetadata: {name: b}\n---\n" + pod("c"),
+		"directive after marker": "\n---\n%YAML 0.00",
+		"quoted across marker":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata: {s: \"a\n---\nb\"}\n",
+		"anchors":                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, labels: &l {a: b}}\ndata: *l\n---\n" + pod("b"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			objs, err := ParseManifests("fuzz.yaml", []byte(src))

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
@@ -67,20 +68,13 @@ func goModule(t *testing.T, dir string) []byte {
 // backtraces show function names.
 func watModule(t testing.TB, name string) []byte {
 	t.Helper()
-	wat2wasm, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Fatalf("wat2wasm not found: the .wat fixtures need wabt (Debian: apt-get install -y wabt)")
-	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if b, ok := built[name]; ok {
 		return b
 	}
 	out := filepath.Join(buildDir, name+".wasm")
-	cmd := exec.Command(wat2wasm, "--debug-names", filepath.Join("testdata", "wat", name+".wat"), "-o", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", name, err, msg)
-	}
+	wat.Compile(t, filepath.Join("testdata", "wat", name+".wat"), out)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
