@@ -6,6 +6,9 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -20,8 +23,12 @@ const (
 	ExitError    = clibase.ExitError
 )
 
-// Main runs the command line and returns the process exit code.
+// Main runs the command line and returns the process exit code. It warns
+// first when the plugin that handed the line over is another version.
 func Main(args []string, streams genericiooptions.IOStreams) int {
+	if w := clibase.VersionMismatch(os.Getenv(clibase.PluginVersionEnv)); w != "" {
+		fmt.Fprint(streams.ErrOut, w)
+	}
 	return clibase.Execute(NewRootCommand(streams), args, streams)
 }
 

@@ -31,9 +31,23 @@ func (e FindingsError) Error() string {
 	return fmt.Sprintf("%d finding(s) at or above --fail-on", e.N)
 }
 
+// PluginVersionEnv carries kubectl-filterdoctor's version to the engine it
+// hands a command line to; the engine warns when its own version differs (a
+// stale engine found on PATH would silently miss newer checks).
+const PluginVersionEnv = "FILTERDOCTOR_PLUGIN_VERSION"
+
 // Version is set at build time with
 // -ldflags "-X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=...".
 var Version = "dev"
+
+// VersionMismatch is the warning the engine prints when pluginVersion (from
+// PluginVersionEnv) is set and differs from its own, else "".
+func VersionMismatch(pluginVersion string) string {
+	if pluginVersion == "" || pluginVersion == Version {
+		return ""
+	}
+	return fmt.Sprintf("warning: kubectl-filterdoctor %s handed this command to filterdoctor-engine %s; install both from one build (make install)\n", pluginVersion, Version)
+}
 
 // Execute runs root with args and returns the process exit code; errors are
 // printed as one line.

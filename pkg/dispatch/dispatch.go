@@ -40,7 +40,7 @@ func Main(args []string, streams genericiooptions.IOStreams) int {
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", err)
 		return clibase.ExitError
 	}
-	return handOff(engine, args, streams)
+	return handOff(engine, args, append(os.Environ(), clibase.PluginVersionEnv+"="+clibase.Version), streams)
 }
 
 // newRootCommand is the part of the command tree that runs in-process. Its

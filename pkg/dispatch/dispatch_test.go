@@ -60,11 +60,15 @@ func TestInProcess(t *testing.T) {
 	}
 }
 
-// build compiles package pkg to dir/name.
-func build(t *testing.T, dir, name, pkg string) string {
+// build compiles package pkg to dir/name, with the version set when given.
+func build(t *testing.T, dir, name, pkg string, version ...string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	args := []string{"build", "-o", out}
+	for _, v := range version {
+		args = append(args, "-ldflags", "-X github.com/filterdoctor/filterdoctor/pkg/clibase.Version="+v)
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 	}
@@ -169,6 +173,21 @@ func TestExecutables(t *testing.T) {
 		}
 		if r := run(t, "", "", front, handedOff[0]...); r.exit != 1 || !strings.Contains(r.stdout, `"code": "FD1015"`) {
 			t.Errorf("check through the hand-off: %+v", r)
+		}
+	})
+
+	t.Run("an engine of another version warns", func(t *testing.T) {
+		mixed := t.TempDir()
+		newFront := build(t, mixed, "kubectl-filterdoctor", "../../cmd/filterdoctor", "v0.2.0")
+		build(t, mixed, EngineName, "../../cmd/filterdoctor-engine", "v0.1.0")
+		got := run(t, "", "", newFront, handedOff[0]...)
+		want := run(t, "", "", engine, handedOff[0]...)
+		warning := "warning: kubectl-filterdoctor v0.2.0 handed this command to filterdoctor-engine v0.1.0; install both from one build (make install)\n"
+		if got.stdout != want.stdout || got.exit != want.exit || got.stderr != warning+want.stderr {
+			t.Fatalf("got %+v, want %+v with the warning first", got, want)
+		}
+		if r := run(t, "", "", newFront, "version"); r.stdout != "filterdoctor v0.2.0\n" || r.stderr != "" {
+			t.Fatalf("in-process version: %+v", r)
 		}
 	})
 

@@ -14,8 +14,9 @@ import (
 
 // handOff runs the engine as a child (there is no exec(2) here) and passes
 // its exit status on.
-func handOff(engine string, args []string, streams genericiooptions.IOStreams) int {
+func handOff(engine string, args, env []string, streams genericiooptions.IOStreams) int {
 	cmd := exec.Command(engine, args...)
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = streams.In, streams.Out, streams.ErrOut
 	err := cmd.Run()
 	var exit *exec.ExitError

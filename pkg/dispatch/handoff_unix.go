@@ -4,7 +4,6 @@ package dispatch
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -14,8 +13,8 @@ import (
 
 // handOff replaces this process with the engine: stdin, stdout, stderr,
 // signals and the exit status are the engine's, with nothing in between.
-func handOff(engine string, args []string, streams genericiooptions.IOStreams) int {
-	err := syscall.Exec(engine, append([]string{engine}, args...), os.Environ())
+func handOff(engine string, args, env []string, streams genericiooptions.IOStreams) int {
+	err := syscall.Exec(engine, append([]string{engine}, args...), env)
 	fmt.Fprintf(streams.ErrOut, "error: running %s: %s\n", engine, err)
 	return clibase.ExitError
 }
