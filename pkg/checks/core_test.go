@@ -132,8 +132,19 @@ func assertExact(t *testing.T, f finding.Finding) {
 // fixture, and clean fixtures exist. FD2020 comes from the Lua analysis
 // (luascripts_test.go); FD2014 needs a 1 MiB object and is built below.
 func TestEveryCoreCodeHasFixtures(t *testing.T) {
-	produced := map[string]bool{"FD2014": true, "FD2020": true}
-	paths, _ := filepath.Glob("testdata/core/*.yaml")
+	assertFixturesCover(t, "testdata/core", []string{"FD1", "FD2", "FD5"}, []string{"FD2014", "FD2020"}, 3)
+}
+
+// assertFixturesCover fails t unless the fixtures in dir produce every code
+// with one of prefixes (except those produced elsewhere) and at least
+// minClean of them are clean-*.yaml.
+func assertFixturesCover(t *testing.T, dir string, prefixes, elsewhere []string, minClean int) {
+	t.Helper()
+	produced := map[string]bool{}
+	for _, c := range elsewhere {
+		produced[c] = true
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	clean := 0
 	for _, path := range paths {
 		fx, _ := loadFixture(t, path)
@@ -145,14 +156,14 @@ func TestEveryCoreCodeHasFixtures(t *testing.T) {
 		}
 	}
 	for _, c := range finding.All() {
-		if strings.HasPrefix(c.ID, "FD1") || strings.HasPrefix(c.ID, "FD2") || strings.HasPrefix(c.ID, "FD5") {
-			if !produced[c.ID] {
-				t.Errorf("%s has no fixture in testdata/core", c.ID)
+		for _, p := range prefixes {
+			if strings.HasPrefix(c.ID, p) && !produced[c.ID] {
+				t.Errorf("%s has no fixture in %s", c.ID, dir)
 			}
 		}
 	}
-	if clean < 3 {
-		t.Errorf("want at least 3 clean fixtures, have %d", clean)
+	if clean < minClean {
+		t.Errorf("want at least %d clean fixtures in %s, have %d", minClean, dir, clean)
 	}
 }
 
