@@ -18,6 +18,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
 
@@ -206,15 +207,24 @@ func hostVersion(istio, envoy string) (release.Version, string, error) {
 	return r.Envoy, r.Version.String(), nil
 }
 
-// valueOrFile reads "@path" from a file and takes anything else literally.
+// valueOrFile reads "@path" from a file (at most snapshot.MaxFileSize, so
+// @/dev/zero cannot exhaust memory) and takes anything else literally.
 func valueOrFile(flag, v string) ([]byte, error) {
 	path, ok := strings.CutPrefix(v, "@")
 	if !ok {
 		return []byte(v), nil
 	}
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, snapshot.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if len(b) > snapshot.MaxFileSize {
+		return nil, fmt.Errorf("%s: %s is larger than %d MiB", flag, path, snapshot.MaxFileSize>>20)
 	}
 	return b, nil
 }

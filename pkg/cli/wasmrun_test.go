@@ -62,6 +62,7 @@ func TestWasmRunBadInputIsOneLine(t *testing.T) {
 		{"wasm", "run", text, "--istio-version", "1.2"},
 		{"wasm", "run", text, "--istio-version", "1.25", "--envoy-version", "1.33"},
 		{"wasm", "run", text, "--request-header", "novalue"},
+		{"wasm", "run", text, "--plugin-config", "@/dev/zero"}, // bounded, not read forever
 	} {
 		_, stderr, exit := runBinary(t, args...)
 		if exit != ExitError {

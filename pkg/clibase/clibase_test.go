@@ -57,3 +57,13 @@ func TestIsConfigMapRef(t *testing.T) {
 		}
 	}
 }
+
+func TestReadStdinModuleIsBounded(t *testing.T) {
+	if b, err := readStdinModule(strings.NewReader("\x00asm"), 4); err != nil || string(b) != "\x00asm" {
+		t.Fatalf("at the limit: %q, %v", b, err)
+	}
+	_, err := readStdinModule(strings.NewReader("\x00asm\x01"), 4)
+	if err == nil || err.Error() != "standard input is larger than 4 B; pass the module as a FILE instead" {
+		t.Fatalf("over the limit: %v", err)
+	}
+}

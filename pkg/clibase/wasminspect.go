@@ -250,9 +250,9 @@ func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
 	opts := o.options(o.source, o.source)
 	if o.source == "-" {
 		opts.Name, opts.Resource.Name = "stdin", "stdin"
-		b, err := io.ReadAll(o.streams.In)
+		b, err := readStdinModule(o.streams.In, MaxStdinModuleBytes)
 		if err != nil {
-			return wasminspect.Report{}, fmt.Errorf("reading stdin: %w", err)
+			return wasminspect.Report{}, err
 		}
 		return wasminspect.InspectBytes(b, opts), nil
 	}
@@ -269,6 +269,23 @@ func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
 		return wasminspect.Report{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
 	}
 	return wasminspect.Inspect(f, st.Size(), opts)
+}
+
+// MaxStdinModuleBytes bounds a module read from standard input, which is held
+// in memory (a FILE is streamed instead). Real proxy-wasm modules are a few
+// MB; the bound keeps an endless stream from exhausting memory.
+const MaxStdinModuleBytes = 256 << 20
+
+// readStdinModule reads r whole, refusing more than limit bytes.
+func readStdinModule(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading stdin: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("standard input is larger than %s; pass the module as a FILE instead", wasminspect.HumanBytes(uint64(limit)))
+	}
+	return b, nil
 }
 
 func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.Report, error) {
