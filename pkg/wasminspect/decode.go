@@ -167,10 +167,25 @@ func sniff(head []byte) string {
 		return "it is a tar archive (an OCI image layer?); extract the .wasm file from it"
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		return "it is an ELF executable; build with GOOS=wasip1 GOARCH=wasm (or a wasm target) instead"
-	case utf8.Valid(head):
+	case isText(head):
 		return fmt.Sprintf("it is text starting %q, not binary wasm", firstLine(head))
 	}
 	return fmt.Sprintf("the first bytes are % x, not the wasm magic 00 61 73 6d", head[:min(len(head), 4)])
+}
+
+// isText reports whether b reads as text: valid UTF-8 without control
+// characters other than tab and line breaks (NUL bytes are binary, even
+// though they are valid UTF-8).
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func firstLine(b []byte) string {

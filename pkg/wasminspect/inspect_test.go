@@ -224,6 +224,8 @@ func TestNotWasmAndCorrupt(t *testing.T) {
 		{"base64", []byte("AGFzbQEAAAAB"), "FD4001", "base64"},
 		{"component", component, "FD4001", "component"},
 		{"elf", []byte("\x7fELF\x02\x01\x01"), "FD4001", "ELF"},
+		{"zeros", make([]byte, 64), "FD4001", "the first bytes are 00 00 00 00, not the wasm magic"},
+		{"text", []byte("hello: world\n"), "FD4001", `it is text starting "hello: world"`},
 		{"truncated", truncated, "FD4002", "remain"},
 		{"lying-section-size", lying, "FD4002", "claims"},
 		{"huge-vector", hugeVec, "FD4002", "does not fit"},
