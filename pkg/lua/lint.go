@@ -230,35 +230,13 @@ func (l *linter) function(fn *ast.FunctionExpr, globalName string) {
 }
 
 func (l *linter) expr(e ast.Expr) {
-	switch x := e.(type) {
-	case *ast.AttrGetExpr:
-		l.expr(x.Object)
-		l.expr(x.Key)
-	case *ast.TableExpr:
-		for _, f := range x.Fields {
-			if f.Key != nil {
-				l.expr(f.Key)
-			}
-			l.expr(f.Value)
-		}
-	case *ast.FuncCallExpr:
-		if x.Func != nil {
-			l.expr(x.Func)
-		}
-		if x.Receiver != nil {
-			l.expr(x.Receiver)
-		}
-		for _, a := range x.Args {
-			l.expr(a)
-		}
-		l.call(x)
-	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
-		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
-		for _, o := range operands(x) {
-			l.expr(o)
-		}
-	case *ast.FunctionExpr:
-		l.function(x, "")
+	if fn, ok := e.(*ast.FunctionExpr); ok {
+		l.function(fn, "")
+		return
+	}
+	eachSubExpr(e, l.expr)
+	if call, ok := e.(*ast.FuncCallExpr); ok {
+		l.call(call)
 	}
 }
 

@@ -269,58 +269,59 @@ func (r *resolver) expr(e ast.Expr) {
 			d.uses++
 			r.res.ident[x] = d
 		}
-	case *ast.AttrGetExpr:
-		r.expr(x.Object)
-		r.expr(x.Key)
-	case *ast.TableExpr:
-		for _, f := range x.Fields {
-			if f.Key != nil {
-				r.expr(f.Key)
-			}
-			r.expr(f.Value)
-		}
-	case *ast.FuncCallExpr:
-		if x.Func != nil {
-			r.expr(x.Func)
-		}
-		if x.Receiver != nil {
-			r.expr(x.Receiver)
-		}
-		for _, a := range x.Args {
-			r.expr(a)
-		}
-	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
-		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
-		for _, o := range operands(x) {
-			r.expr(o)
-		}
 	case *ast.FunctionExpr:
 		r.function(x, false)
 	case *ast.Comma3Expr:
 		if !r.vararg {
 			r.fail(x.Line(), "cannot use '...' outside a vararg function")
 		}
+	default:
+		eachSubExpr(e, r.expr)
 	}
 }
 
-// operands returns the sub-expressions of an operator expression, so the
-// resolver and the linter descend through operators the same way.
-func operands(e ast.Expr) []ast.Expr {
+// eachSubExpr calls f on the sub-expressions of e in source order (a
+// function body is not an expression list: callers handle FunctionExpr), so
+// the resolver and the linter descend through expressions the same way.
+func eachSubExpr(e ast.Expr, f func(ast.Expr)) {
 	switch x := e.(type) {
+	case *ast.AttrGetExpr:
+		f(x.Object)
+		f(x.Key)
+	case *ast.TableExpr:
+		for _, field := range x.Fields {
+			if field.Key != nil {
+				f(field.Key)
+			}
+			f(field.Value)
+		}
+	case *ast.FuncCallExpr:
+		if x.Func != nil {
+			f(x.Func)
+		}
+		if x.Receiver != nil {
+			f(x.Receiver)
+		}
+		for _, a := range x.Args {
+			f(a)
+		}
 	case *ast.LogicalOpExpr:
-		return []ast.Expr{x.Lhs, x.Rhs}
+		f(x.Lhs)
+		f(x.Rhs)
 	case *ast.RelationalOpExpr:
-		return []ast.Expr{x.Lhs, x.Rhs}
+		f(x.Lhs)
+		f(x.Rhs)
 	case *ast.StringConcatOpExpr:
-		return []ast.Expr{x.Lhs, x.Rhs}
+		f(x.Lhs)
+		f(x.Rhs)
 	case *ast.ArithmeticOpExpr:
-		return []ast.Expr{x.Lhs, x.Rhs}
+		f(x.Lhs)
+		f(x.Rhs)
 	case *ast.UnaryMinusOpExpr:
-		return []ast.Expr{x.Expr}
+		f(x.Expr)
 	case *ast.UnaryNotOpExpr:
-		return []ast.Expr{x.Expr}
+		f(x.Expr)
 	case *ast.UnaryLenOpExpr:
-		return []ast.Expr{x.Expr}
+		f(x.Expr)
 	}
-	return nil
 }
