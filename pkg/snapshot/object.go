@@ -69,13 +69,27 @@ func (o *Object) LineOf(path ...any) int {
 // Decode converts the object into a typed value by way of JSON, the same path
 // the API server takes, so field names and defaults behave as in kubectl.
 func (o *Object) Decode(into any) error {
-	b := o.raw
-	if b == nil {
-		var err error
-		if b, err = json.Marshal(o.Data); err != nil {
-			return fmt.Errorf("%s: %w", o.describe(), err)
-		}
+	b, err := o.json()
+	if err != nil {
+		return err
 	}
+	return o.unmarshal(b, into)
+}
+
+// json is the object as JSON: the compact form kept from the file, or its
+// generic Data encoded.
+func (o *Object) json() ([]byte, error) {
+	if o.raw != nil {
+		return o.raw, nil
+	}
+	b, err := json.Marshal(o.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.describe(), err)
+	}
+	return b, nil
+}
+
+func (o *Object) unmarshal(b []byte, into any) error {
 	if err := json.Unmarshal(b, into); err != nil {
 		return fmt.Errorf("%s: %w", o.describe(), err)
 	}
@@ -90,12 +104,9 @@ func (o *Object) Decode(into any) error {
 // drops, or a bad value) is decoded again the client-go way, whose result
 // and error are then the answer.
 func (o *Object) decodeIstio(into any, meta *metav1.ObjectMeta, spec proto.Message) error {
-	b := o.raw
-	if b == nil {
-		var err error
-		if b, err = json.Marshal(o.Data); err != nil {
-			return fmt.Errorf("%s: %w", o.describe(), err)
-		}
+	b, err := o.json()
+	if err != nil {
+		return err
 	}
 	var parts struct {
 		Metadata json.RawMessage `json:"metadata"`
@@ -107,10 +118,7 @@ func (o *Object) decodeIstio(into any, meta *metav1.ObjectMeta, spec proto.Messa
 	}
 	*meta = metav1.ObjectMeta{}
 	proto.Reset(spec)
-	if err := json.Unmarshal(b, into); err != nil {
-		return fmt.Errorf("%s: %w", o.describe(), err)
-	}
-	return nil
+	return o.unmarshal(b, into)
 }
 
 func (o *Object) describe() string {
