@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -217,12 +218,12 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	b, err := io.ReadAll(io.LimitReader(r, snapshot.MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(b) > snapshot.MaxFileSize {
+	b, err := clibase.ReadAtMost(r, snapshot.MaxFileSize)
+	switch {
+	case errors.Is(err, clibase.ErrTooLarge):
 		return nil, fmt.Errorf("%s: larger than %d MiB", path, snapshot.MaxFileSize>>20)
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return b, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -219,12 +218,12 @@ func valueOrFile(flag, v string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, snapshot.MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	if len(b) > snapshot.MaxFileSize {
+	b, err := clibase.ReadAtMost(f, snapshot.MaxFileSize)
+	switch {
+	case errors.Is(err, clibase.ErrTooLarge):
 		return nil, fmt.Errorf("%s: %s is larger than %d MiB", flag, path, snapshot.MaxFileSize>>20)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	return b, nil
 }
@@ -265,12 +264,12 @@ func readModule(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, wasmhost.MaxModuleBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > wasmhost.MaxModuleBytes {
+	b, err := clibase.ReadAtMost(f, wasmhost.MaxModuleBytes)
+	switch {
+	case errors.Is(err, clibase.ErrTooLarge):
 		return nil, fmt.Errorf("%s is over %d MiB; filterdoctor runs modules up to Istio's default OCI limit", path, wasmhost.MaxModuleBytes>>20)
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
 }

@@ -72,6 +72,23 @@ func OneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
+// ErrTooLarge is ReadAtMost's error for input over its limit.
+var ErrTooLarge = errors.New("input too large")
+
+// ReadAtMost reads r whole, or stops with ErrTooLarge once it has read more
+// than limit bytes, so that an endless stream (stdin, /dev/zero) cannot
+// exhaust memory.
+func ReadAtMost(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, ErrTooLarge
+	}
+	return b, nil
+}
+
 // WriteErr reports a write failure on stdout (a closed pipe) as an error.
 func WriteErr(w io.Writer, s string) error {
 	_, err := io.WriteString(w, s)

@@ -278,12 +278,12 @@ const MaxStdinModuleBytes = 256 << 20
 
 // readStdinModule reads r whole, refusing more than limit bytes.
 func readStdinModule(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading stdin: %w", err)
-	}
-	if int64(len(b)) > limit {
+	b, err := ReadAtMost(r, limit)
+	switch {
+	case errors.Is(err, ErrTooLarge):
 		return nil, fmt.Errorf("standard input is larger than %s; pass the module as a FILE instead", wasminspect.HumanBytes(uint64(limit)))
+	case err != nil:
+		return nil, fmt.Errorf("reading stdin: %w", err)
 	}
 	return b, nil
 }
