@@ -220,9 +220,13 @@ func (logLevels) Name() string { return "log-levels" }
 func (logLevels) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, w := range c.Workloads() {
-		lv := EffectiveLogLevels(w)
+		var live []liveLevel
+		if proxies := c.ProxiesOf(w); len(proxies) > 0 {
+			live = liveLevels(proxies, "wasm", "info")
+		}
+		lv := c.LogLevels(w)
 		level := lv.Level("wasm")
-		if Shows(level, "info") {
+		if live == nil && Shows(level, "info") {
 			continue
 		}
 		var uses []string
@@ -237,7 +241,17 @@ func (logLevels) Run(c *Context) []finding.Finding {
 		if len(uses) == 0 {
 			continue
 		}
-		src := "Istio's default " + DefaultProxyLogLevel
+		if live != nil {
+			for _, l := range live {
+				fs = append(fs, finding.WasmLogHidden.Newf(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...),
+					fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
+						strings.ToLower(w.Kind), w.Name, w.Namespace, AnnComponentLogLevel),
+					"The istio-proxy of %s (%s %s/%s, running %s) has its wasm logger at %s, read from its admin API: the module's info and debug logs will not appear.",
+					l.names(), w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), l.level).With(append([]finding.Ref{workloadRef(w)}, l.refs()...)...))
+			}
+			continue
+		}
+		src := "Istio's default " + c.Snap.Mesh.ProxyLogLevel
 		if _, ok := lv.Components["wasm"]; ok {
 			src = lv.ComponentSource
 		} else if _, ok := w.PodAnnotations()[AnnLogLevel]; ok {
@@ -284,7 +298,7 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 					candidates = append(candidates, w)
 				}
 			}
-			if (wp.Namespace == c.Opts.RootNamespace && !c.AllNamespaces()) || (len(candidates) == 0 && !c.Snap.Live) {
+			if (wp.Namespace == c.Opts.RootNamespace && !c.AllNamespaces()) || (len(candidates) == 0 && !c.Snap.WorkloadsComplete(wp.Namespace)) {
 				continue
 			}
 			msg := fmt.Sprintf("WasmPlugin %s/%s selects %s, which no workload in namespace %s carries", wp.Namespace, wp.Name, describeSelector(t.Selector), wp.Namespace)

@@ -5,6 +5,7 @@ package checks
 
 import (
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -19,6 +20,13 @@ type Options struct {
 	// Target, when set, limits the run to one workload (kind and name as
 	// kubectl spells the canonical kind, e.g. Deployment/web).
 	Target *TargetRef
+	// Proxies are what the targeted pods' istio-proxies said through their
+	// admin APIs (a live run without --no-proxy); nil otherwise.
+	Proxies []*fleet.Proxy
+	// ProxiesSkipped says why no proxy was read in a live run (--no-proxy).
+	ProxiesSkipped string
+	// Release says which release Istio is and where that came from.
+	Release Release
 }
 
 // TargetRef names one workload.
@@ -51,6 +59,8 @@ func All() []Check {
 		logLevels{},
 		luaScripts{},
 		wasmPluginSelection{},
+		runningPods{},
+		proxyFacts{},
 	}
 }
 
@@ -59,6 +69,10 @@ type Result struct {
 	Findings []finding.Finding `json:"findings"`
 	Summary  finding.Summary   `json:"summary"`
 	Checked  Checked           `json:"checked"`
+	// Release is the Istio release the run judged against.
+	Release Release `json:"release"`
+	// Live is the per-pod evidence of a live run; absent offline.
+	Live *Live `json:"live,omitempty"`
 }
 
 // Checked counts what was read, so "no findings" is never confused with
@@ -68,6 +82,10 @@ type Checked struct {
 	EnvoyFilters int `json:"envoyfilters"`
 	WasmPlugins  int `json:"wasmplugins"`
 	ConfigMaps   int `json:"configmaps"`
+	// Pods and Proxies count, in a live run, the targeted pods and the
+	// istio-proxies that answered.
+	Pods    int `json:"pods,omitempty"`
+	Proxies int `json:"proxies,omitempty"`
 }
 
 // Run runs checks over s and returns sorted, de-duplicated findings.
@@ -82,7 +100,7 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 	if fs == nil {
 		fs = []finding.Finding{}
 	}
-	return Result{
+	res := Result{
 		Findings: fs,
 		Summary:  finding.Count(fs),
 		Checked: Checked{
@@ -91,5 +109,19 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 			WasmPlugins:  len(ctx.WasmPlugins()),
 			ConfigMaps:   len(ctx.ConfigMaps()),
 		},
+		Release: opts.Release,
+		Live:    liveEvidence(ctx),
 	}
+	if res.Release.Istio == "" {
+		res.Release = ReleaseOf(opts.Istio, "")
+	}
+	if res.Live != nil {
+		res.Checked.Pods = len(res.Live.Pods)
+		for _, p := range opts.Proxies {
+			if p.Answered() {
+				res.Checked.Proxies++
+			}
+		}
+	}
+	return res
 }

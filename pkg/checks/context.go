@@ -30,6 +30,7 @@ type Context struct {
 	appliedTo     map[*snapshot.EnvoyFilter][]*snapshot.Workload
 	modules       []mountedModule
 	modulesDone   bool
+	podIndex      map[string]*snapshot.Pod
 }
 
 // NewContext computes the scope of a run.

@@ -212,7 +212,7 @@ func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget) []find
 	if ef.Namespace == c.Opts.RootNamespace && !c.AllNamespaces() {
 		return nil // other namespaces were not read: cannot say it matches nothing
 	}
-	if len(candidates) == 0 && !c.Snap.Live {
+	if len(candidates) == 0 && !c.Snap.WorkloadsComplete(ef.Namespace) {
 		return nil // no workload of that namespace in the files: nothing to judge against
 	}
 	where := "namespace " + ef.Namespace

@@ -232,7 +232,11 @@ func hiddenLuaLogs(c *Context, ef *snapshot.EnvoyFilter, logs []scriptLog) []fin
 		if !inScope[w] {
 			continue
 		}
-		levels := EffectiveLogLevels(w)
+		if proxies := c.ProxiesOf(w); len(proxies) > 0 {
+			out = append(out, liveHiddenLuaLogs(w, proxies, logs)...)
+			continue
+		}
+		levels := c.LogLevels(w)
 		level := levels.Level("lua")
 		var hidden []scriptLog
 		for _, l := range logs {
@@ -346,7 +350,7 @@ var istioBuiltinClusters = map[string]bool{
 }
 
 func knownClusters(c *Context) *clusterSet {
-	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live}
+	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live && !c.Snap.DeniedAny("services", "serviceentries.networking.istio.io")}
 	for _, ef := range c.Snap.EnvoyFilters {
 		for _, p := range ef.EF.Spec.GetConfigPatches() {
 			if p.GetApplyTo().String() != "CLUSTER" {

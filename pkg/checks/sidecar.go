@@ -21,9 +21,9 @@ const (
 	GatewayNameLabel     = "gateway.networking.k8s.io/gateway-name"
 
 	// DefaultProxyLogLevel is values.global.proxy.logLevel in Istio's charts.
-	DefaultProxyLogLevel = "warning"
+	DefaultProxyLogLevel = snapshot.DefaultProxyLogLevel
 	// DefaultComponentLogLevel is values.global.proxy.componentLogLevel.
-	DefaultComponentLogLevel = "misc:error"
+	DefaultComponentLogLevel = snapshot.DefaultComponentLogLevel
 )
 
 // Injection is what we know about whether a workload gets a sidecar.
@@ -58,7 +58,7 @@ func (c *Context) InjectionFor(w *snapshot.Workload) (Injection, string) {
 	}
 	ns := c.Snap.Namespace(w.Namespace)
 	if ns == nil {
-		if c.Snap.Live {
+		if c.Snap.Complete("Namespace", w.Namespace) {
 			return NotInjected, "namespace " + w.Namespace + " does not exist"
 		}
 		return InjectionUnknown, ""
@@ -140,14 +140,25 @@ func (l LogLevels) Level(logger string) string {
 // split on commas, bare items set the global level, comp:level items set
 // components, and any comp item in logLevel makes componentLogLevel ignored.
 func EffectiveLogLevels(w *snapshot.Workload) LogLevels {
+	return effectiveLogLevels(w, snapshot.DefaultMesh())
+}
+
+// LogLevels is EffectiveLogLevels with the injector's defaults of the
+// cluster (values.global.proxy.logLevel and componentLogLevel) when the
+// run read them.
+func (c *Context) LogLevels(w *snapshot.Workload) LogLevels {
+	return effectiveLogLevels(w, c.Snap.Mesh)
+}
+
+func effectiveLogLevels(w *snapshot.Workload, mesh snapshot.MeshConfig) LogLevels {
 	anns := w.PodAnnotations()
-	out := LogLevels{Global: DefaultProxyLogLevel, Components: map[string]string{}}
+	out := LogLevels{Global: normalizeLevel(mesh.ProxyLogLevel), Components: map[string]string{}}
 	logLevel, hasLevel := anns[AnnLogLevel]
 	comp, hasComp := anns[AnnComponentLogLevel]
 	if !hasComp {
-		comp = DefaultComponentLogLevel
+		comp = mesh.ComponentLogLevel
 	}
-	out.ComponentSource = "the default componentLogLevel " + DefaultComponentLogLevel
+	out.ComponentSource = "the default componentLogLevel " + mesh.ComponentLogLevel
 	if hasComp {
 		out.ComponentSource = "annotation " + AnnComponentLogLevel
 	}

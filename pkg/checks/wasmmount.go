@@ -206,6 +206,9 @@ func (wasmMounts) Run(c *Context) []finding.Finding {
 		if mm.cm == nil {
 			where := "is not in the input"
 			if c.Snap.Live {
+				if !c.Snap.Complete("ConfigMap", w.Namespace) {
+					continue // its ConfigMaps could not be read (FD6001 says so)
+				}
 				where = "does not exist"
 			}
 			r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", AnnUserVolume)...)

@@ -34,6 +34,7 @@ var Areas = []Area{
 	{"FD3", "Lua scripts"},
 	{"FD4", "Wasm modules"},
 	{"FD5", "WasmPlugin"},
+	{"FD6", "Running pods and proxies (live check)"},
 }
 
 var (

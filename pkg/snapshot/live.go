@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
 
@@ -23,54 +28,144 @@ type liveResource struct {
 	// rootToo: also read from the mesh root namespace, whose policies apply
 	// to every namespace.
 	rootToo bool
+	// needed says which checks cannot run without this kind, for the
+	// finding that reports a forbidden read.
+	needed string
 }
 
+var (
+	podsGVR       = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	secretsGVR    = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	namespaceGVR  = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+)
+
 var liveResources = []liveResource{
-	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, kind: "Deployment"},
-	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, kind: "StatefulSet"},
-	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, kind: "DaemonSet"},
-	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, kind: "ReplicaSet"},
-	{gvr: schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, kind: "Job"},
-	{gvr: schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, kind: "CronJob"},
-	{gvr: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, kind: "Pod"},
-	{gvr: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, kind: "ConfigMap"},
-	{gvr: schema.GroupVersionResource{Version: "v1", Resource: "services"}, kind: "Service"},
-	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "envoyfilters"}, kind: "EnvoyFilter", rootToo: true},
-	{gvr: schema.GroupVersionResource{Group: "extensions.istio.io", Version: "v1alpha1", Resource: "wasmplugins"}, kind: "WasmPlugin", optional: true, rootToo: true},
-	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "serviceentries"}, kind: "ServiceEntry", optional: true},
+	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, kind: "Deployment", needed: "Deployments and their pods are not judged"},
+	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, kind: "StatefulSet", needed: "StatefulSets and their pods are not judged"},
+	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, kind: "DaemonSet", needed: "DaemonSets and their pods are not judged"},
+	{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, kind: "ReplicaSet", needed: "pods are not linked to their Deployments"},
+	{gvr: schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, kind: "Job", needed: "Jobs and their pods are not judged"},
+	{gvr: schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, kind: "CronJob", needed: "CronJobs are not judged"},
+	{gvr: podsGVR, kind: "Pod", needed: "running pods and their istio-proxies are not looked at"},
+	{gvr: configMapsGVR, kind: "ConfigMap", needed: "wasm modules mounted from ConfigMaps are not checked"},
+	{gvr: schema.GroupVersionResource{Version: "v1", Resource: "services"}, kind: "Service", needed: "filter ports and httpCall clusters are not checked against Services"},
+	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "envoyfilters"}, kind: "EnvoyFilter", rootToo: true, needed: "EnvoyFilters there are not checked"},
+	{gvr: schema.GroupVersionResource{Group: "extensions.istio.io", Version: "v1alpha1", Resource: "wasmplugins"}, kind: "WasmPlugin", optional: true, rootToo: true, needed: "WasmPlugins there are not checked"},
+	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "serviceentries"}, kind: "ServiceEntry", optional: true, needed: "httpCall clusters are not checked against ServiceEntries"},
+}
+
+// Denied is a read that the user's RBAC refused. The run goes on without
+// it; the checks that need it say nothing rather than guess, and the denial
+// itself is reported.
+type Denied struct {
+	Verb      string // get, list
+	Resource  string // e.g. "configmaps", "envoyfilters.networking.istio.io"
+	Namespace string // "" for cluster-wide
+	Name      string // for a get
+	// Needed says what was not checked for want of it.
+	Needed string
+	// Message is the API server's own text.
+	Message string
+}
+
+// ClusterOptions say what LoadClusterWith reads.
+type ClusterOptions struct {
+	// Namespaces limits the read; nil means every namespace.
+	Namespaces []string
+	// RootNamespace, when set, overrides the mesh config's rootNamespace.
+	RootNamespace string
+	// IstioNamespace holds the mesh config ConfigMaps; "" means istio-system.
+	IstioNamespace string
 }
 
 // LoadCluster reads a snapshot from a live cluster. namespaces limits the
 // read (nil = all namespaces); policies are also read from rootNamespace.
-// Every list must succeed: a forbidden or failed list is an error, never a
-// silently partial snapshot.
 func LoadCluster(ctx context.Context, cfg *rest.Config, namespaces []string, rootNamespace string) (*Snapshot, error) {
+	return LoadClusterWith(ctx, cfg, ClusterOptions{Namespaces: namespaces, RootNamespace: rootNamespace})
+}
+
+// LoadClusterWith reads a snapshot from a live cluster: the mesh config,
+// every kind filterdoctor checks, the running pods linked to their
+// workloads, and the existence of WasmPlugin pull secrets. A read that RBAC
+// forbids is recorded in Snapshot.Denied and the rest goes on; any other
+// failure (unreachable, timed out, CRDs missing) is an error, never a
+// silently partial snapshot. The number of requests depends on the number
+// of namespaces and kinds, not on the number of pods.
+func LoadClusterWith(ctx context.Context, cfg *rest.Config, opts ClusterOptions) (*Snapshot, error) {
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	return loadWith(ctx, client, namespaces, rootNamespace)
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	return loadWith(ctx, client, meta, opts)
 }
 
-func loadWith(ctx context.Context, client dynamic.Interface, namespaces []string, rootNamespace string) (*Snapshot, error) {
+// liveReader accumulates what a live read found.
+type liveReader struct {
+	client dynamic.Interface
+	meta   metadata.Interface
+	denied []Denied
+	owners map[ownerKey]*metav1.OwnerReference
+	pods   []*Pod
+	// changed is the last change of each ConfigMap ("ns/name").
+	changed map[string]time.Time
+	// read marks kind+namespace pairs that were listed ("Kind/ns", ns ""
+	// for all namespaces).
+	read map[string]bool
+}
+
+func loadWith(ctx context.Context, client dynamic.Interface, meta metadata.Interface, opts ClusterOptions) (*Snapshot, error) {
+	r := &liveReader{client: client, meta: meta, owners: map[ownerKey]*metav1.OwnerReference{},
+		changed: map[string]time.Time{}, read: map[string]bool{}}
+	istioNS := opts.IstioNamespace
+	if istioNS == "" {
+		istioNS = DefaultRootNamespace
+	}
+	mesh, err := r.readMesh(ctx, istioNS)
+	if err != nil {
+		return nil, err
+	}
+	if opts.RootNamespace != "" && opts.RootNamespace != mesh.RootNamespace {
+		mesh.RootNamespace = opts.RootNamespace
+		mesh.Source += "; root namespace from --root-namespace"
+	}
 	var objs []*Object
-	for _, r := range liveResources {
-		nss := namespaces
-		if nss != nil && r.rootToo && !contains(nss, rootNamespace) {
-			nss = append(append([]string(nil), nss...), rootNamespace)
+	for _, res := range liveResources {
+		nss := opts.Namespaces
+		if nss != nil && res.rootToo && !contains(nss, mesh.RootNamespace) {
+			nss = append(append([]string(nil), nss...), mesh.RootNamespace)
 		}
-		got, err := listResource(ctx, client, r, nss)
+		got, err := r.listResource(ctx, res, nss)
 		if err != nil {
 			return nil, err
 		}
 		objs = append(objs, got...)
 	}
-	nsObjs, err := readNamespaces(ctx, client, namespaces)
+	nsObjs, err := r.readNamespaces(ctx, opts.Namespaces)
 	if err != nil {
 		return nil, err
 	}
 	objs = append(objs, nsObjs...)
-	return New(objs, "default", true)
+	s, err := New(objs, "default", true)
+	if err != nil {
+		return nil, err
+	}
+	s.Mesh = mesh
+	s.Pods = r.pods
+	s.resolvePods(r.owners)
+	for _, cm := range s.ConfigMaps {
+		cm.Changed = r.changed[cm.Namespace+"/"+cm.Name]
+	}
+	if err := r.readPullSecrets(ctx, s); err != nil {
+		return nil, err
+	}
+	s.Denied = r.denied
+	s.read = r.read
+	return s, nil
 }
 
 func contains(list []string, s string) bool {
@@ -82,32 +177,106 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func listResource(ctx context.Context, client dynamic.Interface, r liveResource, namespaces []string) ([]*Object, error) {
+// readMesh reads the mesh config and the injector's values. Absent
+// ConfigMaps mean Istio's defaults; a forbidden read is recorded and the
+// defaults are used, saying so.
+func (r *liveReader) readMesh(ctx context.Context, istioNS string) (MeshConfig, error) {
+	mesh := DefaultMesh()
+	var sources []string
+	for _, name := range []string{MeshConfigMapName, InjectorConfigMapName} {
+		u, err := r.client.Resource(configMapsGVR).Namespace(istioNS).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case apierrors.IsForbidden(err):
+			r.denied = append(r.denied, Denied{Verb: "get", Resource: "configmaps", Namespace: istioNS, Name: name,
+				Needed: "the mesh config is not read, so Istio's defaults (root namespace istio-system, admin port 15000, log level warning) are assumed", Message: err.Error()})
+			continue
+		case err != nil:
+			return mesh, listError(liveResource{gvr: configMapsGVR}, istioNS, err)
+		}
+		var cm corev1.ConfigMap
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &cm); err != nil {
+			return mesh, fmt.Errorf("reading ConfigMap %s/%s: %w", istioNS, name, err)
+		}
+		apply := mesh.applyMeshConfigMap
+		if name == InjectorConfigMapName {
+			apply = mesh.applyInjectorConfigMap
+		}
+		if err := apply(&cm); err != nil {
+			return mesh, err
+		}
+		sources = append(sources, "ConfigMap "+istioNS+"/"+name)
+	}
+	if len(sources) > 0 {
+		mesh.Source = joinAnd(sources)
+	} else {
+		mesh.Source = "Istio's defaults (no ConfigMap " + istioNS + "/" + MeshConfigMapName + ")"
+	}
+	return mesh, nil
+}
+
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	out := items[0]
+	for _, it := range items[1 : len(items)-1] {
+		out += ", " + it
+	}
+	return out + " and " + items[len(items)-1]
+}
+
+func (r *liveReader) listResource(ctx context.Context, res liveResource, namespaces []string) ([]*Object, error) {
 	scopes := namespaces
 	if scopes == nil {
 		scopes = []string{metav1.NamespaceAll}
 	}
 	var out []*Object
 	for _, ns := range scopes {
-		list, err := client.Resource(r.gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+		list, err := r.client.Resource(res.gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			if r.optional && apierrors.IsNotFound(err) {
+			if res.optional && apierrors.IsNotFound(err) {
 				return nil, nil
 			}
-			return nil, listError(r, ns, err)
-		}
-		for i := range list.Items {
-			item := &list.Items[i]
-			if ownedByWorkload(item) {
+			if apierrors.IsForbidden(err) {
+				r.denied = append(r.denied, Denied{Verb: "list", Resource: resourceName(res.gvr), Namespace: ns, Needed: res.needed, Message: err.Error()})
 				continue
 			}
-			item.SetAPIVersion(r.gvr.GroupVersion().String())
-			item.SetKind(r.kind)
-			// managedFields are large and never needed.
+			return nil, listError(res, ns, err)
+		}
+		r.read[res.kind+"/"+ns] = true
+		for i := range list.Items {
+			item := &list.Items[i]
+			item.SetAPIVersion(res.gvr.GroupVersion().String())
+			item.SetKind(res.kind)
+			if res.kind == "ConfigMap" {
+				r.changed[item.GetNamespace()+"/"+item.GetName()] = lastChange(item)
+			}
+			// managedFields are large and never needed past this point.
 			item.SetManagedFields(nil)
+			if res.kind == "Pod" {
+				var pod corev1.Pod
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.Object, &pod); err != nil {
+					return nil, fmt.Errorf("reading Pod %s/%s: %w", item.GetNamespace(), item.GetName(), err)
+				}
+				r.pods = append(r.pods, &Pod{Pod: &pod})
+			}
+			// ReplicaSets of Deployments, Jobs of CronJobs and Pods of any
+			// controller are not workloads of their own: their controller's
+			// template is what users edit. Their owners link pods to it.
+			if ref := controllerOf(item); ref != nil {
+				if res.kind == "ReplicaSet" || res.kind == "Job" {
+					r.owners[ownerKey{res.kind, item.GetNamespace(), item.GetName()}] = ref
+				}
+				continue
+			}
 			o, err := NewObject(item.Object)
 			if err != nil {
-				return nil, fmt.Errorf("reading %s %s/%s: %w", r.kind, item.GetNamespace(), item.GetName(), err)
+				return nil, fmt.Errorf("reading %s %s/%s: %w", res.kind, item.GetNamespace(), item.GetName(), err)
 			}
 			out = append(out, o)
 		}
@@ -115,15 +284,24 @@ func listResource(ctx context.Context, client dynamic.Interface, r liveResource,
 	return out, nil
 }
 
-// ownedByWorkload skips ReplicaSets of Deployments, Jobs of CronJobs and
-// Pods of any controller: their controller's template is what users edit.
-func ownedByWorkload(u *unstructured.Unstructured) bool {
-	for _, ref := range u.GetOwnerReferences() {
-		if ref.Controller != nil && *ref.Controller {
-			return true
+// lastChange is when any field manager last wrote the object (the newest
+// managedFields time), else its creation: for a ConfigMap, when its data may
+// last have changed.
+func lastChange(u *unstructured.Unstructured) time.Time {
+	t := u.GetCreationTimestamp().Time
+	for _, mf := range u.GetManagedFields() {
+		if mf.Time != nil && mf.Time.After(t) {
+			t = mf.Time.Time
 		}
 	}
-	return false
+	return t
+}
+
+func resourceName(gvr schema.GroupVersionResource) string {
+	if gvr.Group == "" {
+		return gvr.Resource
+	}
+	return gvr.Resource + "." + gvr.Group
 }
 
 func listError(r liveResource, ns string, err error) error {
@@ -131,45 +309,50 @@ func listError(r liveResource, ns string, err error) error {
 	if ns != "" {
 		where = "in namespace " + ns
 	}
-	what := r.gvr.Resource
-	if r.gvr.Group != "" {
-		what += "." + r.gvr.Group
-	}
+	what := resourceName(r.gvr)
 	switch {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("cannot list %s %s: forbidden by RBAC; filterdoctor needs get/list on it", what, where)
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("cannot list %s: the API server does not serve it (are Istio's CRDs installed?)", what)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err):
 		return fmt.Errorf("listing %s %s: timed out (is the cluster reachable?)", what, where)
 	}
 	return fmt.Errorf("listing %s %s: %w", what, where, err)
 }
 
-var namespaceGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-
 // readNamespaces reads the Namespace objects for injection labels: all of
 // them, or just the named ones when listing cluster-wide is not allowed.
-func readNamespaces(ctx context.Context, client dynamic.Interface, namespaces []string) ([]*Object, error) {
+func (r *liveReader) readNamespaces(ctx context.Context, namespaces []string) ([]*Object, error) {
 	var items []unstructured.Unstructured
 	if namespaces == nil {
-		list, err := client.Resource(namespaceGVR).List(ctx, metav1.ListOptions{})
-		if err != nil {
+		list, err := r.client.Resource(namespaceGVR).List(ctx, metav1.ListOptions{})
+		switch {
+		case apierrors.IsForbidden(err):
+			r.denied = append(r.denied, Denied{Verb: "list", Resource: "namespaces",
+				Needed: "namespace injection labels are not read, so whether pods get a sidecar is judged from their pods alone", Message: err.Error()})
+		case err != nil:
 			return nil, listError(liveResource{gvr: namespaceGVR, kind: "Namespace"}, "", err)
+		default:
+			r.read["Namespace/"] = true
+			items = list.Items
 		}
-		items = list.Items
 	} else {
 		for _, ns := range namespaces {
-			u, err := client.Resource(namespaceGVR).Get(ctx, ns, metav1.GetOptions{})
+			u, err := r.client.Resource(namespaceGVR).Get(ctx, ns, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
+				r.read["Namespace/"+ns] = true
 				continue // InjectionFor then says the namespace does not exist
 			}
+			if apierrors.IsForbidden(err) {
+				r.denied = append(r.denied, Denied{Verb: "get", Resource: "namespaces", Name: ns,
+					Needed: "its injection labels are not read, so whether pods get a sidecar is judged from their pods alone", Message: err.Error()})
+				continue
+			}
 			if err != nil {
-				if apierrors.IsForbidden(err) {
-					return nil, fmt.Errorf("cannot get namespace %s: forbidden by RBAC; filterdoctor reads its labels to know whether pods get a sidecar", ns)
-				}
 				return nil, fmt.Errorf("getting namespace %s: %w", ns, err)
 			}
+			r.read["Namespace/"+ns] = true
 			items = append(items, *u)
 		}
 	}
@@ -185,4 +368,89 @@ func readNamespaces(ctx context.Context, client dynamic.Interface, namespaces []
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// readPullSecrets learns whether each WasmPlugin's imagePullSecret exists,
+// reading only the Secret's metadata: its data is none of our business.
+func (r *liveReader) readPullSecrets(ctx context.Context, s *Snapshot) error {
+	s.pullSecrets = map[string]bool{}
+	var keys []string
+	for _, wp := range s.WasmPlugins {
+		if name := wp.WP.Spec.GetImagePullSecret(); name != "" {
+			keys = append(keys, wp.Namespace+"/"+name)
+		}
+	}
+	sort.Strings(keys)
+	for i, key := range keys {
+		if i > 0 && keys[i-1] == key {
+			continue
+		}
+		ns, name := splitKey(key)
+		_, err := r.meta.Resource(secretsGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			s.pullSecrets[key] = true
+		case apierrors.IsNotFound(err):
+			s.pullSecrets[key] = false
+		case apierrors.IsForbidden(err):
+			r.denied = append(r.denied, Denied{Verb: "get", Resource: "secrets", Namespace: ns, Name: name,
+				Needed: "whether the WasmPlugin's imagePullSecret exists is not checked", Message: err.Error()})
+		default:
+			return fmt.Errorf("getting the metadata of Secret %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func splitKey(key string) (string, string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}
+
+// Complete reports whether the snapshot holds every object of kind in
+// namespace: true for a live read that was allowed, false for files (which
+// may hold a part) and for a read that RBAC refused. Checks that would
+// conclude from absence ("does not exist") ask this first.
+func (s *Snapshot) Complete(kind, namespace string) bool {
+	if !s.Live {
+		return false
+	}
+	if s.read == nil {
+		return true
+	}
+	return s.read[kind+"/"+namespace] || s.read[kind+"/"]
+}
+
+// WorkloadsComplete reports whether every workload kind was read in
+// namespace, so that "no workload matches" is a fact.
+func (s *Snapshot) WorkloadsComplete(namespace string) bool {
+	for kind := range workloadKinds {
+		if !s.Complete(kind, namespace) {
+			return false
+		}
+	}
+	return true
+}
+
+// DeniedAny reports whether a read of any of resources was refused.
+func (s *Snapshot) DeniedAny(resources ...string) bool {
+	for _, d := range s.Denied {
+		for _, r := range resources {
+			if d.Resource == r {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// PullSecretExists reports whether Secret namespace/name exists; known is
+// false when it was not (allowed to be) read.
+func (s *Snapshot) PullSecretExists(namespace, name string) (exists, known bool) {
+	exists, known = s.pullSecrets[namespace+"/"+name]
+	return exists, known
 }

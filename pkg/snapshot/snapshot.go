@@ -3,6 +3,7 @@ package snapshot
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
 	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
@@ -62,6 +63,9 @@ type WasmPlugin struct {
 type ConfigMap struct {
 	*Object
 	CM *corev1.ConfigMap
+	// Changed is when the ConfigMap was last written (its newest
+	// managedFields time), read from a cluster; zero from files.
+	Changed time.Time
 }
 
 // Service is a decoded Service.
@@ -99,8 +103,17 @@ type Snapshot struct {
 	Namespaces     map[string]*Namespace
 	Invalid        []*Invalid
 
+	// Read from a cluster only: the pods that run, the mesh-wide settings,
+	// and the reads RBAC refused.
+	Pods   []*Pod
+	Mesh   MeshConfig
+	Denied []Denied
+
 	configMapIndex map[string]*ConfigMap
 	servicesByNS   map[string][]*Service
+	podsByOwner    map[*Workload][]*Pod
+	read           map[string]bool
+	pullSecrets    map[string]bool
 }
 
 // workloadKinds maps each workload kind to the path of its pod template.
@@ -131,7 +144,7 @@ var clusterScoped = map[string]bool{
 // New classifies objects. Namespaced objects without a namespace get
 // defaultNamespace, as kubectl apply would give them.
 func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) {
-	s := &Snapshot{Live: live, Namespaces: map[string]*Namespace{}}
+	s := &Snapshot{Live: live, Namespaces: map[string]*Namespace{}, Mesh: DefaultMesh()}
 	for _, o := range objs {
 		if o.Namespace == "" && !clusterScoped[o.Kind] {
 			o.Namespace = defaultNamespace
@@ -240,7 +253,7 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 	case *extv1alpha1.WasmPlugin:
 		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{o, t})
 	case *corev1.ConfigMap:
-		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{o, t})
+		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{Object: o, CM: t})
 		o.Data = nil
 	case *corev1.Service:
 		s.Services = append(s.Services, &Service{o, t})

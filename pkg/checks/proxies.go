@@ -1,0 +1,577 @@
+package checks
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	netapi "istio.io/api/networking/v1alpha3"
+
+	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// proxyFacts judges what the running proxies' admin APIs said (Options.
+// Proxies): whether each filter a policy should have put in a proxy is
+// there, in front of the router, loaded and running; Envoy's own
+// rejections; clusters a filter calls. Every finding names the pod it
+// read.
+type proxyFacts struct{}
+
+func (proxyFacts) Name() string { return "proxy-facts" }
+
+func (proxyFacts) Run(c *Context) []finding.Finding {
+	if len(c.Opts.Proxies) == 0 {
+		return nil
+	}
+	var out []finding.Finding
+	forbidden := false
+	for _, p := range c.Opts.Proxies {
+		pod := c.pod(p)
+		switch {
+		case p.Forbidden:
+			forbidden = true
+			continue
+		case p.Err != nil:
+			out = append(out, unreadProxy(pod, p))
+			continue
+		}
+		out = append(out, c.proxyFindings(pod, p)...)
+	}
+	if forbidden {
+		p := c.Opts.Proxies[0]
+		out = append(out, finding.LivePortForwardForbidden.New(finding.Ref{Kind: "Namespace", Name: p.Pod.Namespace},
+			fmt.Sprintf("RBAC forbids pods/portforward in namespace %s (%v), so no istio-proxy there was read; only what the API server stores was judged.", p.Pod.Namespace, p.Err),
+			fmt.Sprintf("Grant get and create on pods/portforward in namespace %s (kubectl create role filterdoctor-proxy --verb=get,create --resource=pods/portforward -n %s, then bind it), or pass --no-proxy.", p.Pod.Namespace, p.Pod.Namespace)))
+	}
+	return out
+}
+
+// pod finds the snapshot's pod for a proxy (the same object, read once).
+func (c *Context) pod(p *fleet.Proxy) *snapshot.Pod {
+	if c.podIndex == nil {
+		c.podIndex = podByName(c.Snap)
+	}
+	if sp := c.podIndex[p.Name()]; sp != nil {
+		return sp
+	}
+	return &snapshot.Pod{Pod: p.Pod}
+}
+
+// ProxiesOf returns the proxies of w's pods that answered every request.
+func (c *Context) ProxiesOf(w *snapshot.Workload) []*fleet.Proxy {
+	var out []*fleet.Proxy
+	for _, p := range c.Opts.Proxies {
+		if p.Answered() && c.pod(p).Owner == w {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func unreadProxy(pod *snapshot.Pod, p *fleet.Proxy) finding.Finding {
+	what := "Pod " + pod.Pod.Name
+	if pod.Owner != nil {
+		what += fmt.Sprintf(" of %s %s/%s", pod.Owner.Kind, pod.Owner.Namespace, pod.Owner.Name)
+	}
+	msg := fmt.Sprintf("%s: its istio-proxy was not read (%v), so nothing its proxy would show was checked.", what, p.Err)
+	fix := fmt.Sprintf("Look at the pod: kubectl describe pod %s -n %s; kubectl logs %s -c istio-proxy -n %s. Check again when it runs.", pod.Pod.Name, pod.Pod.Namespace, pod.Pod.Name, pod.Pod.Namespace)
+	if !p.Unreachable && p.AdminPort > 0 {
+		fix += fmt.Sprintf(" If Envoy's admin API is not on port %d, pass --proxy-admin-port.", p.AdminPort)
+	}
+	f := finding.LiveProxyUnread.New(pod.Ref(), msg, fix)
+	if pod.Owner != nil {
+		f = f.With(workloadRef(pod.Owner))
+	}
+	return f
+}
+
+// proxyFindings judges one answered proxy.
+func (c *Context) proxyFindings(pod *snapshot.Pod, p *fleet.Proxy) []finding.Finding {
+	var out []finding.Finding
+	w := pod.Owner
+	var efs []*snapshot.EnvoyFilter
+	var wps []*snapshot.WasmPlugin
+	if w != nil {
+		efs, wps = c.FiltersFor(w), c.PluginsFor(w)
+	}
+	related := policyRefs(efs, wps)
+	out = append(out, rejections(pod, p, efs, related)...)
+	gateway := strings.HasPrefix(p.Info.Node.ID, "router~")
+	for _, ef := range efs {
+		out = append(out, c.patchPresence(pod, p, ef, gateway)...)
+	}
+	out = append(out, pluginPresence(pod, p, wps)...)
+	out = append(out, wasmRuntime(pod, p, related)...)
+	out = append(out, c.calledClusters(pod, p, efs)...)
+	out = append(out, envoyVersion(pod, p)...)
+	return out
+}
+
+func policyRefs(efs []*snapshot.EnvoyFilter, wps []*snapshot.WasmPlugin) []finding.Ref {
+	var out []finding.Ref
+	for _, ef := range efs {
+		out = append(out, refOf(ef.Object))
+	}
+	for _, wp := range wps {
+		out = append(out, refOf(wp.Object))
+	}
+	return out
+}
+
+// podLabel is how messages name a pod: "pod shop/web-1 (Deployment web)".
+func podLabel(pod *snapshot.Pod) string {
+	s := "pod " + pod.Pod.Namespace + "/" + pod.Pod.Name
+	if pod.Owner != nil && pod.Owner.Kind != "Pod" {
+		s += fmt.Sprintf(" (%s %s)", pod.Owner.Kind, pod.Owner.Name)
+	}
+	return s
+}
+
+// rejections reports Envoy's own refusals: listeners and extension configs
+// in error state, else rejected-update counters above zero.
+func rejections(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, related []finding.Ref) []finding.Finding {
+	var out []finding.Finding
+	blame := func(details string) (finding.Ref, []finding.Ref) {
+		rel := append([]finding.Ref{pod.Ref()}, related...)
+		for _, ef := range efs {
+			for _, name := range patchedFilterNames(ef) {
+				if name != "" && strings.Contains(details, name) {
+					return ef.Ref(), rel
+				}
+			}
+		}
+		if len(efs) == 1 {
+			return efs[0].Ref(), rel
+		}
+		return pod.Ref(), related
+	}
+	for _, l := range p.Config.Listeners {
+		if l.Error == nil {
+			continue
+		}
+		ref, rel := blame(l.Error.Details)
+		state := "keeps serving its previous version"
+		if l.State == envoyadmin.StateErrorOnly {
+			state = "has no accepted version at all"
+		}
+		msg := fmt.Sprintf("The istio-proxy of %s rejected listener %s (version %s, at %s) and %s; Envoy says: %q.",
+			podLabel(pod), l.Label(), orDash(l.Error.VersionInfo), orDash(l.Error.LastUpdateAttempt), state, l.Error.Details)
+		out = append(out, finding.LiveListenerRejected.New(ref, msg, "Fix what Envoy names in the EnvoyFilter that patches this listener; the listener recovers with the next accepted update.").With(rel...))
+	}
+	for _, e := range p.Config.ECDS {
+		if e.Error == nil {
+			continue
+		}
+		ref, rel := blame(e.Error.Details)
+		msg := fmt.Sprintf("The istio-proxy of %s rejected extension config %s (version %s); Envoy says: %q.", podLabel(pod), e.Name, orDash(e.Error.VersionInfo), e.Error.Details)
+		out = append(out, finding.LiveExtensionRejected.New(ref, msg, "").With(rel...))
+	}
+	if len(out) > 0 {
+		return out
+	}
+	var counters []string
+	for _, name := range []string{"listener_manager.lds.update_rejected", "cluster_manager.cds.update_rejected"} {
+		if v, ok := p.Stats.Get(name); ok && v > 0 {
+			counters = append(counters, fmt.Sprintf("%s = %d", name, v))
+		}
+	}
+	if len(counters) > 0 {
+		msg := fmt.Sprintf("The istio-proxy of %s has rejected configuration updates since it started (%s); Envoy keeps the previous version of what it rejects, so a filter change may not have taken effect.",
+			podLabel(pod), strings.Join(counters, ", "))
+		fix := fmt.Sprintf("Find the reason: kubectl logs %s -c istio-proxy -n %s | grep -i rejected; then fix the EnvoyFilter it names.", pod.Pod.Name, pod.Pod.Namespace)
+		out = append(out, finding.LiveUpdatesRejected.New(pod.Ref(), msg, fix).With(related...))
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// patchedFilterNames are the names of the HTTP filters ef's patches add.
+func patchedFilterNames(ef *snapshot.EnvoyFilter) []string {
+	var out []string
+	for _, p := range ef.EF.Spec.GetConfigPatches() {
+		if name, ok := nested(p.GetPatch().GetValue().AsMap(), "name").(string); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// inserting are the operations after which the patch's filter must be in
+// the chain.
+var inserting = map[netapi.EnvoyFilter_Patch_Operation]bool{
+	netapi.EnvoyFilter_Patch_ADD: true, netapi.EnvoyFilter_Patch_INSERT_FIRST: true,
+	netapi.EnvoyFilter_Patch_INSERT_BEFORE: true, netapi.EnvoyFilter_Patch_INSERT_AFTER: true,
+	netapi.EnvoyFilter_Patch_REPLACE: true,
+}
+
+// patchPresence proves each HTTP_FILTER patch of ef in the proxy: its
+// filter must be in the chains its match selects, before the router.
+func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.EnvoyFilter, gateway bool) []finding.Finding {
+	var out []finding.Finding
+	for i, cp := range ef.EF.Spec.GetConfigPatches() {
+		if cp.GetApplyTo() != netapi.EnvoyFilter_HTTP_FILTER || !inserting[cp.GetPatch().GetOperation()] {
+			continue
+		}
+		name, _ := nested(cp.GetPatch().GetValue().AsMap(), "name").(string)
+		if name == "" {
+			continue // FD1001/FD1017 judge a value without a name
+		}
+		m := cp.GetMatch()
+		if !matchesProxy(m.GetProxy(), p) {
+			continue // the patch is not for this proxy's release or metadata
+		}
+		chains := selectChains(p.Config, m, gateway)
+		ref := ef.RefAt(patchPath(i, "match")...)
+		rel := []finding.Ref{pod.Ref()}
+		if pod.Owner != nil {
+			rel = append(rel, workloadRef(pod.Owner))
+		}
+		if len(chains) == 0 {
+			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s %s) matches no HTTP filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's HTTP chains are: %s.",
+				ef.Namespace, ef.Name, i, cp.GetPatch().GetOperation(), name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6))
+			out = append(out, finding.LiveFilterAbsent.New(ref, msg, "Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...))
+			continue
+		}
+		var present, after []envoyadmin.FilterChain
+		for _, fc := range chains {
+			at := fc.HTTP.Index(name)
+			if at < 0 {
+				continue
+			}
+			present = append(present, fc)
+			if r := fc.HTTP.RouterIndex(); r >= 0 && at > r {
+				after = append(after, fc)
+			}
+		}
+		if len(present) == 0 {
+			why := ""
+			if op := cp.GetPatch().GetOperation(); op == netapi.EnvoyFilter_Patch_INSERT_BEFORE || op == netapi.EnvoyFilter_Patch_INSERT_AFTER || op == netapi.EnvoyFilter_Patch_REPLACE {
+				if sub := m.GetListener().GetFilterChain().GetFilter().GetSubFilter().GetName(); sub != "" && chains[0].HTTP.Index(sub) < 0 {
+					why = fmt.Sprintf(" %s names subFilter %s, which this chain does not have, and istiod then inserts nothing.", op, sub)
+				}
+			}
+			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] should put %s into %s of the istio-proxy of %s, but it is not there.%s The chain is: %s.",
+				ef.Namespace, ef.Name, i, name, plural(len(chains), "filter chain "+chains[0].ID(), fmt.Sprintf("%d filter chains", len(chains))), podLabel(pod), why, chains[0].String())
+			out = append(out, finding.LiveFilterAbsent.New(ref, msg, "Correct the patch's match (or subFilter) to fit the chain shown; istioctl proxy-config listeners shows the same chains.").With(rel...))
+			continue
+		}
+		if len(after) > 0 {
+			msg := fmt.Sprintf("In the istio-proxy of %s, %s (EnvoyFilter %s/%s configPatches[%d]) runs after the router, so it never sees a request: %s.",
+				podLabel(pod), name, ef.Namespace, ef.Name, i, after[0].String())
+			out = append(out, finding.LiveFilterAfterRouter.New(ef.RefAt(patchPath(i, "patch", "operation")...), msg,
+				"Set operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: envoy.filters.http.router.").With(rel...))
+		}
+	}
+	return out
+}
+
+// matchesProxy applies match.proxy as istiod does
+// (pilot/pkg/networking/core/envoyfilter proxyMatch): proxyVersion is a
+// regex matched against the proxy's ISTIO_VERSION; a metadata match, which
+// this view cannot judge, keeps the patch out of the proof.
+func matchesProxy(pm *netapi.EnvoyFilter_ProxyMatch, p *fleet.Proxy) bool {
+	if pm == nil {
+		return true
+	}
+	if len(pm.GetMetadata()) > 0 {
+		return false
+	}
+	if v := pm.GetProxyVersion(); v != "" {
+		re, err := regexp.Compile(v)
+		if err != nil {
+			return false // FD1001 reports a bad regex
+		}
+		return re.MatchString(p.Info.IstioVersion())
+	}
+	return true
+}
+
+// selectChains returns the HTTP filter chains a listener match selects, as
+// istiod's listener patching does (pilot/pkg/networking/core/envoyfilter/
+// listener_patch.go): the context picks inbound, outbound or gateway
+// listeners; portNumber is the inbound chain's destination port for
+// SIDECAR_INBOUND and the listener's port otherwise.
+func selectChains(pc *envoyadmin.ProxyConfig, m *netapi.EnvoyFilter_EnvoyConfigObjectMatch, gateway bool) []envoyadmin.FilterChain {
+	ctx := m.GetContext()
+	lm := m.GetListener()
+	fcm := lm.GetFilterChain()
+	var out []envoyadmin.FilterChain
+	for _, l := range pc.Listeners {
+		if l.Static || l.State == envoyadmin.StateErrorOnly {
+			continue
+		}
+		inbound := l.Direction == "INBOUND"
+		switch ctx {
+		case netapi.EnvoyFilter_SIDECAR_INBOUND:
+			if gateway || !inbound {
+				continue
+			}
+		case netapi.EnvoyFilter_SIDECAR_OUTBOUND:
+			if gateway || inbound {
+				continue
+			}
+		case netapi.EnvoyFilter_GATEWAY:
+			if !gateway {
+				continue
+			}
+		}
+		if lm.GetName() != "" && lm.GetName() != l.Name {
+			continue
+		}
+		for _, fc := range l.Chains {
+			if fc.HTTP == nil {
+				continue
+			}
+			if port := lm.GetPortNumber(); port != 0 {
+				if inbound && !gateway {
+					if uint32(fc.DestinationPort) != port {
+						continue
+					}
+				} else if uint32(l.Port) != port {
+					continue
+				}
+			}
+			if fcm.GetName() != "" && fcm.GetName() != fc.Name {
+				continue
+			}
+			if dp := fcm.GetDestinationPort(); dp != 0 && uint32(fc.DestinationPort) != dp {
+				continue
+			}
+			if sni := fcm.GetSni(); sni != "" && !contains(fc.ServerNames, sni) {
+				continue
+			}
+			if tp := fcm.GetTransportProtocol(); tp != "" && tp != fc.TransportProtocol {
+				continue
+			}
+			out = append(out, fc)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func describeMatch(m *netapi.EnvoyFilter_EnvoyConfigObjectMatch) string {
+	parts := []string{"context " + m.GetContext().String()}
+	lm := m.GetListener()
+	if lm.GetName() != "" {
+		parts = append(parts, "listener "+lm.GetName())
+	}
+	if lm.GetPortNumber() != 0 {
+		parts = append(parts, fmt.Sprintf("port %d", lm.GetPortNumber()))
+	}
+	if n := lm.GetFilterChain().GetName(); n != "" {
+		parts = append(parts, "filterChain "+n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describeChains lists up to max HTTP chains of the proxy by ID.
+func describeChains(pc *envoyadmin.ProxyConfig, max int) string {
+	var ids []string
+	for _, l := range pc.Listeners {
+		for _, fc := range l.Chains {
+			if fc.HTTP != nil {
+				ids = append(ids, fc.ID())
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return "(none)"
+	}
+	more := ""
+	if len(ids) > max {
+		more = fmt.Sprintf(" and %d more", len(ids)-max)
+		ids = ids[:max]
+	}
+	return strings.Join(ids, ", ") + more
+}
+
+// wasmPluginFilterName matches the HTTP filter and ECDS names istiod gives
+// WasmPlugin ns/name across releases: "ns.name" (≤1.20),
+// "extenstions.istio.io/wasmplugin/ns.name" (1.21–1.25, the typo is
+// istiod's), "extensions.istio.io/wasmplugin/ns.name" (1.26–1.29) and
+// "extensions.istio.io/trafficextension/ns.name~istio-translated-wasmplugin"
+// (1.30+); istio/istio pilot/pkg/model/extensions.go and
+// pilot/pkg/config/kube/extensions/translate.go.
+func wasmPluginFilterName(ns, name string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[/.])` + regexp.QuoteMeta(ns+"."+name) + `(~.*)?$`)
+}
+
+// pluginPresence proves each WasmPlugin in the proxy: its filter must be
+// in some HTTP chain, and its ECDS config must be the module, not Istio's
+// placeholder.
+func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugin) []finding.Finding {
+	var out []finding.Finding
+	for _, wp := range wps {
+		if wp.WP.Spec.GetType().String() == "NETWORK" {
+			continue // a network filter; HTTP chains do not hold it
+		}
+		re := wasmPluginFilterName(wp.Namespace, wp.Name)
+		found := ""
+		for _, l := range p.Config.Listeners {
+			for _, fc := range l.Chains {
+				if fc.HTTP == nil {
+					continue
+				}
+				for _, f := range fc.HTTP.Filters {
+					if re.MatchString(f.Name) {
+						found = f.Name
+					}
+				}
+			}
+		}
+		rel := []finding.Ref{pod.Ref()}
+		if found == "" {
+			msg := fmt.Sprintf("WasmPlugin %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
+				wp.Namespace, wp.Name, podLabel(pod))
+			out = append(out, finding.LiveFilterAbsent.New(wp.Ref(), msg, "Check the WasmPlugin's match and phase against the proxy's listeners (istioctl proxy-config listeners POD); istiod's log says if it refused the plugin.").With(rel...))
+			continue
+		}
+		e := p.Config.ECDSByName(found)
+		if e == nil {
+			continue
+		}
+		if e.Placeholder != "" {
+			effect := "every request it sees is denied with 403 \"RBAC: access denied\" (FAIL_CLOSE)"
+			if e.Placeholder == envoyadmin.PlaceholderAllowAll {
+				effect = "requests pass but the plugin never runs (FAIL_OPEN)"
+			}
+			msg := fmt.Sprintf("In the istio-proxy of %s, WasmPlugin %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
+				podLabel(pod), wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)
+			fix := fmt.Sprintf("Make %s fetchable (url, tag or sha256, imagePullSecret); the reason is in kubectl logs %s -c istio-proxy -n %s | grep -i wasm.", wp.WP.Spec.GetUrl(), pod.Pod.Name, pod.Pod.Namespace)
+			out = append(out, finding.LiveWasmPlaceholder.New(wp.RefAt("spec", "url"), msg, fix).With(rel...))
+		}
+	}
+	return out
+}
+
+// wasmRuntime reports V8 Wasm filters in a proxy whose V8 runtime runs no
+// VM (the gauge Envoy's Wasm stats keep, envoyproxy/envoy
+// source/extensions/common/wasm/stats_handler.h).
+func wasmRuntime(pod *snapshot.Pod, p *fleet.Proxy, related []finding.Ref) []finding.Finding {
+	active, ok := p.Stats.Get("wasm.envoy.wasm.runtime.v8.active")
+	if !ok || active > 0 {
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	add := func(name string, w *envoyadmin.WasmFilter) {
+		if w != nil && !w.Builtin && strings.Contains(w.Runtime, "v8") && !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	for _, l := range p.Config.Listeners {
+		for _, fc := range l.Chains {
+			if fc.HTTP == nil {
+				continue
+			}
+			for _, f := range fc.HTTP.Filters {
+				add(f.Name, f.Wasm)
+				if f.Discovered {
+					if e := p.Config.ECDSByName(f.Name); e != nil {
+						add(f.Name, e.Wasm)
+					}
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	msg := fmt.Sprintf("The istio-proxy of %s is configured with the V8 Wasm filter%s %s, but wasm.envoy.wasm.runtime.v8.active is 0: no module is running; it failed to start (\"Failed to initialize Wasm code\") or was never loaded.",
+		podLabel(pod), plural(len(names), "", "s"), strings.Join(names, ", "))
+	fix := fmt.Sprintf("Inspect the module against this proxy's release: kubectl filterdoctor wasm inspect MODULE.wasm --istio-version %s; the start-up error is in kubectl logs %s -c istio-proxy -n %s | grep -i wasm.",
+		orDash(majorMinor(p.Info.IstioVersion())), pod.Pod.Name, pod.Pod.Namespace)
+	return []finding.Finding{finding.LiveWasmVMNotRunning.New(pod.Ref(), msg, fix).With(related...)}
+}
+
+func majorMinor(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// istioCluster matches an Istio cluster name inside a plugin
+// configuration: outbound|PORT|SUBSET|HOST.
+var istioCluster = regexp.MustCompile(`outbound\|\d+\|[^|"\s]*\|[A-Za-z0-9.\-]+`)
+
+// calledClusters reports clusters that the Lua scripts and Wasm plugin
+// configurations of ef call but this proxy does not have, while the input
+// says they should exist (FD3006 reports names that exist nowhere).
+func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter) []finding.Finding {
+	var out []finding.Finding
+	known := knownClusters(c)
+	rel := []finding.Ref{pod.Ref()}
+	missing := func(ref finding.Ref, cluster, by string) finding.Finding {
+		msg := fmt.Sprintf("%s calls cluster %q, which the istio-proxy of %s does not have (it has %d clusters), so the call fails with \"http call cluster invalid. Must be configured\".",
+			by, cluster, podLabel(pod), len(p.Config.Clusters))
+		fix := fmt.Sprintf("A Sidecar resource or the Service's exportTo hides it from %s: add the host to the Sidecar's egress hosts (or export the Service), or call a cluster the proxy has (istioctl proxy-config clusters %s -n %s).", podLabel(pod), pod.Pod.Name, pod.Pod.Namespace)
+		return finding.LiveClusterMissing.New(ref, msg, fix).With(rel...)
+	}
+	for _, ef := range efs {
+		for _, s := range LuaScriptsIn(ef) {
+			var calls []string
+			lua.Lint(s.Source, lua.Options{Envoy: c.Opts.Istio.Envoy, ClusterDefined: func(name string) bool {
+				calls = append(calls, name)
+				return true
+			}})
+			for _, name := range calls {
+				if known.defined(name) && !p.Config.HasCluster(name) {
+					out = append(out, missing(s.Filter.Ref(), name, fmt.Sprintf("EnvoyFilter %s/%s %s", ef.Namespace, ef.Name, s.Name)))
+				}
+			}
+		}
+		for i, v := range ef.PatchValues() {
+			raw := fmt.Sprint(nested(v, "typed_config", "config", "configuration"), nested(v, "typed_config", "value", "config", "configuration"))
+			for _, name := range istioCluster.FindAllString(raw, -1) {
+				if !p.Config.HasCluster(name) {
+					out = append(out, missing(ef.RefAt(patchPath(i, "patch", "value")...), name, fmt.Sprintf("The Wasm plugin configuration of EnvoyFilter %s/%s configPatches[%d]", ef.Namespace, ef.Name, i)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// envoyVersion notes a proxy whose Envoy is not the one its image's Istio
+// release ships.
+func envoyVersion(pod *snapshot.Pod, p *fleet.Proxy) []finding.Finding {
+	if p.ImageIstio == "" {
+		return nil
+	}
+	istio, err := release.LookupIstio(majorMinor(p.ImageIstio))
+	if err != nil {
+		return nil
+	}
+	got, err := release.ParseVersion(p.Info.EnvoyVersion())
+	if err != nil || got == istio.Envoy {
+		return nil
+	}
+	msg := fmt.Sprintf("The istio-proxy of %s comes from an Istio %s image, which ships Envoy %d.%d, but its /server_info reports Envoy %s; filterdoctor judged this proxy by Envoy %d.%d.",
+		podLabel(pod), p.ImageIstio, istio.Envoy.Major, istio.Envoy.Minor, p.Info.EnvoyVersion(), got.Major, got.Minor)
+	return []finding.Finding{finding.LiveEnvoyVersionMismatch.New(pod.Ref(), msg, "")}
+}
