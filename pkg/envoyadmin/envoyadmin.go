@@ -1,5 +1,6 @@
 // Package envoyadmin is a client for one Envoy's admin API: it lists and
-// changes logger levels (/logging), reads /server_info and /config_dump. It
+// changes logger levels (/logging), reads /server_info and /config_dump, and
+// gives a typed view of a proxy's configuration (ProxyConfig). It
 // speaks plain HTTP over whatever http.RoundTripper it is given, so the same
 // client works over a Kubernetes port-forward or against a reachable address.
 package envoyadmin
