@@ -3,7 +3,11 @@
 // tested without a proxy. The logger registry comes from a real /logging
 // capture and changes through /logging exactly as Envoy's would (POST only,
 // the same validation order, error texts and status codes); /server_info and
-// /config_dump answer with real captures.
+// /config_dump answer with real captures, /stats with a stat set synthesised
+// from documented names (stats.go). Variants of the captures (a Lua filter
+// inserted, a listener in error, a WasmPlugin whose fetch failed) are made in
+// code by the edits in scenario.go, and SetLatency and SetFault model slow and
+// broken proxies.
 //
 // The captures live outside the repository, in shared/fixtures/envoy next to
 // the module root; Dir finds them. server_info.json is the exception (see
@@ -24,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
 )
@@ -36,6 +41,10 @@ const (
 	LoggingFile          = "logging.txt"
 	SidecarListenersFile = "sidecar-listeners-configdump.json"
 	ECDSFile             = "ecds-wasmplugin-configdump.json"
+	// DescribeHTTPFile holds a sidecar's ClustersConfigDump (an outbound
+	// EDS cluster); WaypointFile the bootstrap's static clusters.
+	DescribeHTTPFile = "describe-http-configdump.json"
+	WaypointFile     = "waypoint-configdump.json"
 )
 
 // Dir returns the Envoy fixture directory: <module root>/../shared/
@@ -102,11 +111,34 @@ type Server struct {
 	serverInfo []byte
 	configs    []json.RawMessage
 	requests   []string
+	stats      map[string]Stat
+	pinned     map[string]bool // stats set by SetStat: not re-derived from the config
+	latency    time.Duration
+	fault      Fault
+	done       chan struct{} // closed by Close: releases hung requests
+	closeOnce  sync.Once
 }
 
+// Fault is how a server misbehaves, for tests of unreachable or stuck
+// proxies.
+type Fault int
+
+const (
+	// NoFault answers every request.
+	NoFault Fault = iota
+	// Hang accepts each request and never answers it: the request ends only
+	// when the client gives up (closes the connection) or Close is called.
+	Hang
+	// CloseConnection closes each connection as soon as a request arrives,
+	// without an answer, as a proxy that crashes mid-request.
+	CloseConnection
+)
+
 // Load builds a server from the captures in dir: the logger registry from
-// logging.txt, and a sidecar's config dump made of the captured listeners
-// dump plus the captured ECDS (WasmPlugin) dumps.
+// logging.txt (every logger at warning, as captured), and a sidecar's config
+// dump in Envoy's order (clusters, ECDS, listeners): a ClustersConfigDump
+// (see sidecarClusters), the captured ECDS (WasmPlugin) dumps and the
+// captured listeners dump. Its /stats are synthesised (stats.go).
 func Load(dir string) (*Server, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, LoggingFile))
 	if err != nil {
@@ -116,15 +148,75 @@ func Load(dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading logger registry from %s: %w", LoggingFile, err)
 	}
-	var configs []json.RawMessage
-	for _, name := range []string{SidecarListenersFile, ECDSFile} {
+	clusters, err := sidecarClusters(dir)
+	if err != nil {
+		return nil, err
+	}
+	configs := []json.RawMessage{clusters}
+	for _, name := range []string{ECDSFile, SidecarListenersFile} {
 		c, err := ReadConfigDump(filepath.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
 		configs = append(configs, c...)
 	}
-	return &Server{loggers: loggers, serverInfo: serverInfoCapture, configs: configs}, nil
+	s := &Server{loggers: loggers, serverInfo: serverInfoCapture, configs: configs,
+		pinned: map[string]bool{}, done: make(chan struct{})}
+	s.stats = defaultStats(configs, s.serverInfo)
+	return s, nil
+}
+
+// LoadFresh is Load with the logger levels of a proxy that has just started:
+// the levels its /server_info command line implies (see Restart), rather than
+// the captured listing's.
+func LoadFresh(dir string) (*Server, error) {
+	s, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Restart(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// sidecarClusters is the ClustersConfigDump a sidecar shows: the captured
+// sidecar's (describe-http-configdump.json: the outbound EDS cluster
+// outbound|9080|v1|productpage.default.svc.cluster.local) with the static
+// clusters that Istio's bootstrap gives every proxy ("agent" and
+// "prometheus_stats", istio/istio tools/packaging/common/envoy_bootstrap.json)
+// taken from the waypoint capture, whose bootstrap is the same template.
+func sidecarClusters(dir string) (json.RawMessage, error) {
+	find := func(file string) (map[string]any, error) {
+		configs, err := ReadConfigDump(filepath.Join(dir, file))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range configs {
+			var m map[string]any
+			if err := json.Unmarshal(c, &m); err != nil {
+				return nil, fmt.Errorf("loading %s: %w", file, err)
+			}
+			if m["@type"] == typePrefix+"ClustersConfigDump" {
+				return m, nil
+			}
+		}
+		return nil, fmt.Errorf("loading %s: no ClustersConfigDump", file)
+	}
+	sidecar, err := find(DescribeHTTPFile)
+	if err != nil {
+		return nil, err
+	}
+	waypoint, err := find(WaypointFile)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{
+		"@type":                   sidecar["@type"],
+		"static_clusters":         waypoint["static_clusters"],
+		"dynamic_active_clusters": sidecar["dynamic_active_clusters"],
+	}
+	return json.Marshal(out)
 }
 
 // Start loads the shared fixtures and serves them on a local HTTP server
@@ -139,9 +231,91 @@ func Start(t testing.TB) (*Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, s.serve(t)
+}
+
+// StartFresh is Start with LoadFresh: a proxy with its start-up log levels.
+func StartFresh(t testing.TB) (*Server, *httptest.Server) {
+	t.Helper()
+	dir, err := Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadFresh(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, s.serve(t)
+}
+
+func (s *Server) serve(t testing.TB) *httptest.Server {
 	hs := httptest.NewServer(s)
+	// Cleanups run last-registered first: hung requests are released
+	// before hs.Close waits for them.
 	t.Cleanup(hs.Close)
-	return s, hs
+	t.Cleanup(s.Close)
+	return hs
+}
+
+// Close releases requests held by Hang. The server keeps answering after
+// it; only hung requests end.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
+}
+
+// SetLatency delays every answer by d (0: none). A request whose client
+// gives up meanwhile is dropped unanswered.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetFault makes the server misbehave from the next request on.
+func (s *Server) SetFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// Restart sets every logger to the level a proxy starts with, as Envoy does
+// at start-up: --log-level (command_line_options.log_level) for every
+// logger, then each --component-log-level item (component_log_level,
+// "name:level,...") for its logger. It reads the current /server_info, so
+// it is the level set a restarted pod would come back with. For the embedded
+// capture (Istio 1.24: log_level "warning", component_log_level
+// "misc:error") that is every logger at warning and misc at error.
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var si envoyadmin.ServerInfo
+	if err := json.Unmarshal(s.serverInfo, &si); err != nil {
+		return fmt.Errorf("fixture server_info: %w", err)
+	}
+	names := make([]string, len(s.loggers))
+	for i, l := range s.loggers {
+		names[i] = l.Name
+	}
+	levels, err := si.StartupLevels(names)
+	if err != nil {
+		return err
+	}
+	for i := range s.loggers {
+		s.loggers[i].Level = levels[s.loggers[i].Name]
+	}
+	return nil
+}
+
+// SetLoggerLevel changes one logger as POST /logging?<name>=<level> would,
+// without recording a request: for building a proxy whose levels were
+// changed before the test starts.
+func (s *Server) SetLoggerLevel(name, level string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.changeLogLevel([]string{name}, map[string]string{name: level}); err != nil {
+		return fmt.Errorf("logger %s=%s: %w", name, level, err)
+	}
+	return nil
 }
 
 // ReadConfigDump reads the "configs" of a captured /config_dump body.
@@ -163,18 +337,37 @@ func ReadConfigDump(path string) ([]json.RawMessage, error) {
 }
 
 // SetConfigDump replaces the configs /config_dump serves, e.g. with a
-// capture into which a test inserted a Lua filter.
+// capture into which a test inserted a Lua filter. The stats that follow
+// from the config (listener and cluster counts, Wasm VMs) follow it, unless
+// pinned by SetStat.
 func (s *Server) SetConfigDump(configs []json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.configs = configs
+	s.rederiveStats()
 }
 
-// SetServerInfo replaces the /server_info body.
+// ConfigDump returns the configs /config_dump serves.
+func (s *Server) ConfigDump() []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]json.RawMessage(nil), s.configs...)
+}
+
+// SetServerInfo replaces the /server_info body. Logger levels stay as they
+// are; Restart applies the new command line's levels.
 func (s *Server) SetServerInfo(body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.serverInfo = body
+	s.rederiveStats()
+}
+
+// ServerInfo returns the /server_info body.
+func (s *Server) ServerInfo() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.serverInfo...)
 }
 
 // Loggers returns the current logger levels in registry order.
@@ -194,12 +387,42 @@ func (s *Server) Requests() []string {
 // ServeHTTP implements the admin endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	target := r.URL.Path
 	if r.URL.RawQuery != "" {
 		target += "?" + r.URL.RawQuery
 	}
 	s.requests = append(s.requests, r.Method+" "+target)
+	latency, fault := s.latency, s.fault
+	s.mu.Unlock()
+
+	switch fault {
+	case Hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+		return
+	case CloseConnection:
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				_ = c.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection on HTTP/2 too
+	}
+	if latency > 0 {
+		timer := time.NewTimer(latency)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch r.URL.Path {
 	case "/logging":
 		// mutates_state handler: Envoy refuses anything but POST.
@@ -212,8 +435,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.serverInfo)
 	case "/config_dump":
 		s.serveConfigDump(w, r.URL.RawQuery)
+	case "/stats":
+		s.serveStats(w, r.URL.RawQuery)
 	default:
-		writeText(w, http.StatusNotFound, "invalid path. admin commands are:\n  /config_dump: dump current Envoy configs\n  /logging (POST): query/change logging levels\n  /server_info: print server version/status information\n")
+		writeText(w, http.StatusNotFound, "invalid path. admin commands are:\n  /config_dump: dump current Envoy configs\n  /logging (POST): query/change logging levels\n  /server_info: print server version/status information\n  /stats: print server stats\n")
 	}
 }
 

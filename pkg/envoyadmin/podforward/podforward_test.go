@@ -2,9 +2,6 @@ package podforward_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,33 +9,34 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
 	"k8s.io/client-go/rest"
 
+	"github.com/filterdoctor/filterdoctor/internal/kubeletstub"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin/fixtureserver"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin/podforward"
 )
 
-// kubeletForwarder is an API server endpoint for
-// /api/v1/namespaces/shop/pods/web-1/portforward that speaks the
-// portforward.k8s.io protocol over SPDY, as the kubelet does, and connects
-// the pod's port 15000 to envoyAddr. It refuses websocket upgrades, so the
-// client has to fall back to SPDY as it would against an older API server.
-type kubeletForwarder struct {
-	envoyAddr string
-	mu        sync.Mutex
-	errs      map[string]chan httpstream.Stream // requestID → its error stream, once it arrives
-	upgrades  []string
+// fakeAPIServer stands for the API server's pods/portforward endpoint: it
+// hands /api/v1/namespaces/{ns}/pods/{pod}/portforward to a kubelet stub's
+// handler as /portForward/{ns}/{pod}, which speaks the portforward.k8s.io
+// protocol over SPDY as the kubelet does. It refuses websocket upgrades, so
+// the client has to fall back to SPDY as it would against an API server
+// older than 1.31. (internal/kubeletstub's own tests go through a real
+// kube-apiserver.)
+type fakeAPIServer struct {
+	kubelet  *kubeletstub.Server
+	mu       sync.Mutex
+	upgrades []string
 }
 
-func (k *kubeletForwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	k.mu.Lock()
-	k.upgrades = append(k.upgrades, r.Method+" "+r.Header.Get("Upgrade"))
-	k.mu.Unlock()
-	if r.URL.Path != "/api/v1/namespaces/shop/pods/web-1/portforward" {
+func (a *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.upgrades = append(a.upgrades, r.Method+" "+r.Header.Get("Upgrade"))
+	a.mu.Unlock()
+	parts := strings.Split(r.URL.Path, "/")
+	// "", api, v1, namespaces, NS, pods, POD, portforward
+	if len(parts) != 8 || parts[1] != "api" || parts[3] != "namespaces" || parts[5] != "pods" || parts[7] != "portforward" {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
@@ -46,80 +44,20 @@ func (k *kubeletForwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "websocket not supported here", http.StatusBadRequest)
 		return
 	}
-	if _, err := httpstream.Handshake(r, w, []string{"portforward.k8s.io"}); err != nil {
-		return
-	}
-	streams := make(chan httpstream.Stream, 8)
-	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, func(s httpstream.Stream, _ <-chan struct{}) error {
-		streams <- s
-		return nil
-	})
-	if conn == nil {
-		return
-	}
-	defer conn.Close()
-	for {
-		select {
-		case s := <-streams:
-			go k.handle(s)
-		case <-conn.CloseChan():
-			return
-		}
-	}
+	r = r.Clone(r.Context())
+	r.URL.Path = "/portForward/" + parts[4] + "/" + parts[6]
+	a.kubelet.ServeHTTP(w, r)
 }
 
-func (k *kubeletForwarder) handle(s httpstream.Stream) {
-	h := s.Headers()
-	id := h.Get(corev1.PortForwardRequestIDHeader)
-	if h.Get(corev1.StreamType) == corev1.StreamTypeError {
-		k.errStream(id) <- s
-		return
-	}
-	defer s.Close()
-	// Streams are handled concurrently, so the data stream may arrive
-	// before its error stream, as with a real kubelet.
-	var errStream httpstream.Stream
-	select {
-	case errStream = <-k.errStream(id):
-	case <-time.After(5 * time.Second):
-		return
-	}
-	defer errStream.Close()
-	port := h.Get(corev1.PortHeader)
-	if port != "15000" {
-		fmt.Fprintf(errStream, "failed to connect to localhost:%s inside namespace \"abc\", IPv4: dial tcp4 127.0.0.1:%s: connect: connection refused", port, port)
-		return
-	}
-	envoy, err := net.Dial("tcp", k.envoyAddr)
-	if err != nil {
-		fmt.Fprint(errStream, err)
-		return
-	}
-	defer envoy.Close()
-	done := make(chan struct{})
-	go func() { _, _ = io.Copy(envoy, s); close(done) }()
-	_, _ = io.Copy(s, envoy)
-	<-done
-}
-
-// errStream returns the channel that carries request id's error stream.
-func (k *kubeletForwarder) errStream(id string) chan httpstream.Stream {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ch, ok := k.errs[id]
-	if !ok {
-		ch = make(chan httpstream.Stream, 1)
-		k.errs[id] = ch
-	}
-	return ch
-}
-
-func start(t *testing.T) (*kubeletForwarder, *rest.Config, *fixtureserver.Server) {
+func start(t *testing.T) (*fakeAPIServer, *rest.Config, *fixtureserver.Server) {
 	fs, envoy := fixtureserver.Start(t)
-	k := &kubeletForwarder{envoyAddr: envoy.Listener.Addr().String(), errs: map[string]chan httpstream.Stream{}}
-	api := httptest.NewServer(k)
+	k := kubeletstub.New()
+	k.SetTarget("shop", "web-1", 15000, envoy.Listener.Addr().String())
+	a := &fakeAPIServer{kubelet: k}
+	api := httptest.NewServer(a)
 	t.Cleanup(api.Close)
-	return k, &rest.Config{Host: api.URL}, fs
+	t.Cleanup(k.Close)
+	return a, &rest.Config{Host: api.URL}, fs
 }
 
 func TestAdminAPIThroughPortForward(t *testing.T) {
@@ -157,6 +95,9 @@ func TestAdminAPIThroughPortForward(t *testing.T) {
 	if len(k.upgrades) != 2 || k.upgrades[0] != "GET websocket" || k.upgrades[1] != "POST SPDY/3.1" {
 		t.Errorf("upgrade attempts %q, want websocket then SPDY", k.upgrades)
 	}
+	if f := k.kubelet.Forwards("shop", "web-1"); len(f) != 1 || f[0].Port != 15000 || f[0].Error != "" {
+		t.Errorf("kubelet forwards %+v, want one connection to port 15000 reused for both requests", f)
+	}
 }
 
 func TestRefusedPortGivesTheKubeletsReason(t *testing.T) {
@@ -171,7 +112,8 @@ func TestRefusedPortGivesTheKubeletsReason(t *testing.T) {
 	tr := envoyadmin.DialTransport(fw.DialContext)
 	defer tr.CloseIdleConnections()
 	_, err = envoyadmin.New("http://web-1.shop:15099", tr, 0).Loggers(ctx)
-	if err == nil || !strings.Contains(err.Error(), "port-forward to shop/web-1 port 15099: failed to connect to localhost:15099") {
+	if err == nil || !strings.Contains(err.Error(), "port-forward to shop/web-1 port 15099: error forwarding port 15099 to pod ") ||
+		!strings.Contains(err.Error(), "failed to connect to localhost:15099 inside namespace") {
 		t.Errorf("err = %v, want the kubelet's connection-refused message", err)
 	}
 }
@@ -181,7 +123,7 @@ func TestUnknownPodIsAnError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := podforward.Open(ctx, cfg, "shop", "nope", 15000)
-	if err == nil || !strings.Contains(err.Error(), "port-forward to shop/nope") {
-		t.Errorf("err = %v", err)
+	if err == nil || !strings.Contains(err.Error(), "port-forward to shop/nope") || !strings.Contains(err.Error(), "pod does not exist") {
+		t.Errorf("err = %v, want the kubelet's 404", err)
 	}
 }
