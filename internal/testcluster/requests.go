@@ -52,8 +52,15 @@ type RequestLog struct {
 // cfg; use a copy (Cluster.Config returns one) to keep the original.
 func RecordRequests(cfg *rest.Config) *RequestLog {
 	l := &RequestLog{}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &recorder{log: l, next: rt} })
+	l.Record(cfg)
 	return l
+}
+
+// Record makes the clients later built from cfg record into l too, so that
+// one log can cover several configs (a command that builds its config more
+// than once).
+func (l *RequestLog) Record(cfg *rest.Config) {
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &recorder{log: l, next: rt} })
 }
 
 // Requests returns every request so far, in the order they were sent.

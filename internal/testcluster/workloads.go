@@ -222,16 +222,18 @@ type Workload struct {
 // template (defaults included) rendered by dump.ForHash, encoded with
 // rand.SafeEncodeString (k8s.io/kubernetes pkg/controller/controller_utils.go
 // ComputeHash). Pods are created a few at a time, so 50 take about a second.
-func (c *Cluster) RunDeployment(t testing.TB, node string, deploy *appsv1.Deployment) *Workload {
+// Each mutate runs on every pod before it is created, as a mutating webhook
+// (the sidecar injector) would change it.
+func (c *Cluster) RunDeployment(t testing.TB, node string, deploy *appsv1.Deployment, mutate ...func(*corev1.Pod)) *Workload {
 	t.Helper()
-	w, err := c.runDeployment(context.Background(), node, deploy)
+	w, err := c.runDeployment(context.Background(), node, deploy, mutate...)
 	if err != nil {
 		t.Fatalf("testcluster: deployment %s/%s: %v", deploy.Namespace, deploy.Name, err)
 	}
 	return w
 }
 
-func (c *Cluster) runDeployment(ctx context.Context, node string, deploy *appsv1.Deployment) (*Workload, error) {
+func (c *Cluster) runDeployment(ctx context.Context, node string, deploy *appsv1.Deployment, mutate ...func(*corev1.Pod)) (*Workload, error) {
 	if deploy.Namespace == "" || deploy.Spec.Selector == nil {
 		return nil, fmt.Errorf("needs a namespace and a selector")
 	}
@@ -294,17 +296,21 @@ func (c *Cluster) runDeployment(ctx context.Context, node string, deploy *appsv1
 			defer func() { <-sem; wg.Done() }()
 			spec := *template.Spec.DeepCopy()
 			spec.NodeName = node
-			pods[i], errs[i] = c.runPod(ctx, &corev1.Pod{
+			pod := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{
 					GenerateName: rs.Name + "-",
 					Namespace:    d.Namespace,
 					Labels:       template.Labels,
-					Annotations:  template.Annotations,
+					Annotations:  copyMap(template.Annotations),
 					OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID,
 						Controller: &yes, BlockOwnerDeletion: &yes}},
 				},
 				Spec: spec,
-			})
+			}
+			for _, m := range mutate {
+				m(pod)
+			}
+			pods[i], errs[i] = c.runPod(ctx, pod)
 		}()
 	}
 	wg.Wait()
@@ -341,4 +347,15 @@ func podTemplateHash(template *corev1.PodTemplateSpec) string {
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%v", dump.ForHash(*template))
 	return utilrand.SafeEncodeString(fmt.Sprint(h.Sum32()))
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

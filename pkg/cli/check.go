@@ -10,12 +10,15 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/render/report"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
@@ -26,19 +29,24 @@ type CheckOptions struct {
 	kube    *genericclioptions.ConfigFlags
 	streams genericiooptions.IOStreams
 
-	Files         []string
-	AllNamespaces bool
-	IstioVersion  string
-	RootNamespace string
-	Output        string
-	FailOn        string
-	Timeout       time.Duration
+	Files          []string
+	AllNamespaces  bool
+	IstioVersion   string
+	RootNamespace  string
+	IstioNamespace string
+	Output         string
+	FailOn         string
+	Timeout        time.Duration
+	NoProxy        bool
+	Parallel       int
+	AdminPort      int
 
 	// Completed fields.
 	target     *checks.TargetRef
 	namespace  string // explicit or kubeconfig namespace
 	explicitNS bool
 	istio      release.Istio
+	istioFlag  bool
 	failOn     finding.Severity // 0 means never fail
 	color      bool
 }
@@ -50,6 +58,14 @@ func newCheckCommand(kube *genericclioptions.ConfigFlags, streams genericiooptio
 		Short: "Find why Lua and Wasm filters do not apply or do not work",
 		Long: `Check EnvoyFilters, WasmPlugins, sidecar annotations, wasm ConfigMaps and the Lua and
 Wasm code they carry, for the workloads in scope.
+
+Live (without -f), it also reads the running pods of the workloads a filter reaches and,
+through the API server's port-forward, each pod's istio-proxy admin API (/server_info,
+/logging, /config_dump, /stats; read-only, at most --parallel pods at once): it proves
+whether each filter is in the proxy's chain before the router, whether Envoy rejected a
+listener or extension config, whether the Wasm VM runs, and which log levels the proxy
+really has. --no-proxy skips the proxies. The Istio release judged against is read from
+the proxy image tag unless --istio-version is given; every output says which was used.
 
 With -f, manifests are read from files and directories (recursively; multi-document YAML,
 JSON and kind: List) and nothing is read from a cluster. Without -n, every namespace in the
@@ -78,11 +94,15 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Files, "filename", "f", nil, "manifest file or directory to check offline (repeatable; - for stdin)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "check workloads in every namespace")
-	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release to judge against, e.g. 1.24 (default: the newest known)")
-	f.StringVar(&o.RootNamespace, "root-namespace", "istio-system", "mesh root namespace (meshConfig.rootNamespace)")
+	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release to judge against, e.g. 1.24 (default: live, the proxy image tag of the targeted pods; offline, the newest known)")
+	f.StringVar(&o.RootNamespace, "root-namespace", "", "mesh root namespace (default: live, meshConfig.rootNamespace from the mesh config; offline, istio-system)")
+	f.StringVar(&o.IstioNamespace, "istio-namespace", snapshot.DefaultRootNamespace, "namespace of Istio's mesh config ConfigMaps (istio, istio-sidecar-injector)")
+	f.BoolVar(&o.NoProxy, "no-proxy", false, "live: do not read the pods' istio-proxy admin APIs (judge only what the API server stores)")
+	f.IntVar(&o.Parallel, "parallel", fleet.DefaultParallelism, "live: how many istio-proxies to read at once")
+	f.IntVar(&o.AdminPort, "proxy-admin-port", 0, "live: Envoy admin port in every pod (default: the pod's proxy.istio.io/config, else meshConfig.defaultConfig.proxyAdminPort, else 15000)")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json, yaml or sarif")
 	f.StringVar(&o.FailOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
-	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading from the cluster")
+	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading the cluster, and again for reading the proxies (--request-timeout, when set, bounds each request and the whole API read)")
 	return cmd
 }
 
@@ -106,6 +126,8 @@ func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.istio = release.NewestIstio()
 	} else if o.istio, err = release.LookupIstio(o.IstioVersion); err != nil {
 		return err
+	} else {
+		o.istioFlag = true
 	}
 	if o.FailOn != "none" {
 		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
@@ -130,6 +152,12 @@ func (o *CheckOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive")
 	}
+	if o.Parallel < 1 {
+		return fmt.Errorf("--parallel must be at least 1")
+	}
+	if o.AdminPort < 0 || o.AdminPort > 65535 {
+		return fmt.Errorf("--proxy-admin-port %d is not a port", o.AdminPort)
+	}
 	return nil
 }
 
@@ -145,11 +173,19 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(50)
 	}
-	snap, err := o.load(ctx)
+	snap, cfg, err := o.load(ctx)
 	if err != nil {
 		return err
 	}
-	opts := checks.Options{Istio: o.istio, RootNamespace: o.RootNamespace, Target: o.target}
+	root := o.RootNamespace
+	if root == "" {
+		root = snap.Mesh.RootNamespace
+	}
+	opts := checks.Options{Istio: o.istio, RootNamespace: root, Target: o.target,
+		Release: checks.ReleaseOf(o.istio, "newest known release (no --istio-version)")}
+	if o.istioFlag {
+		opts.Release = checks.ReleaseOf(o.istio, "--istio-version")
+	}
 	if !o.AllNamespaces && o.namespace != "" {
 		opts.Namespaces = []string{o.namespace}
 	}
@@ -158,6 +194,9 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		if !hasWorkload(snap, o.target) {
 			return fmt.Errorf("%s %s/%s not found%s", o.target.Kind, o.target.Namespace, o.target.Name, o.inputName())
 		}
+	}
+	if snap.Live {
+		o.readLive(ctx, cfg, snap, &opts)
 	}
 	res := checks.Run(snap, opts, checks.All())
 	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output, Color: o.color, Version: clibase.Version}); err != nil {
@@ -182,30 +221,112 @@ func (o *CheckOptions) inputName() string {
 	return ""
 }
 
-func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, error) {
+func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, *rest.Config, error) {
 	if len(o.Files) > 0 {
 		objs, err := snapshot.ReadPaths(o.Files, o.streams.In)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defNS := o.namespace
 		if defNS == "" {
 			defNS = "default"
 		}
-		return snapshot.New(objs, defNS, false)
+		snap, err := snapshot.New(objs, defNS, false)
+		return snap, nil, err
 	}
 	cfg, err := o.kube.ToRESTConfig()
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+		return nil, nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	cfg.Timeout = o.Timeout
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	// --request-timeout (cli-runtime's flag, already in cfg.Timeout) bounds
+	// each request and, as kubectl users expect of a read, the whole read;
+	// --timeout bounds the whole read when it is shorter or alone.
+	limit := o.Timeout
+	if cfg.Timeout > 0 && cfg.Timeout < limit {
+		limit = cfg.Timeout
+	}
+	apiCfg := rest.CopyConfig(cfg)
+	apiCfg.Timeout = limit
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var namespaces []string
 	if !o.AllNamespaces {
 		namespaces = []string{o.namespace}
 	}
-	return snapshot.LoadCluster(ctx, cfg, namespaces, o.RootNamespace)
+	snap, err := snapshot.LoadClusterWith(ctx, apiCfg, snapshot.ClusterOptions{
+		Namespaces: namespaces, RootNamespace: o.RootNamespace, IstioNamespace: o.IstioNamespace})
+	if err != nil {
+		if ctx.Err() != nil && !strings.Contains(err.Error(), "timed out") {
+			err = fmt.Errorf("%w (no answer within %s)", err, limit)
+		}
+		return nil, nil, err
+	}
+	return snap, cfg, nil
+}
+
+// readLive reads the targeted pods' proxies (unless --no-proxy) and picks
+// the release to judge against from their proxy images.
+func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *snapshot.Snapshot, opts *checks.Options) {
+	pods := checks.NewContext(snap, *opts).TargetPods()
+	if !o.istioFlag {
+		if r, source, ok := liveRelease(pods); ok {
+			opts.Istio, opts.Release = r, checks.ReleaseOf(r, source)
+		}
+	}
+	if o.NoProxy {
+		opts.ProxiesSkipped = "--no-proxy"
+		return
+	}
+	if len(pods) == 0 {
+		return
+	}
+	perRequest := cfg.Timeout
+	if perRequest <= 0 || perRequest > o.Timeout {
+		perRequest = o.Timeout
+	}
+	connect := fleet.PortForward(cfg, perRequest)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	raw := make([]*corev1.Pod, len(pods))
+	for i, p := range pods {
+		raw[i] = p.Pod
+	}
+	opts.Proxies = fleet.Read(ctx, raw, fleet.ReadOptions{
+		Connect: connect, Parallelism: o.Parallel, MeshAdminPort: snap.Mesh.ProxyAdminPort, AdminPort: o.AdminPort})
+}
+
+// liveRelease is the Istio release most of the targeted pods' proxy images
+// name (the oldest among equals, whose facts are the strictest).
+func liveRelease(pods []*snapshot.Pod) (release.Istio, string, bool) {
+	count := map[release.Version]int{}
+	images := map[release.Version]string{}
+	total := 0
+	for _, p := range pods {
+		c := fleet.ProxyContainer(&p.Pod.Spec)
+		if c == nil {
+			continue
+		}
+		total++
+		r, err := release.LookupIstio(fleet.IstioVersionFromImage(c.Image))
+		if err != nil {
+			continue
+		}
+		count[r.Version]++
+		if images[r.Version] == "" {
+			images[r.Version] = c.Image
+		}
+	}
+	var best release.Version
+	for v, n := range count {
+		if n > count[best] || (n == count[best] && v.Less(best)) {
+			best = v
+		}
+	}
+	if count[best] == 0 {
+		return release.Istio{}, "", false
+	}
+	r, _ := release.LookupIstio(best.String())
+	return r, fmt.Sprintf("proxy image %s (%d of %d targeted pods)", images[best], count[best], total), true
 }
 
 // targetNamespace: offline without -n, a name that exists in exactly one

@@ -35,7 +35,12 @@ func Main(args []string, streams genericiooptions.IOStreams) int {
 // NewRootCommand builds `kubectl filterdoctor` with every command and the
 // kube flags of k8s.io/cli-runtime.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	kube := genericclioptions.NewConfigFlags(true)
+	return newRootCommand(genericclioptions.NewConfigFlags(true), streams)
+}
+
+// newRootCommand builds the tree on given kube flags (tests wrap the REST
+// config they produce to record requests).
+func newRootCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	root := clibase.NewRootCommand(streams)
 	kube.AddFlags(root.PersistentFlags())
 	wasm := clibase.NewWasmCommand()

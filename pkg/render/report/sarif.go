@@ -21,6 +21,15 @@ type sarifLog struct {
 type sarifRun struct {
 	Tool    sarifTool     `json:"tool"`
 	Results []sarifResult `json:"results"`
+	// Properties carry the release judged against and, live, the per-pod
+	// evidence (SARIF 2.1.0 §3.8 property bags).
+	Properties sarifRunProperties `json:"properties"`
+}
+
+type sarifRunProperties struct {
+	Release checks.Release `json:"release"`
+	Checked checks.Checked `json:"checked"`
+	Live    *checks.Live   `json:"live,omitempty"`
 }
 
 type sarifTool struct {
@@ -101,7 +110,8 @@ func SARIF(w io.Writer, res checks.Result, version string) error {
 			InformationURI: "https://github.com/filterdoctor/filterdoctor/blob/main/docs/checks.md",
 			Rules:          []sarifRule{},
 		}},
-		Results: []sarifResult{},
+		Results:    []sarifResult{},
+		Properties: sarifRunProperties{Release: res.Release, Checked: res.Checked, Live: res.Live},
 	}
 	ruleIndex := map[string]int{}
 	for _, f := range res.Findings {

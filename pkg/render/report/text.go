@@ -119,9 +119,60 @@ func Text(w io.Writer, res checks.Result, color bool) error {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(releaseLine(res) + "\n")
+	if res.Live != nil {
+		b.WriteString(liveLines(res.Live))
+	}
 	b.WriteString(summaryLine(res) + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func releaseLine(res checks.Result) string {
+	r := res.Release
+	line := fmt.Sprintf("Judged against Istio %s (Envoy %s)", r.Istio, r.Envoy)
+	if r.Source != "" {
+		line += ", from " + r.Source
+	}
+	return line + "."
+}
+
+// liveLines says which pods and proxies a live run read, and which it
+// could not, so that no finding is never mistaken for not looked at.
+func liveLines(l *checks.Live) string {
+	var b strings.Builder
+	var read, unread []string
+	for _, p := range l.Pods {
+		switch {
+		case !p.Proxy:
+			unread = append(unread, p.Name+": no istio-proxy")
+		case p.NotRead != "":
+			if l.ProxiesRead {
+				unread = append(unread, p.Name+": "+p.NotRead)
+			}
+		case len(p.Read) > 0:
+			read = append(read, p.Name)
+		}
+	}
+	switch {
+	case len(l.Pods) == 0:
+		b.WriteString("No running pod of a filtered workload was found.\n")
+	case !l.ProxiesRead:
+		fmt.Fprintf(&b, "Looked at %s; istio-proxies not read (%s).\n", plural(len(l.Pods), "pod", "pods"), l.Skipped)
+	default:
+		fmt.Fprintf(&b, "Read the istio-proxy of %d of %s", len(read), plural(len(l.Pods), "pod", "pods"))
+		if len(read) > 0 {
+			b.WriteString(" (" + strings.Join(read, ", ") + ")")
+		}
+		b.WriteString(".\n")
+	}
+	for _, u := range unread {
+		b.WriteString("  not read: " + u + "\n")
+	}
+	for _, d := range l.Denied {
+		b.WriteString("  forbidden: " + d + "\n")
+	}
+	return b.String()
 }
 
 func plural(n int, one, many string) string {
