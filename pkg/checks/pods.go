@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
