@@ -274,7 +274,10 @@ func deniedFindings(c *Context) []finding.Finding {
 	for _, d := range c.Snap.Denied {
 		ref := finding.Ref{Kind: "Namespace", Name: d.Namespace}
 		where := "in namespace " + d.Namespace
-		if d.Namespace == "" {
+		switch {
+		case d.Resource == "namespaces" && d.Name != "":
+			ref, where = finding.Ref{Kind: "Namespace", Name: d.Name}, "(cluster-wide)"
+		case d.Namespace == "":
 			ref, where = finding.Ref{Kind: "Cluster", Name: "(cluster-wide)"}, "cluster-wide"
 		}
 		what := d.Resource

@@ -37,6 +37,8 @@ func (proxyFacts) Run(c *Context) []finding.Finding {
 		case p.Forbidden:
 			forbidden = true
 			continue
+		case p.Err != nil && fleet.ProxyContainer(&p.Pod.Spec) == nil:
+			continue // not in the mesh: FD6002 or FD1005 say so
 		case p.Err != nil:
 			out = append(out, unreadProxy(pod, p))
 			continue
