@@ -231,7 +231,7 @@ func Start(t testing.TB) (*Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, s.serve(t)
+	return s, s.Serve(t)
 }
 
 // StartFresh is Start with LoadFresh: a proxy with its start-up log levels.
@@ -245,10 +245,13 @@ func StartFresh(t testing.TB) (*Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, s.serve(t)
+	return s, s.Serve(t)
 }
 
-func (s *Server) serve(t testing.TB) *httptest.Server {
+// Serve serves s on a new local HTTP server, closed (hung requests released
+// first) when t ends. For a server built with Load or LoadFresh and edited
+// before it is served.
+func (s *Server) Serve(t testing.TB) *httptest.Server {
 	hs := httptest.NewServer(s)
 	// Cleanups run last-registered first: hung requests are released
 	// before hs.Close waits for them.
