@@ -12,9 +12,10 @@
 // per connection, both carrying the port and a request ID in their headers,
 // in either order; once both are there the port is connected; if it cannot
 // be, the reason goes to the error stream and both streams are reset. The
-// reason is the text users see from containerd's CRI (containerd
-// internal/cri/server/sandbox_portforward_linux.go) as relayed by the CRI
-// streaming server: "error forwarding port 15001 to pod <sandbox id>, uid :
+// reason is the text users see from containerd 1.x's CRI (containerd/containerd
+// pkg/cri/server/sandbox_portforward_linux.go; 2.x moved it to internal/cri/
+// server/ and recent releases reword it) as relayed by the CRI streaming
+// server: "error forwarding port 15001 to pod <sandbox id>, uid :
 // failed to execute portforward in network namespace "...": failed to connect
 // to localhost:15001 inside namespace "<sandbox id>", IPv4: dial tcp4
 // 127.0.0.1:15001: connect: connection refused IPv6 dial tcp6 [::1]:15001:
