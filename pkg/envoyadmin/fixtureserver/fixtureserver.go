@@ -313,6 +313,9 @@ func (s *Server) Restart() error {
 // without recording a request: for building a proxy whose levels were
 // changed before the test starts.
 func (s *Server) SetLoggerLevel(name, level string) error {
+	if name == "level" || name == "paths" {
+		return fmt.Errorf("logger %s: not a logger name", name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.changeLogLevel([]string{name}, map[string]string{name: level}); err != nil {
