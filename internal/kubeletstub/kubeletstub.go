@@ -12,9 +12,10 @@
 // per connection, both carrying the port and a request ID in their headers,
 // in either order; once both are there the port is connected; if it cannot
 // be, the reason goes to the error stream and both streams are reset. The
-// reason is the text users see from containerd's CRI (containerd
-// internal/cri/server/sandbox_portforward_linux.go) as relayed by the CRI
-// streaming server: "error forwarding port 15001 to pod <sandbox id>, uid :
+// reason is the text users see from containerd 1.x's CRI (containerd/containerd
+// pkg/cri/server/sandbox_portforward_linux.go; 2.x moved it to internal/cri/
+// server/ and recent releases reword it) as relayed by the CRI streaming
+// server: "error forwarding port 15001 to pod <sandbox id>, uid :
 // failed to execute portforward in network namespace "...": failed to connect
 // to localhost:15001 inside namespace "<sandbox id>", IPv4: dial tcp4
 // 127.0.0.1:15001: connect: connection refused IPv6 dial tcp6 [::1]:15001:
@@ -285,7 +286,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.record(k, u)
 		return
 	}
-	streams := make(chan httpstream.Stream, 1)
+	streams := make(chan received, 1)
 	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, streamReceived(streams))
 	if conn == nil {
 		u.Status = http.StatusInternalServerError
@@ -311,10 +312,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(&session{s: s, pod: k, conn: conn, streams: streams, pairs: map[string]*pair{}}).run()
 }
 
+// received is a new stream and the channel closed once its SYN_REPLY is out.
+type received struct {
+	stream    httpstream.Stream
+	replySent <-chan struct{}
+}
+
 // streamReceived checks each new stream's headers as the kubelet's
 // httpStreamReceived does, refusing (resetting) invalid ones.
-func streamReceived(streams chan httpstream.Stream) func(httpstream.Stream, <-chan struct{}) error {
-	return func(stream httpstream.Stream, _ <-chan struct{}) error {
+func streamReceived(streams chan received) func(httpstream.Stream, <-chan struct{}) error {
+	return func(stream httpstream.Stream, replySent <-chan struct{}) error {
 		portString := stream.Headers().Get(corev1.PortHeader)
 		if portString == "" {
 			return fmt.Errorf("%q header is required", corev1.PortHeader)
@@ -333,7 +340,7 @@ func streamReceived(streams chan httpstream.Stream) func(httpstream.Stream, <-ch
 		default:
 			return fmt.Errorf("invalid stream type %q", t)
 		}
-		streams <- stream
+		streams <- received{stream, replySent}
 		return nil
 	}
 }
@@ -344,7 +351,7 @@ type session struct {
 	s       *Server
 	pod     podKey
 	conn    httpstream.Connection
-	streams chan httpstream.Stream
+	streams chan received
 	mu      sync.Mutex
 	pairs   map[string]*pair
 }
@@ -353,25 +360,27 @@ type pair struct {
 	mu         sync.Mutex
 	requestID  string
 	data, errs httpstream.Stream
+	replies    []<-chan struct{}
 	complete   chan struct{}
 }
 
 // add files stream under its type; it reports whether the pair is complete.
-func (p *pair) add(stream httpstream.Stream) (bool, error) {
+func (p *pair) add(r received) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch stream.Headers().Get(corev1.StreamType) {
+	switch r.stream.Headers().Get(corev1.StreamType) {
 	case corev1.StreamTypeError:
 		if p.errs != nil {
 			return false, errors.New("error stream already assigned")
 		}
-		p.errs = stream
+		p.errs = r.stream
 	case corev1.StreamTypeData:
 		if p.data != nil {
 			return false, errors.New("data stream already assigned")
 		}
-		p.data = stream
+		p.data = r.stream
 	}
+	p.replies = append(p.replies, r.replySent)
 	complete := p.errs != nil && p.data != nil
 	if complete {
 		close(p.complete)
@@ -392,8 +401,8 @@ func (ss *session) run() {
 		select {
 		case <-ss.conn.CloseChan():
 			return
-		case stream := <-ss.streams:
-			id := requestID(stream)
+		case r := <-ss.streams:
+			id := requestID(r.stream)
 			ss.mu.Lock()
 			p, ok := ss.pairs[id]
 			if !ok {
@@ -402,7 +411,7 @@ func (ss *session) run() {
 				go ss.monitor(p)
 			}
 			ss.mu.Unlock()
-			if complete, err := p.add(stream); err != nil {
+			if complete, err := p.add(r); err != nil {
 				p.printError(fmt.Sprintf("error processing stream for request %s: %v", id, err))
 			} else if complete {
 				go ss.forward(p)
@@ -442,10 +451,22 @@ func (ss *session) monitor(p *pair) {
 	p.mu.Unlock()
 }
 
-// forward connects the pair's data stream to the pod port's target.
+// forward connects the pair's data stream to the pod port's target. It
+// first waits until both streams' SYN_REPLYs are out: a refusal could
+// otherwise reset the data stream before the client has it, and the client
+// would see "Stream reset" instead of the reason. (The kubelet does not wait
+// here, but a real runtime takes long enough to dial that it never loses
+// this race; the stub refuses at once.)
 func (ss *session) forward(p *pair) {
 	defer p.data.Close()
 	defer p.errs.Close()
+	for _, sent := range p.replies {
+		select {
+		case <-sent:
+		case <-ss.conn.CloseChan():
+			return
+		}
+	}
 	port, _ := strconv.Atoi(p.data.Headers().Get(corev1.PortHeader))
 	f := Forward{RequestID: p.requestID, Port: port}
 	target, _ := ss.s.target(ss.pod, port)

@@ -231,7 +231,7 @@ func Start(t testing.TB) (*Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, s.serve(t)
+	return s, s.Serve(t)
 }
 
 // StartFresh is Start with LoadFresh: a proxy with its start-up log levels.
@@ -245,10 +245,13 @@ func StartFresh(t testing.TB) (*Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, s.serve(t)
+	return s, s.Serve(t)
 }
 
-func (s *Server) serve(t testing.TB) *httptest.Server {
+// Serve serves s on a new local HTTP server, closed (hung requests released
+// first) when t ends. For a server built with Load or LoadFresh and edited
+// before it is served.
+func (s *Server) Serve(t testing.TB) *httptest.Server {
 	hs := httptest.NewServer(s)
 	// Cleanups run last-registered first: hung requests are released
 	// before hs.Close waits for them.
@@ -310,6 +313,9 @@ func (s *Server) Restart() error {
 // without recording a request: for building a proxy whose levels were
 // changed before the test starts.
 func (s *Server) SetLoggerLevel(name, level string) error {
+	if name == "level" || name == "paths" {
+		return fmt.Errorf("logger %s: not a logger name", name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.changeLogLevel([]string{name}, map[string]string{name: level}); err != nil {
