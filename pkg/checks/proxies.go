@@ -30,6 +30,7 @@ func (proxyFacts) Run(c *Context) []finding.Finding {
 		return nil
 	}
 	var out []finding.Finding
+	var perPod []podFinding
 	forbidden := false
 	for _, p := range c.Opts.Proxies {
 		pod := c.pod(p)
@@ -43,8 +44,11 @@ func (proxyFacts) Run(c *Context) []finding.Finding {
 			out = append(out, unreadProxy(pod, p))
 			continue
 		}
-		out = append(out, c.proxyFindings(pod, p)...)
+		for _, f := range c.proxyFindings(pod, p) {
+			perPod = append(perPod, podFinding{f, pod})
+		}
 	}
+	out = append(out, mergeAcrossPods(perPod)...)
 	if forbidden {
 		p := c.Opts.Proxies[0]
 		out = append(out, finding.LivePortForwardForbidden.New(finding.Ref{Kind: "Namespace", Name: p.Pod.Namespace},
@@ -76,21 +80,21 @@ func (c *Context) ProxiesOf(w *snapshot.Workload) []*fleet.Proxy {
 	return out
 }
 
-func unreadProxy(pod *snapshot.Pod, p *fleet.Proxy) finding.Finding {
-	what := "Pod " + pod.Pod.Name
-	if pod.Owner != nil {
-		what += fmt.Sprintf(" of %s %s/%s", pod.Owner.Kind, pod.Owner.Namespace, pod.Owner.Name)
+// podRel lists the workload of pod, then the pod, for a finding's Related.
+func podRel(pod *snapshot.Pod) []finding.Ref {
+	if pod.Owner != nil && pod.Owner.Kind != "Pod" {
+		return []finding.Ref{workloadRef(pod.Owner), pod.Ref()}
 	}
-	msg := fmt.Sprintf("%s: its istio-proxy was not read (%v), so nothing its proxy would show was checked.", what, p.Err)
+	return []finding.Ref{pod.Ref()}
+}
+
+func unreadProxy(pod *snapshot.Pod, p *fleet.Proxy) finding.Finding {
+	msg := fmt.Sprintf("The istio-proxy of %s was not read, so nothing it would show was checked: %v.", podLabel(pod), p.Err)
 	fix := fmt.Sprintf("Look at the pod: kubectl describe pod %s -n %s; kubectl logs %s -c istio-proxy -n %s. Check again when it runs.", pod.Pod.Name, pod.Pod.Namespace, pod.Pod.Name, pod.Pod.Namespace)
 	if !p.Unreachable && p.AdminPort > 0 {
 		fix += fmt.Sprintf(" If Envoy's admin API is not on port %d, pass --proxy-admin-port.", p.AdminPort)
 	}
-	f := finding.LiveProxyUnread.New(pod.Ref(), msg, fix)
-	if pod.Owner != nil {
-		f = f.With(workloadRef(pod.Owner))
-	}
-	return f
+	return finding.LiveProxyUnread.New(pod.Ref(), msg, fix).With(podRel(pod)[:len(podRel(pod))-1]...)
 }
 
 // proxyFindings judges one answered proxy.
@@ -127,12 +131,72 @@ func policyRefs(efs []*snapshot.EnvoyFilter, wps []*snapshot.WasmPlugin) []findi
 }
 
 // podLabel is how messages name a pod: "pod shop/web-1 (Deployment web)".
-func podLabel(pod *snapshot.Pod) string {
-	s := "pod " + pod.Pod.Namespace + "/" + pod.Pod.Name
-	if pod.Owner != nil && pod.Owner.Kind != "Pod" {
-		s += fmt.Sprintf(" (%s %s)", pod.Owner.Kind, pod.Owner.Name)
+func podLabel(pod *snapshot.Pod) string { return podsLabel([]*snapshot.Pod{pod}) }
+
+// podsLabel names pods of one workload: "pods shop/web-1, web-2 (Deployment
+// web)".
+func podsLabel(pods []*snapshot.Pod) string {
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		names[i] = p.Pod.Name
+	}
+	s := plural(len(pods), "pod ", "pods ") + pods[0].Pod.Namespace + "/" + strings.Join(names, ", ")
+	if o := pods[0].Owner; o != nil && o.Kind != "Pod" {
+		s += fmt.Sprintf(" (%s %s)", o.Kind, o.Name)
 	}
 	return s
+}
+
+// podFinding is a finding about one proxy, before pods that say the same
+// are merged.
+type podFinding struct {
+	f   finding.Finding
+	pod *snapshot.Pod
+}
+
+// mergeAcrossPods turns the same finding from several pods of a workload
+// (a filter missing in all 50 replicas) into one that names every pod.
+func mergeAcrossPods(pfs []podFinding) []finding.Finding {
+	type group struct {
+		f    finding.Finding
+		pods []*snapshot.Pod
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, pf := range pfs {
+		owner := ""
+		if pf.pod.Owner != nil {
+			owner = pf.pod.Owner.Kind + "/" + pf.pod.Owner.Name
+		}
+		generic := strings.ReplaceAll(pf.f.Message, podLabel(pf.pod), "\x00")
+		res := pf.f.Resource
+		if res.Kind == "Pod" && res.Name == pf.pod.Pod.Name {
+			res.Name = ""
+		}
+		key := strings.Join([]string{pf.f.Code, owner, res.String(), res.Location(), generic, strings.ReplaceAll(pf.f.Fix, pf.pod.Pod.Name, "\x00")}, "\x01")
+		g, ok := groups[key]
+		if !ok {
+			g = &group{f: pf.f}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.pods = append(g.pods, pf.pod)
+	}
+	out := make([]finding.Finding, 0, len(order))
+	for _, key := range order {
+		g := groups[key]
+		if len(g.pods) == 1 {
+			out = append(out, g.f)
+			continue
+		}
+		f := g.f
+		f.Message = strings.ReplaceAll(f.Message, podLabel(g.pods[0]), podsLabel(g.pods))
+		for _, p := range g.pods[1:] {
+			f.Related = appendRef(f.Related, p.Ref())
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // rejections reports Envoy's own refusals: listeners and extension configs
@@ -140,7 +204,7 @@ func podLabel(pod *snapshot.Pod) string {
 func rejections(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, related []finding.Ref) []finding.Finding {
 	var out []finding.Finding
 	blame := func(details string) (finding.Ref, []finding.Ref) {
-		rel := append([]finding.Ref{pod.Ref()}, related...)
+		rel := append(podRel(pod), related...)
 		for _, ef := range efs {
 			for _, name := range patchedFilterNames(ef) {
 				if name != "" && strings.Contains(details, name) {
@@ -187,7 +251,7 @@ func rejections(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, 
 		msg := fmt.Sprintf("The istio-proxy of %s has rejected configuration updates since it started (%s); Envoy keeps the previous version of what it rejects, so a filter change may not have taken effect.",
 			podLabel(pod), strings.Join(counters, ", "))
 		fix := fmt.Sprintf("Find the reason: kubectl logs %s -c istio-proxy -n %s | grep -i rejected; then fix the EnvoyFilter it names.", pod.Pod.Name, pod.Pod.Namespace)
-		out = append(out, finding.LiveUpdatesRejected.New(pod.Ref(), msg, fix).With(related...))
+		out = append(out, finding.LiveUpdatesRejected.New(pod.Ref(), msg, fix).With(append(podRel(pod)[:len(podRel(pod))-1], related...)...))
 	}
 	return out
 }
@@ -236,10 +300,7 @@ func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.
 		}
 		chains := selectChains(p.Config, m, gateway)
 		ref := ef.RefAt(patchPath(i, "match")...)
-		rel := []finding.Ref{pod.Ref()}
-		if pod.Owner != nil {
-			rel = append(rel, workloadRef(pod.Owner))
-		}
+		rel := podRel(pod)
 		if len(chains) == 0 {
 			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s %s) matches no HTTP filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's HTTP chains are: %s.",
 				ef.Namespace, ef.Name, i, cp.GetPatch().GetOperation(), name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6))
@@ -442,7 +503,7 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 				}
 			}
 		}
-		rel := []finding.Ref{pod.Ref()}
+		rel := podRel(pod)
 		if found == "" {
 			msg := fmt.Sprintf("WasmPlugin %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
 				wp.Namespace, wp.Name, podLabel(pod))
@@ -506,7 +567,7 @@ func wasmRuntime(pod *snapshot.Pod, p *fleet.Proxy, related []finding.Ref) []fin
 		podLabel(pod), plural(len(names), "", "s"), strings.Join(names, ", "))
 	fix := fmt.Sprintf("Inspect the module against this proxy's release: kubectl filterdoctor wasm inspect MODULE.wasm --istio-version %s; the start-up error is in kubectl logs %s -c istio-proxy -n %s | grep -i wasm.",
 		orDash(majorMinor(p.Info.IstioVersion())), pod.Pod.Name, pod.Pod.Namespace)
-	return []finding.Finding{finding.LiveWasmVMNotRunning.New(pod.Ref(), msg, fix).With(related...)}
+	return []finding.Finding{finding.LiveWasmVMNotRunning.New(pod.Ref(), msg, fix).With(append(podRel(pod)[:len(podRel(pod))-1], related...)...)}
 }
 
 func majorMinor(v string) string {
@@ -527,7 +588,7 @@ var istioCluster = regexp.MustCompile(`outbound\|\d+\|[^|"\s]*\|[A-Za-z0-9.\-]+`
 func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter) []finding.Finding {
 	var out []finding.Finding
 	known := knownClusters(c)
-	rel := []finding.Ref{pod.Ref()}
+	rel := podRel(pod)
 	missing := func(ref finding.Ref, cluster, by string) finding.Finding {
 		msg := fmt.Sprintf("%s calls cluster %q, which the istio-proxy of %s does not have (it has %d clusters), so the call fails with \"http call cluster invalid. Must be configured\".",
 			by, cluster, podLabel(pod), len(p.Config.Clusters))
@@ -575,5 +636,5 @@ func envoyVersion(pod *snapshot.Pod, p *fleet.Proxy) []finding.Finding {
 	}
 	msg := fmt.Sprintf("The istio-proxy of %s comes from an Istio %s image, which ships Envoy %d.%d, but its /server_info reports Envoy %s; filterdoctor judged this proxy by Envoy %d.%d.",
 		podLabel(pod), p.ImageIstio, istio.Envoy.Major, istio.Envoy.Minor, p.Info.EnvoyVersion(), got.Major, got.Minor)
-	return []finding.Finding{finding.LiveEnvoyVersionMismatch.New(pod.Ref(), msg, "")}
+	return []finding.Finding{finding.LiveEnvoyVersionMismatch.New(pod.Ref(), msg, "").With(podRel(pod)[:len(podRel(pod))-1]...)}
 }

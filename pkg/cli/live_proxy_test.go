@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -236,6 +237,7 @@ type liveScenario struct {
 	// template annotations of deploy/web; noInject leaves its pods
 	// without istio-proxy.
 	annotations map[string]string
+	replicas    int32 // 1 if 0
 	noInject    bool
 	mutate      func(*corev1.Pod)
 	edit        func(r *liveRig, i int, fs *fixtureserver.Server)
@@ -331,9 +333,10 @@ spec:
 
 var liveScenarios = []liveScenario{
 	{
-		name: "filter absent from the chain", manifest: luaInbound,
+		// Three replicas say the same: one finding names them all.
+		name: "filter absent from the chain", manifest: luaInbound, replicas: 3,
 		want: []string{"FD6010 EnvoyFilter/add-header"},
-		says: "virtualInbound/0.0.0.0_80",
+		says: "into 3 filter chains of the istio-proxy of pods ",
 	},
 	{
 		name: "filter after the router", manifest: luaInbound,
@@ -512,7 +515,11 @@ func TestLiveProxyFindings(t *testing.T) {
 			if tc.edit != nil {
 				edit = func(i int, fs *fixtureserver.Server) { tc.edit(r, i, fs) }
 			}
-			w := r.run(r.deployment("web", 1, tc.annotations), edit, mutate...)
+			replicas := tc.replicas
+			if replicas == 0 {
+				replicas = 1
+			}
+			w := r.run(r.deployment("web", replicas, tc.annotations), edit, mutate...)
 			if tc.after != nil {
 				tc.after(r, w)
 			}
@@ -607,5 +614,81 @@ func TestLiveCheckIssuesNoWriteAndNoRequestPerPod(t *testing.T) {
 	// One port-forward per pod (websocket, or its SPDY fallback).
 	if pfSmall < 2 || pfBig < 8 || pfBig > 16 {
 		t.Errorf("port-forwards: %d for 2 pods, %d for 8", pfSmall, pfBig)
+	}
+}
+
+// A user who may read the workloads but not ConfigMaps nor port-forward:
+// both refusals are findings, and everything else is still judged.
+func TestLiveCheckPartialRBAC(t *testing.T) {
+	r := newLiveRig(t)
+	r.apply(luaInbound)
+	r.apply(`
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: read-most}
+rules:
+- apiGroups: ["", apps, batch, networking.istio.io, extensions.istio.io]
+  resources: [pods, services, secrets, deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs, envoyfilters, wasmplugins, serviceentries]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: dev-read-most}
+subjects: [{kind: User, name: dev, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-most}
+`)
+	r.run(r.deployment("web", 2, nil), nil, inject)
+	rep, exit := r.check("deploy/web", "--as", "dev", "--fail-on", "warning")
+	got := rep.codes()
+	for _, want := range []string{
+		"FD6001 Namespace/" + r.ns,      // list configmaps
+		"FD6001 Namespace/istio-system", // the mesh config
+		"FD6008 Namespace/" + r.ns,      // pods/portforward
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("findings %v lack %s", got, want)
+		}
+	}
+	// The EnvoyFilter was still read and judged offline-style: no false
+	// "ConfigMap does not exist", and the workload's pods are in evidence.
+	for _, g := range got {
+		if strings.HasPrefix(g, "FD2010") || strings.HasPrefix(g, "FD6007") {
+			t.Errorf("%s from a read that was refused", g)
+		}
+	}
+	if exit != 1 || rep.Checked["envoyfilters"] != 1 || len(rep.Live.Pods) != 2 {
+		t.Errorf("exit %d checked %v pods %d", exit, rep.Checked, len(rep.Live.Pods))
+	}
+	if !strings.Contains(rep.message("FD6008"), "pods/portforward") {
+		t.Errorf("FD6008 says %q", rep.message("FD6008"))
+	}
+}
+
+// An API server that accepts connections and never answers: --request-timeout
+// ends the run within it, with one line.
+func TestLiveCheckRequestTimeoutAgainstASilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // held open, never answered
+		}
+	}()
+	start := time.Now()
+	_, stderr, exit := runBinary(t, "check", "--server", "https://"+ln.Addr().String(), "--insecure-skip-tls-verify", "-n", "shop", "--request-timeout", "2s")
+	took := time.Since(start)
+	if exit != 2 || !strings.HasPrefix(stderr, "error: ") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d stderr %q", exit, stderr)
+	}
+	if took > 15*time.Second {
+		t.Errorf("took %s with --request-timeout 2s", took)
 	}
 }

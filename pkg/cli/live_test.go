@@ -148,9 +148,24 @@ func TestLiveCheckNamespaceWithoutInjection(t *testing.T) {
 func TestLiveCheckForbiddenAndUnreachable(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t)
-	_, stderr, exit := runBinary(t, "check", "--kubeconfig", c.KubeconfigPath, "-n", ns, "--as", "nobody")
-	if exit != 2 || !strings.Contains(stderr, "forbidden by RBAC") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+	// Every read forbidden: each becomes one finding naming verb, resource
+	// and namespace; the run still ends normally (warnings, below the
+	// default --fail-on error), and --fail-on warning makes it fail.
+	out, stderr, exit := runBinary(t, "check", "--kubeconfig", c.KubeconfigPath, "-n", ns, "--as", "nobody", "-o", "json")
+	if exit != 0 || stderr != "" {
 		t.Fatalf("forbidden: exit %d stderr %q", exit, stderr)
+	}
+	got := liveFindings(t, out)
+	for _, want := range []string{"FD6001 Namespace/" + ns, "FD6001 Namespace/istio-system"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("forbidden: findings %v lack %s", got, want)
+		}
+	}
+	if !strings.Contains(out, "RBAC forbids list on envoyfilters.networking.istio.io in namespace "+ns) {
+		t.Errorf("forbidden: no finding names the EnvoyFilter list: %s", out)
+	}
+	if _, _, exit := runBinary(t, "check", "--kubeconfig", c.KubeconfigPath, "-n", ns, "--as", "nobody", "--fail-on", "warning"); exit != 1 {
+		t.Errorf("forbidden with --fail-on warning: exit %d", exit)
 	}
 	_, stderr, exit = runBinary(t, "check", "--kubeconfig", c.KubeconfigPath, "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify", "-n", ns, "--timeout", "5s")
 	if exit != 2 || !strings.HasPrefix(stderr, "error: ") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

@@ -54,13 +54,14 @@ type group struct {
 
 // workloadOf returns the workload a finding is about: its resource when that
 // is a workload, else the first related workload.
+// A pod's controller is preferred to the pod: live findings name both.
 func workloadOf(f finding.Finding) (finding.Ref, bool) {
-	if snapshot.IsWorkloadKind(f.Resource.Kind) {
-		return finding.Ref{Kind: f.Resource.Kind, Namespace: f.Resource.Namespace, Name: f.Resource.Name}, true
-	}
-	for _, r := range f.Related {
-		if snapshot.IsWorkloadKind(r.Kind) {
-			return finding.Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, true
+	refs := append([]finding.Ref{f.Resource}, f.Related...)
+	for _, pods := range []bool{false, true} {
+		for _, r := range refs {
+			if snapshot.IsWorkloadKind(r.Kind) && (r.Kind == "Pod") == pods {
+				return finding.Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, true
+			}
 		}
 	}
 	return finding.Ref{}, false
@@ -141,14 +142,14 @@ func releaseLine(res checks.Result) string {
 // could not, so that no finding is never mistaken for not looked at.
 func liveLines(l *checks.Live) string {
 	var b strings.Builder
-	var read, unread []string
+	var read, unread, bare []string
 	for _, p := range l.Pods {
 		switch {
 		case !p.Proxy:
-			unread = append(unread, p.Name+": no istio-proxy")
+			bare = append(bare, p.Name)
 		case p.NotRead != "":
 			if l.ProxiesRead {
-				unread = append(unread, p.Name+": "+p.NotRead)
+				unread = append(unread, p.Name)
 			}
 		case len(p.Read) > 0:
 			read = append(read, p.Name)
@@ -166,8 +167,11 @@ func liveLines(l *checks.Live) string {
 		}
 		b.WriteString(".\n")
 	}
-	for _, u := range unread {
-		b.WriteString("  not read: " + u + "\n")
+	if len(unread) > 0 {
+		b.WriteString("  not read (the findings above say why): " + strings.Join(unread, ", ") + "\n")
+	}
+	if len(bare) > 0 {
+		b.WriteString("  without istio-proxy: " + strings.Join(bare, ", ") + "\n")
 	}
 	for _, d := range l.Denied {
 		b.WriteString("  forbidden: " + d + "\n")
