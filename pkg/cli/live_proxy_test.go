@@ -331,6 +331,47 @@ spec:
               end
 `
 
+const wasmFromConfigMap = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: header-filter-wasm}
+binaryData:
+  header-filter.wasm: AGFzbQEAAAA=
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: header-wasm}
+spec:
+  workloadSelector: {labels: {app: web}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      context: SIDECAR_INBOUND
+      listener:
+        portNumber: 80
+        filterChain:
+          filter:
+            name: envoy.filters.network.http_connection_manager
+            subFilter: {name: envoy.filters.http.router}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: header-wasm
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+          config:
+            root_id: header
+            vm_config:
+              runtime: envoy.wasm.runtime.v8
+              code: {local: {filename: /var/local/wasm/header-filter.wasm}}
+`
+
+var wasmMountAnnotations = map[string]string{
+	"sidecar.istio.io/userVolume":        `[{"name":"wasm","configMap":{"name":"header-filter-wasm"}}]`,
+	"sidecar.istio.io/userVolumeMount":   `[{"name":"wasm","mountPath":"/var/local/wasm","readOnly":true}]`,
+	"sidecar.istio.io/componentLogLevel": "wasm:info,misc:error",
+}
+
 var liveScenarios = []liveScenario{
 	{
 		// Three replicas say the same: one finding names them all.
@@ -446,6 +487,21 @@ var liveScenarios = []liveScenario{
 		mutate: func(p *corev1.Pod) { p.Annotations["sidecar.istio.io/logLevel"] = "debug" },
 		want:   []string{"FD6003 Pod/"},
 		says:   `sidecar.istio.io/logLevel is "debug" on the pod but absent in the template`,
+	},
+	{
+		// The module changed after the proxies started: they run the old one.
+		name: "wasm module changed after the pods started", manifest: wasmFromConfigMap,
+		annotations: wasmMountAnnotations, subset: true,
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) {
+			must(fs.Edit(fixtureserver.InsertHTTPFilter(inbound80, fixtureserver.WasmFilter("header-wasm", "/var/local/wasm/header-filter.wasm"), fixtureserver.BeforeRouter)))
+			must(fs.SetLoggerLevel("wasm", "info"))
+		},
+		after: func(r *liveRig, _ *testcluster.Workload) {
+			time.Sleep(1100 * time.Millisecond) // managedFields times have one-second resolution
+			r.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: header-filter-wasm}\nbinaryData:\n  header-filter.wasm: AGFzbQEAAAAAAA==\n")
+		},
+		want: []string{"FD6005 Pod/"},
+		says: "Envoy does not read the module again",
 	},
 	{
 		name: "rollout in progress", manifest: luaInbound,
