@@ -32,3 +32,6 @@ func lockFile(path string) (func(), error) {
 		_ = f.Close()
 	}, nil
 }
+
+// lockFileLocks says whether lockFile really locks here.
+const lockFileLocks = true
