@@ -82,7 +82,7 @@ func liveEvidence(c *Context) *Live {
 	}
 	byName := map[string]*fleet.Proxy{}
 	for _, p := range c.Opts.Proxies {
-		byName[p.Name()] = p
+		byName[p.Ref()] = p
 	}
 	for _, sp := range c.TargetPods() {
 		run := PodRun{Namespace: sp.Pod.Namespace, Name: sp.Pod.Name}
@@ -94,7 +94,7 @@ func liveEvidence(c *Context) *Live {
 			run.ImageIstio = fleet.IstioVersionFromImage(pc.Image)
 		}
 		if p := byName[sp.Pod.Namespace+"/"+sp.Pod.Name]; p != nil {
-			run.AdminPort = p.AdminPort
+			run.AdminPort = p.Port
 			run.Read = p.Read
 			if p.Info != nil {
 				run.EnvoyVersion, run.IstioVersion = p.Info.EnvoyVersion(), p.Info.IstioVersion()

@@ -24,7 +24,7 @@ func liveLevels(proxies []*fleet.Proxy, logger, msgLevel string) []liveLevel {
 	out := []liveLevel{}
 	index := map[string]int{}
 	for _, p := range proxies {
-		level, ok := p.Loggers.Level(logger)
+		level, ok := p.Before.Level(logger)
 		if !ok || Shows(level, msgLevel) {
 			continue
 		}

@@ -63,7 +63,7 @@ func (c *Context) pod(p *fleet.Proxy) *snapshot.Pod {
 	if c.podIndex == nil {
 		c.podIndex = podByName(c.Snap)
 	}
-	if sp := c.podIndex[p.Name()]; sp != nil {
+	if sp := c.podIndex[p.Ref()]; sp != nil {
 		return sp
 	}
 	return &snapshot.Pod{Pod: p.Pod}
@@ -91,8 +91,8 @@ func podRel(pod *snapshot.Pod) []finding.Ref {
 func unreadProxy(pod *snapshot.Pod, p *fleet.Proxy) finding.Finding {
 	msg := fmt.Sprintf("The istio-proxy of %s was not read, so nothing it would show was checked: %v.", podLabel(pod), p.Err)
 	fix := fmt.Sprintf("Look at the pod: kubectl describe pod %s -n %s; kubectl logs %s -c istio-proxy -n %s. Check again when it runs.", pod.Pod.Name, pod.Pod.Namespace, pod.Pod.Name, pod.Pod.Namespace)
-	if !p.Unreachable && p.AdminPort > 0 {
-		fix += fmt.Sprintf(" If Envoy's admin API is not on port %d, pass --proxy-admin-port.", p.AdminPort)
+	if !p.Unreachable && p.Port > 0 {
+		fix += fmt.Sprintf(" If Envoy's admin API is not on port %d, pass --proxy-admin-port.", p.Port)
 	}
 	return finding.LiveProxyUnread.New(pod.Ref(), msg, fix).With(podRel(pod)[:len(podRel(pod))-1]...)
 }

@@ -291,8 +291,15 @@ func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *sna
 	for i, p := range pods {
 		raw[i] = p.Pod
 	}
-	opts.Proxies = fleet.Read(ctx, raw, fleet.ReadOptions{
-		Connect: connect, Parallelism: o.Parallel, MeshAdminPort: snap.Mesh.ProxyAdminPort, AdminPort: o.AdminPort})
+	reader := fleet.Reader{Connect: connect, Parallelism: o.Parallel, Facts: true,
+		Port: func(pod *corev1.Pod) (int, error) {
+			if o.AdminPort > 0 {
+				return o.AdminPort, nil
+			}
+			return fleet.AdminPort(pod, snap.Mesh.ProxyAdminPort)
+		}}
+	opts.Proxies = reader.Read(ctx, raw)
+	fleet.CloseAll(opts.Proxies)
 }
 
 // liveRelease is the Istio release most of the targeted pods' proxy images

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -368,4 +370,8 @@ func headerValue(hs []lua.Header, key string) string {
 
 func indentLines(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

@@ -31,6 +31,24 @@ func (e FindingsError) Error() string {
 	return fmt.Sprintf("%d finding(s) at or above --fail-on", e.N)
 }
 
+// CodeError ends a run with exit code Code, after printing Err as one
+// line ("error: ...") when it is set: for outcomes that are neither success
+// nor "could not run", such as loglevel's partial success (1) or an
+// interrupted --for (130, the shell's 128+SIGINT).
+type CodeError struct {
+	Code int
+	Err  error
+}
+
+func (e CodeError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e CodeError) Unwrap() error { return e.Err }
+
 // PluginVersionEnv carries kubectl-filterdoctor's version to the engine it
 // hands a command line to; the engine warns when its own version differs (a
 // stale engine found on PATH would silently miss newer checks).
@@ -54,12 +72,20 @@ func VersionMismatch(pluginVersion string) string {
 func Execute(root *cobra.Command, args []string, streams genericiooptions.IOStreams) int {
 	root.SetArgs(args)
 	err := root.Execute()
-	var fe FindingsError
+	var (
+		fe FindingsError
+		ce CodeError
+	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &fe):
 		return ExitFindings
+	case errors.As(err, &ce):
+		if ce.Err != nil {
+			fmt.Fprintf(streams.ErrOut, "error: %s\n", OneLine(ce.Err.Error()))
+		}
+		return ce.Code
 	default:
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", OneLine(err.Error()))
 		return ExitError

@@ -3,6 +3,7 @@ package clibase
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -21,6 +22,9 @@ func TestExecuteExitCodes(t *testing.T) {
 		{"findings", FindingsError{N: 3}, ExitFindings, ""},
 		{"wrapped findings", errors.Join(FindingsError{N: 1}), ExitFindings, ""},
 		{"failure", errors.New("reading a.yaml:\n  line 3: bad indent\n"), ExitError, "error: reading a.yaml: line 3: bad indent\n"},
+		{"partial", fmt.Errorf("run: %w", CodeError{Code: 1, Err: errors.New("1 of 3 pods\nnot changed")}), 1, "error: 1 of 3 pods not changed\n"},
+		{"interrupted", CodeError{Code: 130, Err: errors.New("interrupted")}, 130, "error: interrupted\n"},
+		{"silent code", CodeError{Code: 1}, 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

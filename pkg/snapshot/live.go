@@ -104,6 +104,25 @@ func LoadClusterWith(ctx context.Context, cfg *rest.Config, opts ClusterOptions)
 	return loadWith(ctx, client, meta, opts)
 }
 
+// LoadMesh reads only the mesh config from istioNS ("" = istio-system):
+// one or two requests. Absent or forbidden ConfigMaps leave Istio's
+// defaults, and Source says so.
+func LoadMesh(ctx context.Context, cfg *rest.Config, istioNS string) (MeshConfig, error) {
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return MeshConfig{}, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	if istioNS == "" {
+		istioNS = DefaultRootNamespace
+	}
+	r := &liveReader{client: client}
+	mesh, err := r.readMesh(ctx, istioNS)
+	if len(r.denied) > 0 && err == nil {
+		mesh.Source += " (the mesh config could not be read: RBAC forbids get on configmaps in " + istioNS + ")"
+	}
+	return mesh, err
+}
+
 // liveReader accumulates what a live read found.
 type liveReader struct {
 	client dynamic.Interface
