@@ -298,7 +298,7 @@ func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *sna
 			}
 			return fleet.AdminPort(pod, snap.Mesh.ProxyAdminPort)
 		}}
-	opts.Proxies = reader.Read(ctx, raw)
+	opts.Proxies = reader.ReadAll(ctx, raw)
 	fleet.CloseAll(opts.Proxies)
 }
 

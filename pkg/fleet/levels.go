@@ -196,10 +196,6 @@ func (r Reader) readOne(ctx context.Context, pod *corev1.Pod) *Proxy {
 	if c := ProxyContainer(&pod.Spec); c != nil {
 		p.ImageIstio = IstioVersionFromImage(c.Image)
 	}
-	if why := Unreachable(pod); why != "" {
-		p.Err, p.Unreachable = errors.New(why), true
-		return p
-	}
 	if err := ctx.Err(); err != nil {
 		p.Err = fmt.Errorf("not read: %w", err)
 		return p
@@ -241,6 +237,31 @@ func (r Reader) readOne(ctx context.Context, pod *corev1.Pod) *Proxy {
 		p.Read = append(p.Read, Endpoints[i])
 	}
 	return p
+}
+
+// ReadAll is Read for pods that may not all be reachable: a pod that is not
+// running or has no istio-proxy (Unreachable) gets a Proxy with that reason
+// and Unreachable set, without a connection attempt; the others are read.
+// The result is in pod order.
+func (r Reader) ReadAll(ctx context.Context, pods []*corev1.Pod) []*Proxy {
+	out := make([]*Proxy, len(pods))
+	var reachable []*corev1.Pod
+	var at []int
+	for i, pod := range pods {
+		if why := Unreachable(pod); why != "" {
+			out[i] = &Proxy{Pod: pod, Err: errors.New(why), Unreachable: true}
+			if c := ProxyContainer(&pod.Spec); c != nil {
+				out[i].ImageIstio = IstioVersionFromImage(c.Image)
+			}
+			continue
+		}
+		reachable = append(reachable, pod)
+		at = append(at, i)
+	}
+	for j, p := range r.Read(ctx, reachable) {
+		out[at[j]] = p
+	}
+	return out
 }
 
 // Answered reports whether every endpoint a Facts reader asks answered.

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
 func TestParseTarget(t *testing.T) {
