@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -215,26 +216,34 @@ func (r Reader) readOne(ctx context.Context, pod *corev1.Pod) *Proxy {
 	p.client, p.close = client, closeFn
 	steps := []func() error{
 		func() (err error) { p.Info, err = client.ServerInfo(ctx); return },
-		func() (err error) {
-			if p.Before, err = client.Loggers(ctx); err == nil {
-				p.Startup, err = p.Info.StartupLevels(p.Before.Names())
-			}
-			return
-		},
+		func() (err error) { p.Before, err = client.Loggers(ctx); return },
 	}
 	if r.Facts {
 		steps = append(steps,
 			func() (err error) { p.Config, err = client.ProxyConfig(ctx); return },
 			func() (err error) { p.Stats, err = client.Stats(ctx, StatsFilter); return })
 	}
+	// The requests are independent: sent at once (each on its own stream
+	// of the port-forward), a proxy costs one round trip, not four.
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
 	for i, step := range steps {
-		if err := step(); err != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = step() }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
 			p.Err = err
 			p.Forbidden = isForbidden(err)
 			p.Close()
 			return p
 		}
 		p.Read = append(p.Read, Endpoints[i])
+	}
+	if p.Startup, err = p.Info.StartupLevels(p.Before.Names()); err != nil {
+		p.Err = err
+		p.Close()
 	}
 	return p
 }
