@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -125,6 +126,8 @@ func LoadMesh(ctx context.Context, cfg *rest.Config, istioNS string) (MeshConfig
 
 // liveReader accumulates what a live read found.
 type liveReader struct {
+	// mu guards the fields below while lists run in parallel.
+	mu     sync.Mutex
 	client dynamic.Interface
 	meta   metadata.Interface
 	denied []Denied
@@ -152,21 +155,41 @@ func loadWith(ctx context.Context, client dynamic.Interface, meta metadata.Inter
 		mesh.RootNamespace = opts.RootNamespace
 		mesh.Source += "; root namespace from --root-namespace"
 	}
-	var objs []*Object
-	for _, res := range liveResources {
+	// The lists are independent: sent at once, a read costs the slowest
+	// list rather than their sum (a dozen round trips to a remote API
+	// server add up to seconds).
+	lists := make([][]*Object, len(liveResources))
+	errs := make([]error, len(liveResources))
+	var wg sync.WaitGroup
+	var nsObjs []*Object
+	var nsErr error
+	wg.Add(1)
+	go func() { defer wg.Done(); nsObjs, nsErr = r.readNamespaces(ctx, opts.Namespaces) }()
+	for i, res := range liveResources {
 		nss := opts.Namespaces
 		if nss != nil && res.rootToo && !contains(nss, mesh.RootNamespace) {
 			nss = append(append([]string(nil), nss...), mesh.RootNamespace)
 		}
-		got, err := r.listResource(ctx, res, nss)
-		if err != nil {
-			return nil, err
-		}
-		objs = append(objs, got...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lists[i], errs[i] = r.listResource(ctx, res, nss)
+		}()
 	}
-	nsObjs, err := r.readNamespaces(ctx, opts.Namespaces)
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	var objs []*Object
+	for i := range lists {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		objs = append(objs, lists[i]...)
+	}
+	sort.SliceStable(r.denied, func(i, j int) bool {
+		a, b := r.denied[i], r.denied[j]
+		return a.Resource+"/"+a.Namespace+"/"+a.Name < b.Resource+"/"+b.Namespace+"/"+b.Name
+	})
+	if nsErr != nil {
+		return nil, nsErr
 	}
 	objs = append(objs, nsObjs...)
 	s, err := New(objs, "default", true)
@@ -262,18 +285,24 @@ func (r *liveReader) listResource(ctx context.Context, res liveResource, namespa
 				return nil, nil
 			}
 			if apierrors.IsForbidden(err) {
+				r.mu.Lock()
 				r.denied = append(r.denied, Denied{Verb: "list", Resource: resourceName(res.gvr), Namespace: ns, Needed: res.needed, Message: err.Error()})
+				r.mu.Unlock()
 				continue
 			}
 			return nil, listError(res, ns, err)
 		}
+		r.mu.Lock()
 		r.read[res.kind+"/"+ns] = true
+		r.mu.Unlock()
 		for i := range list.Items {
 			item := &list.Items[i]
 			item.SetAPIVersion(res.gvr.GroupVersion().String())
 			item.SetKind(res.kind)
 			if res.kind == "ConfigMap" {
+				r.mu.Lock()
 				r.changed[item.GetNamespace()+"/"+item.GetName()] = lastChange(item)
+				r.mu.Unlock()
 			}
 			// managedFields are large and never needed past this point.
 			item.SetManagedFields(nil)
@@ -282,14 +311,18 @@ func (r *liveReader) listResource(ctx context.Context, res liveResource, namespa
 				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.Object, &pod); err != nil {
 					return nil, fmt.Errorf("reading Pod %s/%s: %w", item.GetNamespace(), item.GetName(), err)
 				}
+				r.mu.Lock()
 				r.pods = append(r.pods, &Pod{Pod: &pod})
+				r.mu.Unlock()
 			}
 			// ReplicaSets of Deployments, Jobs of CronJobs and Pods of any
 			// controller are not workloads of their own: their controller's
 			// template is what users edit. Their owners link pods to it.
 			if ref := controllerOf(item); ref != nil {
 				if res.kind == "ReplicaSet" || res.kind == "Job" {
+					r.mu.Lock()
 					r.owners[ownerKey{res.kind, item.GetNamespace(), item.GetName()}] = ref
+					r.mu.Unlock()
 				}
 				continue
 			}
@@ -348,30 +381,40 @@ func (r *liveReader) readNamespaces(ctx context.Context, namespaces []string) ([
 		list, err := r.client.Resource(namespaceGVR).List(ctx, metav1.ListOptions{})
 		switch {
 		case apierrors.IsForbidden(err):
+			r.mu.Lock()
 			r.denied = append(r.denied, Denied{Verb: "list", Resource: "namespaces",
 				Needed: "namespace injection labels are not read, so whether pods get a sidecar is judged from their pods alone", Message: err.Error()})
+			r.mu.Unlock()
 		case err != nil:
 			return nil, listError(liveResource{gvr: namespaceGVR, kind: "Namespace"}, "", err)
 		default:
+			r.mu.Lock()
 			r.read["Namespace/"] = true
+			r.mu.Unlock()
 			items = list.Items
 		}
 	} else {
 		for _, ns := range namespaces {
 			u, err := r.client.Resource(namespaceGVR).Get(ctx, ns, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
+				r.mu.Lock()
 				r.read["Namespace/"+ns] = true
+				r.mu.Unlock()
 				continue // InjectionFor then says the namespace does not exist
 			}
 			if apierrors.IsForbidden(err) {
+				r.mu.Lock()
 				r.denied = append(r.denied, Denied{Verb: "get", Resource: "namespaces", Name: ns,
 					Needed: "its injection labels are not read, so whether pods get a sidecar is judged from their pods alone", Message: err.Error()})
+				r.mu.Unlock()
 				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("getting namespace %s: %w", ns, err)
 			}
+			r.mu.Lock()
 			r.read["Namespace/"+ns] = true
+			r.mu.Unlock()
 			items = append(items, *u)
 		}
 	}
