@@ -68,8 +68,12 @@ found the same way 'check' finds them; pick one with --script when there are sev
 
 httpCall reaches only the clusters given with --call-response; any other cluster
 fails as in Envoy ("http call cluster invalid. Must be configured").
-The sandbox has no io, no require and an os limited to time/clock/date; a run is
-stopped after --timeout. Missing :authority/:path/:method/:scheme and :status
+The sandbox has no io, no require and an os limited to time/clock/date. Bounds
+(each error names the one it hit): the run stops after --timeout, in every
+builtin too (pattern matching included), or when the script has made the Go
+heap grow by 512 MiB; no string may exceed 64 MiB (.., string.rep, string.gsub,
+table.concat); calls nest at most 200 deep; the value stack holds at most
+65,536 slots; a pattern nests at most 200 matches. Missing :authority/:path/:method/:scheme and :status
 headers get defaults (example.com, /, GET, http, 200).
 
 Exit codes: 0 the script ran without error, 2 it failed to load or raised an

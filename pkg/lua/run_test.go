@@ -155,7 +155,7 @@ func TestRunIsBounded(t *testing.T) {
 		t.Fatalf("error = %+v", res.Error)
 	}
 	res = Run("local s = string.rep('x', 1e9)", RunInput{})
-	if res.Error == nil || res.Error.Phase != "load" || !strings.Contains(res.Error.Message, "larger than the sandbox allows") {
+	if res.Error == nil || res.Error.Phase != "load" || !strings.Contains(res.Error.Message, "longer than the sandbox allows") {
 		t.Fatalf("error = %+v", res.Error)
 	}
 }
