@@ -268,6 +268,18 @@ func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
 	if st.IsDir() {
 		return wasminspect.Report{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
 	}
+	if !st.Mode().IsRegular() {
+		// A pipe (<(cat m.wasm), /dev/stdin from a pipe) or a device has
+		// no size to stream by: it is read whole, as "-" is.
+		b, err := ReadAtMost(f, MaxStdinModuleBytes)
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			return wasminspect.Report{}, fmt.Errorf("%s is larger than %s; pass the module as a regular FILE instead", o.source, wasminspect.HumanBytes(uint64(MaxStdinModuleBytes)))
+		case err != nil:
+			return wasminspect.Report{}, fmt.Errorf("reading %s: %w", o.source, err)
+		}
+		return wasminspect.InspectBytes(b, opts), nil
+	}
 	return wasminspect.Inspect(f, st.Size(), opts)
 }
 

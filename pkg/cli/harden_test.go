@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// runBinaryStdin is runBinary with stdin fed through a pipe, as a shell
+// pipeline or <(...) would.
+func runBinaryStdin(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, exit int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Stdin = bytes.NewReader(stdin) // not an *os.File: exec makes a pipe
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errb.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+// Issue 11: wasm inspect <(cat m.wasm) and /dev/stdin read 0 bytes ("input
+// is empty"), and wasm run - failed; pipes are read like "-".
+func TestWasmCommandsReadPipes(t *testing.T) {
+	wasm, err := os.ReadFile(watFixture(t, "abi010"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"wasm", "inspect", "/dev/stdin", "--istio-version", "1.25"},
+		{"wasm", "inspect", "-", "--istio-version", "1.25"},
+		{"wasm", "run", "-", "--istio-version", "1.25"},
+	} {
+		stdout, stderr, exit := runBinaryStdin(t, wasm, args...)
+		if exit != 0 || strings.Contains(stdout+stderr, "empty") {
+			t.Errorf("%v: exit %d\nstdout %s\nstderr %s", args, exit, stdout, stderr)
+		}
+	}
+}
+
+// Issue 11: wasm run --timeout 0 silently meant 10 s; --ticks is bounded.
+func TestWasmRunBoundsAreFlagErrors(t *testing.T) {
+	ok := watFixture(t, "abi010")
+	for args, want := range map[string][]string{
+		"error: --timeout 0s: must be positive":                           {"wasm", "run", ok, "--timeout", "0"},
+		"error: --ticks 2000000000: want 0 to 10000 (the bound on ticks)": {"wasm", "run", ok, "--ticks", "2000000000"},
+	} {
+		_, stderr, exit := runBinary(t, want...)
+		if exit != ExitError || strings.TrimSpace(stderr) != args {
+			t.Errorf("%v: exit %d, stderr %q, want %q", want, exit, stderr, args)
+		}
+	}
+}
