@@ -82,6 +82,10 @@ modules that exit during start-up, initial memory, and the ConfigMap size limit.
 Envoy names only the first missing import; this lists all of them, with the Envoy and Istio
 release that first provides each and what in the build usually brings it in.
 
+FILE may be - (standard input) or a pipe such as /dev/stdin or <(cat m.wasm); those are
+read whole, at most 256 MiB. Bounds: more than 100,000 imports or exports is V8's own limit
+and one finding; at most 10 findings per code are listed, the rest grouped into one.
+
 Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.`,
 		Example: `  kubectl filterdoctor wasm inspect header-filter.wasm --istio-version 1.24
   kubectl filterdoctor wasm inspect cm/header-filter-wasm -n shop
