@@ -67,8 +67,8 @@ var (
 	})
 	EnvoyFilterAddHTTPFilter = register(Code{
 		ID: "FD1015", Severity: Error,
-		Title:   "EnvoyFilter ADDs an HTTP filter after the router",
-		Explain: "operation ADD on HTTP_FILTER appends to the HTTP filter chain, after envoy.filters.http.router. Envoy rejects the listener: \"terminal filter named envoy.filters.http.router ... must be the last filter in a http filter chain\" (istio/api#2253), and the proxy keeps its old config.",
+		Title:   "EnvoyFilter places an HTTP filter after the router",
+		Explain: "operation ADD on HTTP_FILTER appends to the HTTP filter chain, after envoy.filters.http.router; so does INSERT_AFTER without a subFilter match (istiod: \"insert after without a filter match is same as ADD in the end\"), and INSERT_AFTER the router itself puts the filter behind it. Envoy rejects the listener: \"terminal filter named envoy.filters.http.router ... must be the last filter in a http filter chain\" (istio/api#2253), and the proxy keeps its old config.",
 		Fix:     "Use INSERT_BEFORE with subFilter envoy.filters.http.router (or INSERT_FIRST).",
 	})
 	EnvoyFilterMergeType = register(Code{
@@ -82,6 +82,13 @@ var (
 		Title:   "EnvoyFilter patch value is not valid Envoy configuration",
 		Explain: "istiod converts patch.value into the Envoy proto for applyTo, and Envoy validates it. A missing typed_config, an unknown @type, a misspelt field or a value that breaks the proto's validation rules gets the patch rejected or the listener NACKed.",
 		Fix:     "Correct the value as the proto error says.",
+	})
+	EnvoyFilterRouterRemoved = register(Code{
+		ID: "FD1019", Severity: Error,
+		Title:   "EnvoyFilter removes the router from the HTTP filter chain",
+		Explain: "An HTTP filter chain must end with a terminal filter, the router. A REMOVE matching subFilter envoy.filters.http.router takes it out, and a REPLACE of it by a filter that is not a router leaves the chain without one; Envoy rejects the listener (\"non-terminal filter named ... is the last filter in a http filter chain\") and the proxy keeps its old config.",
+		Fix:     "Keep the router last: insert your filter with INSERT_BEFORE subFilter envoy.filters.http.router instead of replacing or removing the router.",
+		Example: "match:\n  listener:\n    filterChain:\n      filter:\n        name: envoy.filters.network.http_connection_manager\n        subFilter: {name: envoy.filters.http.router}\npatch:\n  operation: REMOVE",
 	})
 	EnvoyFilterFilterClass = register(Code{
 		ID: "FD1018", Severity: Warning,
