@@ -14,6 +14,11 @@ func FuzzLint(f *testing.F) {
 	for _, seed := range []string{"", "\"\\", "\"\\u{", "\"\\x4", "0x", "0x1p", "[==[", "--[[", "goto", "::a::", "\"a\\z", "function envoy_on_request(h) h:httpCall(", "local x <const> = 1"} {
 		f.Add(seed)
 	}
+	// issue 11: LuaJIT's syntax-level and local limits, and a long method chain
+	f.Add(strings.Repeat("(", 210) + strings.Repeat(")", 210))
+	f.Add(strings.Repeat("local a = 1 ", 205))
+	f.Add("local x = h" + strings.Repeat(":headers()", 300))
+	f.Add("for i = 1, 2 do " + strings.Repeat("if x then ", 199) + strings.Repeat("end ", 199) + "end")
 	f.Fuzz(func(t *testing.T, src string) {
 		r := Lint(src, corpusOptions())
 		for _, p := range r.Problems {
