@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLint: no input makes parsing or linting panic or hang.
@@ -104,4 +105,28 @@ func BenchmarkLint1000Scripts(b *testing.B) {
 			Lint(s, opts)
 		}
 	}
+}
+
+// FuzzPatterns: the sandbox's pattern matching (pattern.go) never panics the
+// host and always returns within the run's timeout, whatever the pattern.
+func FuzzPatterns(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"(%w+)=(%w+)", "a=b"}, {"%f[%a]%a+", "THE quick"}, {"%b()", "f(a(b)c)"}, {"(h%a+) %1", "hello hello"},
+		{"[%]x[]+", "[x]"}, {"()ll()", "hello"}, {"a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+		{"%", "a"}, {"[a", "a"}, {"(", "a"}, {")", "a"}, {"%1", "a"}, {"%f", "a"}, {"%b", "a"}, {"^$", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pat, s string) {
+		res := Run(`function envoy_on_request(h)
+  local p, s = h:headers():get("x-p") or "", h:headers():get("x-s") or ""
+  pcall(string.find, s, p)
+  pcall(string.match, s, p)
+  pcall(string.gsub, s, p, "%0")
+  pcall(function() for a in string.gmatch(s, p) do end end)
+end`, RunInput{RequestHeaders: []Header{{"x-p", pat}, {"x-s", s}}, Timeout: 2 * time.Second})
+		if res.Error != nil && !strings.Contains(res.Error.Message, "ran longer") {
+			t.Fatalf("pattern %q on %q: %+v", pat, s, res.Error)
+		}
+	})
 }
