@@ -51,6 +51,7 @@ func All() []Check {
 		logLevels{},
 		luaScripts{},
 		wasmPluginSelection{},
+		manifestKinds{},
 	}
 }
 
@@ -68,6 +69,8 @@ type Checked struct {
 	EnvoyFilters int `json:"envoyfilters"`
 	WasmPlugins  int `json:"wasmplugins"`
 	ConfigMaps   int `json:"configmaps"`
+	// Skipped counts the objects of kinds filterdoctor does not read.
+	Skipped int `json:"skipped"`
 }
 
 // Run runs checks over s and returns sorted, de-duplicated findings.
@@ -82,7 +85,7 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 	if fs == nil {
 		fs = []finding.Finding{}
 	}
-	return Result{
+	res := Result{
 		Findings: fs,
 		Summary:  finding.Count(fs),
 		Checked: Checked{
@@ -90,6 +93,21 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 			EnvoyFilters: len(ctx.EnvoyFilters()),
 			WasmPlugins:  len(ctx.WasmPlugins()),
 			ConfigMaps:   len(ctx.ConfigMaps()),
+			Skipped:      len(s.Skipped),
 		},
 	}
+	// An EnvoyFilter or WasmPlugin whose spec fails to decode was read and
+	// judged (its finding says why): it counts as checked.
+	for _, inv := range s.Invalid {
+		if !ctx.filterInScope(inv.Object.Namespace) {
+			continue
+		}
+		switch inv.Object.Kind {
+		case "EnvoyFilter":
+			res.Checked.EnvoyFilters++
+		case "WasmPlugin":
+			res.Checked.WasmPlugins++
+		}
+	}
+	return res
 }

@@ -90,6 +90,20 @@ var (
 		Fix:     "Keep the router last: insert your filter with INSERT_BEFORE subFilter envoy.filters.http.router instead of replacing or removing the router.",
 		Example: "match:\n  listener:\n    filterChain:\n      filter:\n        name: envoy.filters.network.http_connection_manager\n        subFilter: {name: envoy.filters.http.router}\npatch:\n  operation: REMOVE",
 	})
+	EnvoyFilterAPIVersion = register(Code{
+		ID: "FD1020", Severity: Error,
+		Title:   "EnvoyFilter uses an API version Istio does not serve",
+		Explain: "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3; unlike VirtualService or DestinationRule it was never promoted to v1beta1 or v1. kubectl apply fails (\"no matches for kind \\\"EnvoyFilter\\\" in version ...\"), so the filter never exists in the cluster.",
+		Fix:     "Set apiVersion: networking.istio.io/v1alpha3.",
+		Example: "apiVersion: networking.istio.io/v1\nkind: EnvoyFilter",
+	})
+	ManifestKindTypo = register(Code{
+		ID: "FD1021", Severity: Info,
+		Title:   "Object of an unknown kind looks like a misspelt kind filterdoctor checks",
+		Explain: "filterdoctor reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services, Namespaces, ConfigMaps, ServiceEntries, EnvoyFilters and WasmPlugins and counts every other object as skipped. An object whose kind is one or two letters (or only letter case) away from one of those is most likely a typo: the API server refuses it (\"no matches for kind\"), and filterdoctor did not check it.",
+		Fix:     "Correct the kind to the one named in the message.",
+		Example: "kind: EnvoyFilterr",
+	})
 	EnvoyFilterFilterClass = register(Code{
 		ID: "FD1018", Severity: Warning,
 		Title:   "EnvoyFilter patch sets filterClass, which Istio ignores",

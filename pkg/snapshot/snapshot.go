@@ -98,6 +98,8 @@ type Snapshot struct {
 	ServiceEntries []*Object
 	Namespaces     map[string]*Namespace
 	Invalid        []*Invalid
+	// Skipped are the objects of kinds filterdoctor does not read.
+	Skipped []*Object
 
 	configMapIndex map[string]*ConfigMap
 	servicesByNS   map[string][]*Service
@@ -251,6 +253,8 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 	case nil:
 		if o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io") {
 			s.ServiceEntries = append(s.ServiceEntries, o)
+		} else {
+			s.Skipped = append(s.Skipped, o)
 		}
 	}
 	return nil

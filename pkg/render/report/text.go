@@ -138,6 +138,9 @@ func summaryLine(res checks.Result) string {
 		plural(c.EnvoyFilters, "EnvoyFilter", "EnvoyFilters"),
 		plural(c.WasmPlugins, "WasmPlugin", "WasmPlugins"),
 		plural(c.ConfigMaps, "ConfigMap", "ConfigMaps"))
+	if c.Skipped > 0 {
+		read += fmt.Sprintf(" (skipped %s of kinds filterdoctor does not check)", plural(c.Skipped, "object", "objects"))
+	}
 	s := res.Summary
 	if s.Error+s.Warning+s.Info == 0 {
 		return read + ": no findings."
