@@ -221,13 +221,18 @@ func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget) []find
 	}
 	msg := fmt.Sprintf("EnvoyFilter %s/%s selects %s, which no workload in %s carries", ef.Namespace, ef.Name, describeSelector(t.Selector), where)
 	fix := finding.EnvoyFilterSelectsNothing.Fix
-	if best := nearestWorkload(t.Selector, candidates); best != nil {
+	best := nearestWorkload(t.Selector, candidates)
+	if best != nil {
 		msg += fmt.Sprintf(" (%s %s/%s has %s)", best.Kind, best.Namespace, best.Name, describeSelector(best.PodLabels()))
 		fix = fmt.Sprintf("Set workloadSelector.labels to labels of %s %s/%s, e.g. %s.", best.Kind, best.Namespace, best.Name, describeSelector(closestLabels(t.Selector, best.PodLabels())))
 	} else if len(candidates) == 0 {
 		msg += " (it has no workloads)"
 	}
-	return []finding.Finding{finding.EnvoyFilterSelectsNothing.New(selRef, msg+".", fix)}
+	f := finding.EnvoyFilterSelectsNothing.New(selRef, msg+".", fix)
+	if reason := notInFiles(c, t.Selector, best); reason != "" {
+		f = asNotInFiles(f, reason)
+	}
+	return []finding.Finding{f}
 }
 
 // nearestWorkload picks the workload whose labels are closest to sel: most

@@ -12,7 +12,7 @@ var (
 	EnvoyFilterSelectsNothing = register(Code{
 		ID: "FD1002", Severity: Error,
 		Title:   "EnvoyFilter workloadSelector selects no workload",
-		Explain: "istiod gives an EnvoyFilter only to proxies whose pod labels contain every workloadSelector label (equality only). When no workload in the filter's namespace (or, from the root namespace, in any namespace) carries those labels, the filter is never applied, and nothing reports it.",
+		Explain: "istiod gives an EnvoyFilter only to proxies whose pod labels contain every workloadSelector label (equality only). When no workload in the filter's namespace (or, from the root namespace, in any namespace) carries those labels, the filter is never applied, and nothing reports it. Offline (-f), a selector of a component Istio installs (istio=ingressgateway, app=istiod, a Gateway API gateway) or one that no workload in the files comes close to is reported as info: that workload is most likely not among the given files; live, the cluster answers.",
 		Fix:     "Make workloadSelector.labels a subset of the pod template labels of the workload you mean.",
 		Example: "workloadSelector:\n  labels:\n    app: webb   # pods are labelled app=web",
 	})
