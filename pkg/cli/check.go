@@ -281,7 +281,7 @@ func parseTarget(args []string) (*checks.TargetRef, error) {
 
 // useColor follows the NO_COLOR convention and colours only terminals.
 func useColor(streams genericiooptions.IOStreams) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if !colorAllowed(os.Getenv) {
 		return false
 	}
 	f, ok := streams.Out.(*os.File)

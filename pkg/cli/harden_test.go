@@ -58,3 +58,27 @@ func TestWasmRunBoundsAreFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11: TERM=dumb still got colour, and an empty NO_COLOR= disabled it
+// (no-color.org: only a non-empty value does).
+func TestColorAllowed(t *testing.T) {
+	for env, want := range map[string]bool{
+		"":                        true,
+		"NO_COLOR=1":              false,
+		"NO_COLOR=":               true,
+		"TERM=dumb":               false,
+		"TERM=xterm-256color":     true,
+		"NO_COLOR=|TERM=xterm":    true,
+		"NO_COLOR=yes|TERM=xterm": false,
+	} {
+		vars := map[string]string{}
+		for _, kv := range strings.Split(env, "|") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				vars[k] = v
+			}
+		}
+		if got := colorAllowed(func(k string) string { return vars[k] }); got != want {
+			t.Errorf("%q: colorAllowed = %v, want %v", env, got, want)
+		}
+	}
+}
