@@ -82,3 +82,36 @@ func TestColorAllowed(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11: escape sequences from scripts and label values reached the
+// terminal raw; text output shows them escaped.
+func TestTextOutputEscapesControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	script := dir + "/esc.lua"
+	if err := os.WriteFile(script, []byte("function envoy_on_request(h) h:logInfo('\\27]0;owned\\7\\27[2J') end\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, exit := runBinary(t, "lua", "run", script)
+	if exit != 0 || strings.ContainsRune(stdout, 0x1b) || !strings.Contains(stdout, `\x1b]0;owned\x07\x1b[2J`) {
+		t.Errorf("lua run: exit %d, stdout %q, stderr %s", exit, stdout, stderr)
+	}
+	manifest := dir + "/ef.yaml"
+	if err := os.WriteFile(manifest, []byte(`apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: e, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: "web\e[31m"}}
+  configPatches: []
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {template: {metadata: {labels: {app: web}}}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, _ = runBinary(t, "check", "-A", "-f", manifest)
+	if strings.ContainsRune(stdout, 0x1b) || !strings.Contains(stdout, `web\x1b[31m`) {
+		t.Errorf("check: stdout %q", stdout)
+	}
+}

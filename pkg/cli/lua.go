@@ -19,6 +19,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -240,7 +241,7 @@ func (o *luaRunOptions) run() error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		err = clibase.WriteErr(o.streams.Out, renderLuaRun(o.input.ChunkName, res))
+		err = clibase.WriteErr(o.streams.Out, render.Printable(renderLuaRun(o.input.ChunkName, res)))
 	}
 	if err != nil {
 		return err

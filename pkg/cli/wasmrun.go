@@ -18,6 +18,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
@@ -259,7 +260,7 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else if err := clibase.WriteErr(o.streams.Out, renderWasmRun(rep)); err != nil {
+	} else if err := clibase.WriteErr(o.streams.Out, render.Printable(renderWasmRun(rep))); err != nil {
 		return err
 	}
 	if rep.Failed() {

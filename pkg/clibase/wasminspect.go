@@ -219,7 +219,7 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 	case "yaml":
 		err = render.YAML(o.streams.Out, rep)
 	default:
-		err = writeWasmText(o.streams.Out, rep, o.host)
+		err = writeWasmText(render.PrintableWriter{W: o.streams.Out}, rep, o.host)
 	}
 	if err != nil {
 		return fmt.Errorf("writing output: %w", err)

@@ -94,6 +94,7 @@ func groupByWorkload(fs []finding.Finding) []group {
 // Text writes findings grouped by workload, then by object, and a summary
 // line that also says what was read.
 func Text(w io.Writer, res checks.Result, color bool) error {
+	res = printableResult(res)
 	st := newTextStyles(w, color)
 	var b strings.Builder
 	for _, g := range groupByWorkload(res.Findings) {
