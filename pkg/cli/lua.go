@@ -49,10 +49,6 @@ type luaRunOptions struct {
 	src   string
 }
 
-// scriptFailed makes the command exit 2 after the result was printed.
-type scriptFailed struct{ phase, msg string }
-
-func (e scriptFailed) Error() string { return fmt.Sprintf("script failed in %s: %s", e.phase, e.msg) }
 
 func newLuaRunCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &luaRunOptions{streams: streams}
@@ -75,10 +71,12 @@ builtin too (pattern matching included), or when the script has made the Go
 heap grow by 512 MiB; no string may exceed 64 MiB (.., string.rep, string.gsub,
 table.concat); calls nest at most 200 deep; the value stack holds at most
 65,536 slots; a pattern nests at most 200 matches. Missing :authority/:path/:method/:scheme and :status
-headers get defaults (example.com, /, GET, http, 200).
+headers get defaults (app.default.svc.cluster.local, /, GET, http, 200), the same
+as wasm run's.
 
-Exit codes: 0 the script ran without error, 2 it failed to load or raised an
-error (printed with its Lua traceback), or the input is unusable.`,
+Exit codes: 0 the script ran without error, 3 it failed to load, raised an
+error (printed with its Lua traceback) or was stopped at a bound, 2 the command
+could not run (bad flags, unusable input).`,
 		Example: `  kubectl filterdoctor lua run filter.lua --request-header :path=/admin --request-header x-user=bob
   kubectl filterdoctor lua run envoyfilter.yaml --call-response 'outbound|8080||auth.shop.svc.cluster.local=200:ok' -o json`,
 		Args: cobra.ExactArgs(1),
@@ -247,7 +245,7 @@ func (o *luaRunOptions) run() error {
 		return err
 	}
 	if res.Error != nil {
-		return scriptFailed{phase: res.Error.Phase, msg: res.Error.Message}
+		return clibase.FilterFailedError{Msg: fmt.Sprintf("script failed in %s: %s", res.Error.Phase, res.Error.Message)}
 	}
 	return nil
 }

@@ -72,8 +72,9 @@ than Envoy's 1 GiB and costs only the pages it touches; a log message is cut
 at 64 KiB; a run keeps at most 10,000 log lines or 16 MiB of them and counts
 the rest; --ticks is at most 10,000.
 
-Exit codes: 0 the filter ran, 2 it failed to load, start or configure, it
-trapped, or the command could not run.`,
+Exit codes: 0 the filter ran, 3 it failed to load, start or configure, it
+trapped or was stopped at a bound, 2 the command could not run (bad flags,
+unusable input).`,
 		Example: `  kubectl filterdoctor wasm run header.wasm --istio-version 1.25 --request-header x-user=alice
   kubectl filterdoctor wasm run callout.wasm --plugin-config @config.json \
       --call-response 'outbound|8080||auth.shop.svc.cluster.local=403:denied' -o json`,
@@ -265,7 +266,7 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 	}
 	if rep.Failed() {
 		f := rep.Failure
-		return fmt.Errorf("Envoy would not run the filter (%s): %s", f.Stage, f.EnvoyLog[0])
+		return clibase.FilterFailedError{Msg: fmt.Sprintf("Envoy would not run the filter (%s): %s", f.Stage, f.EnvoyLog[0])}
 	}
 	return nil
 }

@@ -203,7 +203,7 @@ func compileNamed(s *Script, name string) (proto *glua.FunctionProto, err error)
 }
 
 var (
-	defaultRequestHeaders  = []Header{{":authority", "example.com"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}}
+	defaultRequestHeaders  = []Header{{":authority", "app.default.svc.cluster.local"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}}
 	defaultResponseHeaders = []Header{{":status", "200"}}
 )
 

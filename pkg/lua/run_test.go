@@ -63,7 +63,7 @@ end`
 	if got := res.Logs[1].Message; got != "nil" {
 		t.Errorf("get of a missing header = %q", got)
 	}
-	if got := headersOf(res.Request.HeadersAfter); got != ":authority=example.com :method=GET :scheme=http :path=/ x-multi=c x-new=n" {
+	if got := headersOf(res.Request.HeadersAfter); got != ":authority=app.default.svc.cluster.local :method=GET :scheme=http :path=/ x-multi=c x-new=n" {
 		t.Errorf("headers after = %q", got)
 	}
 }
