@@ -254,7 +254,11 @@ func (o *luaRunOptions) run() error {
 // calls, local reply, error.
 func renderLuaRun(name string, res *lua.RunResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "script: %s\nhooks run: %s\n", name, orNone(strings.Join(res.Hooks, ", ")))
+	hooks := orNone(strings.Join(res.Hooks, ", "))
+	if res.Error != nil && res.Error.Phase == "load" {
+		hooks = "(none: the script failed to load, so Envoy calls no handler)"
+	}
+	fmt.Fprintf(&b, "script: %s\nhooks run: %s\n", name, hooks)
 	fmt.Fprintf(&b, "\nrequest headers:\n%s", diffHeaders(res.Request.HeadersBefore, res.Request.HeadersAfter))
 	if res.Request.BodyBefore != res.Request.BodyAfter {
 		fmt.Fprintf(&b, "request body: %q -> %q\n", res.Request.BodyBefore, res.Request.BodyAfter)

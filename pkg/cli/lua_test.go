@@ -148,6 +148,11 @@ func TestLuaRunSyntaxErrorExits3(t *testing.T) {
 	if code != clibase.ExitFilterFailed || !strings.Contains(out, "error in load: script load error") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
+	// issue 11: not "defines neither envoy_on_request nor ...", and no
+	// header listed as removed
+	if !strings.Contains(out, "hooks run: (none: the script failed to load") || strings.Contains(out, "- :path") {
+		t.Errorf("load failure output:\n%s", out)
+	}
 }
 
 func TestLuaRunEndlessLoopIsStopped(t *testing.T) {
