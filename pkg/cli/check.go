@@ -157,6 +157,11 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if !o.AllNamespaces && o.namespace != "" {
 		opts.Namespaces = []string{o.namespace}
 	}
+	if len(o.Files) > 0 && o.explicitNS && len(snap.Objects) > 0 {
+		if err := namespaceInFiles(snap, o.namespace); err != nil {
+			return err
+		}
+	}
 	if o.target != nil {
 		o.target.Namespace = o.targetNamespace(snap)
 		if !hasWorkload(snap, o.target) {

@@ -115,3 +115,14 @@ spec: {template: {metadata: {labels: {app: web}}}}
 		t.Errorf("check: stdout %q", stdout)
 	}
 }
+
+// Issue 11: -n naming a namespace absent from the files passed quietly.
+func TestNamespaceAbsentFromFilesIsAnError(t *testing.T) {
+	_, stderr, exit := runBinary(t, "check", "-f", cleanFixture, "-n", "nosuch")
+	if exit != ExitError || !strings.HasPrefix(stderr, "error: --namespace nosuch: the input files hold nothing in namespace nosuch (they hold ") {
+		t.Errorf("exit %d, stderr %q", exit, stderr)
+	}
+	if _, stderr, exit := runBinary(t, "check", "-f", cleanFixture, "-n", "istio-system"); exit != 0 {
+		t.Errorf("a namespace in the files: exit %d, stderr %q", exit, stderr)
+	}
+}
