@@ -93,3 +93,23 @@ func TestFileReachedTwiceIsReadOnce(t *testing.T) {
 		t.Fatalf("%d objects, want 1", len(objs))
 	}
 }
+
+// Issue 11: the same object given twice (in two files) was counted and
+// reported twice; the last one is kept, as kubectl apply leaves it.
+func TestSameObjectTwiceIsKeptOnce(t *testing.T) {
+	a, err := ParseManifests("a.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {v: first}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseManifests("b.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {v: second}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: other}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(append(a, b...), "default", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.ConfigMaps) != 2 || s.ConfigMap("shop", "c").CM.Data["v"] != "second" || s.ConfigMap("shop", "c").File != "b.yaml" {
+		t.Fatalf("config maps %d, shop/c from %s", len(s.ConfigMaps), s.ConfigMap("shop", "c").File)
+	}
+}

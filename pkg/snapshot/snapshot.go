@@ -3,6 +3,7 @@ package snapshot
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
 	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
@@ -139,6 +140,7 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 			o.Namespace = defaultNamespace
 		}
 	}
+	objs = lastOfEach(objs)
 	// Typed decoding dominates loading a large mesh and objects are
 	// independent, so it runs on every CPU; classification stays in order.
 	decoded := make([]decodeResult, len(objs))
@@ -362,4 +364,33 @@ func LabelsSubset(sel, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// lastOfEach drops all but the last of objects that are the same object
+// (API group, kind, namespace, name), as kubectl apply -f leaves the last
+// one in the cluster; without it an object given twice was counted and
+// reported twice.
+func lastOfEach(objs []*Object) []*Object {
+	type key struct{ group, kind, ns, name string }
+	keyOf := func(o *Object) key {
+		group, _, _ := strings.Cut(o.APIVersion, "/")
+		if !strings.Contains(o.APIVersion, "/") {
+			group = ""
+		}
+		return key{group, o.Kind, o.Namespace, o.Name}
+	}
+	last := make(map[key]int, len(objs))
+	for i, o := range objs {
+		last[keyOf(o)] = i
+	}
+	if len(last) == len(objs) {
+		return objs
+	}
+	out := make([]*Object, 0, len(last))
+	for i, o := range objs {
+		if last[keyOf(o)] == i {
+			out = append(out, o)
+		}
+	}
+	return out
 }
