@@ -126,3 +126,17 @@ func TestNamespaceAbsentFromFilesIsAnError(t *testing.T) {
 		t.Errorf("a namespace in the files: exit %d, stderr %q", exit, stderr)
 	}
 }
+
+// Issue 11: explain, version and checks never read a cluster, yet their help
+// listed ~20 kube flags.
+func TestOfflineCommandsHelpHasNoKubeFlags(t *testing.T) {
+	for _, cmd := range []string{"explain", "version", "checks"} {
+		stdout, _, exit := runBinary(t, cmd, "--help")
+		if exit != 0 || strings.Contains(stdout, "--kubeconfig") || strings.Contains(stdout, "--as-group") {
+			t.Errorf("%s --help: exit %d\n%s", cmd, exit, stdout)
+		}
+	}
+	if stdout, _, _ := runBinary(t, "check", "--help"); !strings.Contains(stdout, "--kubeconfig") {
+		t.Errorf("check --help lost the kube flags:\n%s", stdout)
+	}
+}
