@@ -113,3 +113,22 @@ func TestSameObjectTwiceIsKeptOnce(t *testing.T) {
 		t.Fatalf("config maps %d, shop/c from %s", len(s.ConfigMaps), s.ConfigMap("shop", "c").File)
 	}
 }
+
+// Issue 11: errors leaked Go internals ("invalid map key:
+// map[string]interface {}...", "cannot unmarshal string into Go struct field
+// Deployment.spec of type v1.DeploymentSpec"); they are said in the user's
+// terms with file:line.
+func TestErrorsInUserTerms(t *testing.T) {
+	_, err := ParseManifests("mk.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  ? {a: 1}\n  : x\n"))
+	if err == nil || err.Error() != "mk.yaml:5: a mapping key is itself a mapping; Kubernetes objects take only string keys" {
+		t.Errorf("complex key: %v", err)
+	}
+	objs, err := ParseManifests("dep.yaml", []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: shop}\nspec: \"hello\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(objs, "default", false)
+	if err == nil || err.Error() != "dep.yaml:4: Deployment shop/d: spec is a string, but must be a mapping" {
+		t.Errorf("type error: %v", err)
+	}
+}

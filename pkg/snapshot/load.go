@@ -282,6 +282,9 @@ func objectsFromNode(file string, n *yaml.Node) ([]*Object, error) {
 	}
 	var data map[string]any
 	if err := n.Decode(&data); err != nil {
+		if k := complexKey(n, 0); k != nil {
+			return nil, fmt.Errorf("%s:%d: a mapping key is itself a %s; Kubernetes objects take only string keys", file, k.Line, map[bool]string{true: "mapping", false: "list"}[k.Kind == yaml.MappingNode])
+		}
 		return nil, fmt.Errorf("%s:%d: %s", file, n.Line, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	data, err := jsonCompatible(data)
