@@ -49,7 +49,6 @@ type luaRunOptions struct {
 	src   string
 }
 
-
 func newLuaRunCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &luaRunOptions{streams: streams}
 	cmd := &cobra.Command{
