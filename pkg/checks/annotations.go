@@ -303,11 +303,16 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			}
 			msg := fmt.Sprintf("WasmPlugin %s/%s selects %s, which no workload in namespace %s carries", wp.Namespace, wp.Name, describeSelector(t.Selector), wp.Namespace)
 			fix := ""
-			if best := nearestWorkload(t.Selector, candidates); best != nil {
+			best := nearestWorkload(t.Selector, candidates)
+			if best != nil {
 				msg += fmt.Sprintf(" (%s %s/%s has %s)", best.Kind, best.Namespace, best.Name, describeSelector(best.PodLabels()))
 				fix = fmt.Sprintf("Set selector.matchLabels to labels of %s %s/%s, e.g. %s.", best.Kind, best.Namespace, best.Name, describeSelector(closestLabels(t.Selector, best.PodLabels())))
 			}
-			fs = append(fs, finding.WasmPluginSelectsNothing.New(wp.RefAt("spec", "selector"), msg+".", fix))
+			f := finding.WasmPluginSelectsNothing.New(wp.RefAt("spec", "selector"), msg+".", fix)
+			if reason := notInFiles(c, t.Selector, best); reason != "" {
+				f = asNotInFiles(f, reason)
+			}
+			fs = append(fs, f)
 			continue
 		}
 		url := wp.WP.Spec.GetUrl()

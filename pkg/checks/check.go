@@ -61,6 +61,7 @@ func All() []Check {
 		wasmPluginSelection{},
 		runningPods{},
 		proxyFacts{},
+		manifestKinds{},
 	}
 }
 
@@ -86,6 +87,8 @@ type Checked struct {
 	// istio-proxies that answered.
 	Pods    int `json:"pods,omitempty"`
 	Proxies int `json:"proxies,omitempty"`
+	// Skipped counts the objects of kinds filterdoctor does not read.
+	Skipped int `json:"skipped"`
 }
 
 // Run runs checks over s and returns sorted, de-duplicated findings.
@@ -108,6 +111,7 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 			EnvoyFilters: len(ctx.EnvoyFilters()),
 			WasmPlugins:  len(ctx.WasmPlugins()),
 			ConfigMaps:   len(ctx.ConfigMaps()),
+			Skipped:      len(s.Skipped),
 		},
 		Release: opts.Release,
 		Live:    liveEvidence(ctx),
@@ -121,6 +125,19 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 			if p.Answered() {
 				res.Checked.Proxies++
 			}
+		}
+	}
+	// An EnvoyFilter or WasmPlugin whose spec fails to decode was read and
+	// judged (its finding says why): it counts as checked.
+	for _, inv := range s.Invalid {
+		if !ctx.filterInScope(inv.Object.Namespace) {
+			continue
+		}
+		switch inv.Object.Kind {
+		case "EnvoyFilter":
+			res.Checked.EnvoyFilters++
+		case "WasmPlugin":
+			res.Checked.WasmPlugins++
 		}
 	}
 	return res

@@ -221,13 +221,18 @@ func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget) []find
 	}
 	msg := fmt.Sprintf("EnvoyFilter %s/%s selects %s, which no workload in %s carries", ef.Namespace, ef.Name, describeSelector(t.Selector), where)
 	fix := finding.EnvoyFilterSelectsNothing.Fix
-	if best := nearestWorkload(t.Selector, candidates); best != nil {
+	best := nearestWorkload(t.Selector, candidates)
+	if best != nil {
 		msg += fmt.Sprintf(" (%s %s/%s has %s)", best.Kind, best.Namespace, best.Name, describeSelector(best.PodLabels()))
 		fix = fmt.Sprintf("Set workloadSelector.labels to labels of %s %s/%s, e.g. %s.", best.Kind, best.Namespace, best.Name, describeSelector(closestLabels(t.Selector, best.PodLabels())))
 	} else if len(candidates) == 0 {
 		msg += " (it has no workloads)"
 	}
-	return []finding.Finding{finding.EnvoyFilterSelectsNothing.New(selRef, msg+".", fix)}
+	f := finding.EnvoyFilterSelectsNothing.New(selRef, msg+".", fix)
+	if reason := notInFiles(c, t.Selector, best); reason != "" {
+		f = asNotInFiles(f, reason)
+	}
+	return []finding.Finding{f}
 }
 
 // nearestWorkload picks the workload whose labels are closest to sel: most
@@ -422,11 +427,8 @@ func legacyNameFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *netapi.E
 func operationFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_EnvoyConfigObjectPatch) []finding.Finding {
 	var fs []finding.Finding
 	op := p.GetPatch().GetOperation()
-	if p.GetApplyTo() == netapi.EnvoyFilter_HTTP_FILTER && op == netapi.EnvoyFilter_Patch_ADD {
-		fs = append(fs, finding.EnvoyFilterAddHTTPFilter.Newf(ef.RefAt(patchPath(i, "patch", "operation")...),
-			"Use operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: "+RouterFilterName+".",
-			"EnvoyFilter %s/%s configPatches[%d] ADDs an HTTP filter, which Envoy appends after %s; Envoy rejects the listener (\"terminal filter ... must be the last filter in a http filter chain\").",
-			ef.Namespace, ef.Name, i, RouterFilterName))
+	if p.GetApplyTo() == netapi.EnvoyFilter_HTTP_FILTER {
+		fs = append(fs, routerOrderFindings(ef, i, p)...)
 	}
 	if fc := p.GetPatch().GetFilterClass(); fc != netapi.EnvoyFilter_Patch_UNSPECIFIED {
 		fs = append(fs, finding.EnvoyFilterFilterClass.Newf(ef.RefAt(patchPath(i, "patch", "filterClass")...), "",
@@ -448,6 +450,54 @@ func operationFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_En
 		}
 	}
 	return fs
+}
+
+// routerOrderFindings catches HTTP_FILTER patches after which the chain no
+// longer ends with the router, following istiod's patchHTTPFilters
+// (istio/istio pilot/pkg/networking/core/envoyfilter/listener_patch.go at
+// 0098d99f): ADD appends; INSERT_AFTER without a subFilter match appends
+// too; INSERT_AFTER, REPLACE and REMOVE act on the filter the subFilter names.
+func routerOrderFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_EnvoyConfigObjectPatch) []finding.Finding {
+	op := p.GetPatch().GetOperation()
+	sub := p.GetMatch().GetListener().GetFilterChain().GetFilter().GetSubFilter()
+	target := sub.GetName()
+	if canonical, ok := legacyFilterNames[target]; ok {
+		target = canonical
+	}
+	atRouter := sub != nil && target == RouterFilterName
+	ref := ef.RefAt(patchPath(i, "patch", "operation")...)
+	const rejected = "Envoy rejects the listener (\"terminal filter named " + RouterFilterName + " ... must be the last filter in a http filter chain\") and the proxy keeps its old configuration."
+	before := "Use operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: " + RouterFilterName + "."
+	switch {
+	case op == netapi.EnvoyFilter_Patch_ADD:
+		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.Newf(ref, before,
+			"EnvoyFilter %s/%s configPatches[%d] ADDs an HTTP filter, which istiod appends after %s; %s",
+			ef.Namespace, ef.Name, i, RouterFilterName, rejected)}
+	case op == netapi.EnvoyFilter_Patch_INSERT_AFTER && sub == nil:
+		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.Newf(ref, before,
+			"EnvoyFilter %s/%s configPatches[%d] uses INSERT_AFTER without a subFilter match, which istiod treats as ADD: the filter is appended after %s; %s",
+			ef.Namespace, ef.Name, i, RouterFilterName, rejected)}
+	case op == netapi.EnvoyFilter_Patch_INSERT_AFTER && atRouter:
+		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.Newf(ref, before,
+			"EnvoyFilter %s/%s configPatches[%d] inserts an HTTP filter after %s; %s",
+			ef.Namespace, ef.Name, i, RouterFilterName, rejected)}
+	case op == netapi.EnvoyFilter_Patch_REMOVE && atRouter:
+		return []finding.Finding{finding.EnvoyFilterRouterRemoved.Newf(ref, "",
+			"EnvoyFilter %s/%s configPatches[%d] REMOVEs %s, so the HTTP filter chain ends with a filter that is not terminal; Envoy rejects the listener (\"non-terminal filter named ... is the last filter in a http filter chain\") and the proxy keeps its old configuration.",
+			ef.Namespace, ef.Name, i, RouterFilterName)}
+	case op == netapi.EnvoyFilter_Patch_REPLACE && atRouter:
+		name, _ := p.GetPatch().GetValue().AsMap()["name"].(string)
+		if t := valueType(p); name == RouterFilterName || t == filterTypes[RouterFilterName] {
+			return nil // a router replaced by a router
+		}
+		if name == "" {
+			name = "(no name)"
+		}
+		return []finding.Finding{finding.EnvoyFilterRouterRemoved.Newf(ref, "",
+			"EnvoyFilter %s/%s configPatches[%d] REPLACEs %s with %s, which is not a terminal filter, so the HTTP filter chain has no router at its end; Envoy rejects the listener (\"non-terminal filter named %s ... is the last filter in a http filter chain\") and the proxy keeps its old configuration.",
+			ef.Namespace, ef.Name, i, RouterFilterName, name, name)}
+	}
+	return nil
 }
 
 // valueType returns the typed_config type of a filter value, looking

@@ -72,6 +72,10 @@ JSON and kind: List) and nothing is read from a cluster. Without -n, every names
 files is checked. Without -f, objects are read from the cluster of the current kubeconfig
 context: the current namespace, or all namespaces with -A.
 
+Input bounds (an error names the one hit): 64 MiB per file, 128 MiB for all -f inputs
+together, YAML aliases adding at most 16 times the input's size, nesting at most 100 levels.
+A file reached twice (named twice, or through a symlink) is read once.
+
 Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.`,
 		Example: `  # Offline, in CI, before applying
   kubectl filterdoctor check -A -f manifests/ --istio-version 1.24
@@ -188,6 +192,11 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	}
 	if !o.AllNamespaces && o.namespace != "" {
 		opts.Namespaces = []string{o.namespace}
+	}
+	if len(o.Files) > 0 && o.explicitNS && len(snap.Objects) > 0 {
+		if err := namespaceInFiles(snap, o.namespace); err != nil {
+			return err
+		}
 	}
 	if o.target != nil {
 		o.target.Namespace = o.targetNamespace(snap)
@@ -411,7 +420,7 @@ func parseTarget(args []string) (*checks.TargetRef, error) {
 
 // useColor follows the NO_COLOR convention and colours only terminals.
 func useColor(streams genericiooptions.IOStreams) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if !colorAllowed(os.Getenv) {
 		return false
 	}
 	f, ok := streams.Out.(*os.File)

@@ -21,6 +21,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -50,11 +51,6 @@ type luaRunOptions struct {
 	src   string
 }
 
-// scriptFailed makes the command exit 2 after the result was printed.
-type scriptFailed struct{ phase, msg string }
-
-func (e scriptFailed) Error() string { return fmt.Sprintf("script failed in %s: %s", e.phase, e.msg) }
-
 func newLuaRunCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &luaRunOptions{streams: streams}
 	cmd := &cobra.Command{
@@ -70,12 +66,18 @@ found the same way 'check' finds them; pick one with --script when there are sev
 
 httpCall reaches only the clusters given with --call-response; any other cluster
 fails as in Envoy ("http call cluster invalid. Must be configured").
-The sandbox has no io, no require and an os limited to time/clock/date; a run is
-stopped after --timeout. Missing :authority/:path/:method/:scheme and :status
-headers get defaults (example.com, /, GET, http, 200).
+The sandbox has no io, no require and an os limited to time/clock/date. Bounds
+(each error names the one it hit): the run stops after --timeout, in every
+builtin too (pattern matching included), or when the script has made the Go
+heap grow by 512 MiB; no string may exceed 64 MiB (.., string.rep, string.gsub,
+table.concat); calls nest at most 200 deep; the value stack holds at most
+65,536 slots; a pattern nests at most 200 matches. Missing :authority/:path/:method/:scheme and :status
+headers get defaults (app.default.svc.cluster.local, /, GET, http, 200), the same
+as wasm run's.
 
-Exit codes: 0 the script ran without error, 2 it failed to load or raised an
-error (printed with its Lua traceback), or the input is unusable.`,
+Exit codes: 0 the script ran without error, 3 it failed to load, raised an
+error (printed with its Lua traceback) or was stopped at a bound, 2 the command
+could not run (bad flags, unusable input).`,
 		Example: `  kubectl filterdoctor lua run filter.lua --request-header :path=/admin --request-header x-user=bob
   kubectl filterdoctor lua run envoyfilter.yaml --call-response 'outbound|8080||auth.shop.svc.cluster.local=200:ok' -o json`,
 		Args: cobra.ExactArgs(1),
@@ -238,13 +240,13 @@ func (o *luaRunOptions) run() error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		err = clibase.WriteErr(o.streams.Out, renderLuaRun(o.input.ChunkName, res))
+		err = clibase.WriteErr(o.streams.Out, render.Printable(renderLuaRun(o.input.ChunkName, res)))
 	}
 	if err != nil {
 		return err
 	}
 	if res.Error != nil {
-		return scriptFailed{phase: res.Error.Phase, msg: res.Error.Message}
+		return clibase.FilterFailedError{Msg: fmt.Sprintf("script failed in %s: %s", res.Error.Phase, res.Error.Message)}
 	}
 	return nil
 }
@@ -253,7 +255,11 @@ func (o *luaRunOptions) run() error {
 // calls, local reply, error.
 func renderLuaRun(name string, res *lua.RunResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "script: %s\nhooks run: %s\n", name, orNone(strings.Join(res.Hooks, ", ")))
+	hooks := orNone(strings.Join(res.Hooks, ", "))
+	if res.Error != nil && res.Error.Phase == "load" {
+		hooks = "(none: the script failed to load, so Envoy calls no handler)"
+	}
+	fmt.Fprintf(&b, "script: %s\nhooks run: %s\n", name, hooks)
 	fmt.Fprintf(&b, "\nrequest headers:\n%s", diffHeaders(res.Request.HeadersBefore, res.Request.HeadersAfter))
 	if res.Request.BodyBefore != res.Request.BodyAfter {
 		fmt.Fprintf(&b, "request body: %q -> %q\n", res.Request.BodyBefore, res.Request.BodyAfter)

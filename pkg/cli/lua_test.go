@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,8 +91,8 @@ func TestLuaRunLocalReply(t *testing.T) {
 
 func TestLuaRunUnknownClusterFailsLikeEnvoy(t *testing.T) {
 	out, stderr, code := runLua(t, writeScript(t, authScript))
-	if code != ExitError {
-		t.Fatalf("exit %d, want %d", code, ExitError)
+	if code != clibase.ExitFilterFailed {
+		t.Fatalf("exit %d, want %d", code, clibase.ExitFilterFailed)
 	}
 	if !strings.Contains(out, "filter.lua:4: http call cluster invalid. Must be configured") {
 		t.Errorf("output lacks Envoy's error:\n%s", out)
@@ -142,27 +143,32 @@ func TestLuaRunEnvoyFilterManifest(t *testing.T) {
 	}
 }
 
-func TestLuaRunSyntaxErrorExits2(t *testing.T) {
+func TestLuaRunSyntaxErrorExits3(t *testing.T) {
 	out, _, code := runLua(t, writeScript(t, "function envoy_on_request(h)\n  if true then\nend\n"))
-	if code != ExitError || !strings.Contains(out, "error in load: script load error") {
+	if code != clibase.ExitFilterFailed || !strings.Contains(out, "error in load: script load error") {
 		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	// issue 11: not "defines neither envoy_on_request nor ...", and no
+	// header listed as removed
+	if !strings.Contains(out, "hooks run: (none: the script failed to load") || strings.Contains(out, "- :path") {
+		t.Errorf("load failure output:\n%s", out)
 	}
 }
 
 func TestLuaRunEndlessLoopIsStopped(t *testing.T) {
 	out, _, code := runLua(t, writeScript(t, "function envoy_on_request(h) while true do end end"), "--timeout", "200ms")
-	if code != ExitError || !strings.Contains(out, "stopped: the script ran longer than 200ms") {
+	if code != clibase.ExitFilterFailed || !strings.Contains(out, "stopped: the script ran longer than 200ms") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
 
 func TestLuaRunSandboxHasNoIO(t *testing.T) {
 	out, _, code := runLua(t, writeScript(t, `function envoy_on_request(h) io.open("/etc/passwd") end`))
-	if code != ExitError || !strings.Contains(out, "attempt to index a non-table object(nil) with key 'open'") {
+	if code != clibase.ExitFilterFailed || !strings.Contains(out, "attempt to index a non-table object(nil) with key 'open'") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	out, _, code = runLua(t, writeScript(t, `function envoy_on_request(h) os.execute("true") end`))
-	if code != ExitError {
+	if code != clibase.ExitFilterFailed {
 		t.Fatalf("os.execute ran (exit %d):\n%s", code, out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -48,14 +49,26 @@ func newRootCommand(kube *genericclioptions.ConfigFlags, streams genericiooption
 		clibase.NewWasmInspectCommand(streams, kubeConfigMaps{kube}),
 		newWasmRunCommand(kube, streams),
 	)
+	offline := []*cobra.Command{clibase.NewChecksCommand(streams), clibase.NewExplainCommand(streams), clibase.NewVersionCommand(streams)}
+	for _, c := range offline {
+		hideKubeFlagsInHelp(c)
+	}
 	root.AddCommand(
 		newCheckCommand(kube, streams),
-		clibase.NewChecksCommand(streams),
-		clibase.NewExplainCommand(streams),
-		clibase.NewVersionCommand(streams),
+		offline[0], offline[1], offline[2],
 		newLuaCommand(kube, streams),
 		wasm,
 		newLoglevelCommand(kube, streams),
 	)
 	return root
+}
+
+// hideKubeFlagsInHelp keeps the root's kube flags (--kubeconfig, --as, ...)
+// out of the help of a command that never reads a cluster; they still
+// parse, so a shared command line does not break.
+func hideKubeFlagsInHelp(c *cobra.Command) {
+	c.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		cmd.Root().PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
+		cmd.Root().HelpFunc()(cmd, args)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
@@ -62,8 +64,17 @@ A module Envoy would refuse fails with Envoy's own log text.
 proxy_http_call is answered from --call-response; a cluster not given there does
 not exist, and the call fails as in Envoy (BadArgument).
 
-Exit codes: 0 the filter ran, 2 it failed to load, start or configure, it
-trapped, or the command could not run.`,
+MODULE - reads the module from standard input. Bounds on what the host holds for
+the module (each said in the report when hit): the run stops after --timeout, or
+when the host's own memory (logs, shared data, queues, HTTP calls, headers and
+bodies the module set) grows past 256 MiB; the guest's memory grows no further
+than Envoy's 1 GiB and costs only the pages it touches; a log message is cut
+at 64 KiB; a run keeps at most 10,000 log lines or 16 MiB of them and counts
+the rest; --ticks is at most 10,000.
+
+Exit codes: 0 the filter ran, 3 it failed to load, start or configure, it
+trapped or was stopped at a bound, 2 the command could not run (bad flags,
+unusable input).`,
 		Example: `  kubectl filterdoctor wasm run header.wasm --istio-version 1.25 --request-header x-user=alice
   kubectl filterdoctor wasm run callout.wasm --plugin-config @config.json \
       --call-response 'outbound|8080||auth.shop.svc.cluster.local=403:denied' -o json`,
@@ -92,7 +103,7 @@ trapped, or the command could not run.`,
 	f.StringVar(&o.RequestBody, "request-body", "", "request body")
 	f.StringVar(&o.ResponseBody, "response-body", "", "response body")
 	f.StringArrayVar(&o.CallResponses, "call-response", nil, "answer proxy_http_call to a cluster: cluster=STATUS:BODY (repeatable)")
-	f.IntVar(&o.Ticks, "ticks", 0, "call proxy_on_tick N times when the module set a tick period")
+	f.IntVar(&o.Ticks, "ticks", 0, fmt.Sprintf("call proxy_on_tick N times when the module set a tick period (at most %d)", wasmhost.MaxTicks))
 	f.StringVar(&o.LogLevel, "log-level", "info", "level of Envoy's wasm logger; lower lines are shown as hidden")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "stop the module if the run takes longer")
@@ -105,8 +116,11 @@ func (o *WasmRunOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.Output)
 	}
-	if o.Ticks < 0 {
-		return fmt.Errorf("--ticks %d: want 0 or more", o.Ticks)
+	if o.Ticks < 0 || o.Ticks > wasmhost.MaxTicks {
+		return fmt.Errorf("--ticks %d: want 0 to %d (the bound on ticks)", o.Ticks, wasmhost.MaxTicks)
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
 	}
 	return nil
 }
@@ -233,7 +247,7 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	wasm, err := readModule(o.file)
+	wasm, err := readModule(o.file, o.streams.In)
 	if err != nil {
 		return err
 	}
@@ -247,24 +261,31 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else if err := clibase.WriteErr(o.streams.Out, renderWasmRun(rep)); err != nil {
+	} else if err := clibase.WriteErr(o.streams.Out, render.Printable(renderWasmRun(rep))); err != nil {
 		return err
 	}
 	if rep.Failed() {
 		f := rep.Failure
-		return fmt.Errorf("Envoy would not run the filter (%s): %s", f.Stage, f.EnvoyLog[0])
+		return clibase.FilterFailedError{Msg: fmt.Sprintf("Envoy would not run the filter (%s): %s", f.Stage, f.EnvoyLog[0])}
 	}
 	return nil
 }
 
-// readModule reads at most MaxModuleBytes+1 so a huge file fails fast.
-func readModule(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// readModule reads at most MaxModuleBytes+1 so a huge file fails fast;
+// "-" is standard input, as for lua run and wasm inspect.
+func readModule(path string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	} else if stdin == nil {
+		return nil, errors.New("no standard input to read the module from")
 	}
-	defer f.Close()
-	b, err := clibase.ReadAtMost(f, wasmhost.MaxModuleBytes)
+	b, err := clibase.ReadAtMost(r, wasmhost.MaxModuleBytes)
 	switch {
 	case errors.Is(err, clibase.ErrTooLarge):
 		return nil, fmt.Errorf("%s is over %d MiB; filterdoctor runs modules up to Istio's default OCI limit", path, wasmhost.MaxModuleBytes>>20)

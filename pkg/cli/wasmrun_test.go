@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,8 +40,8 @@ func TestWasmRunJSONAndExitCodes(t *testing.T) {
 	}
 
 	stdout, stderr, exit = runBinary(t, "wasm", "run", watFixture(t, "no_malloc"), "--istio-version", "1.25")
-	if exit != ExitError {
-		t.Errorf("missing malloc: exit %d, want %d", exit, ExitError)
+	if exit != clibase.ExitFilterFailed {
+		t.Errorf("missing malloc: exit %d, want %d", exit, clibase.ExitFilterFailed)
 	}
 	if !strings.Contains(stdout, "Wasm VM failed Wasm module is missing malloc function.\n") {
 		t.Errorf("text output lacks Envoy's line:\n%s", stdout)
@@ -55,8 +56,12 @@ func TestWasmRunBadInputIsOneLine(t *testing.T) {
 	if err := os.WriteFile(text, []byte("(module)"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// bytes that are no module: Envoy would refuse to load them, the
+	// filter's failure (exit 3), still one error line
+	if _, stderr, exit := runBinary(t, "wasm", "run", text); exit != clibase.ExitFilterFailed || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("not a module: exit %d, stderr %q", exit, stderr)
+	}
 	for _, args := range [][]string{
-		{"wasm", "run", text},
 		{"wasm", "run", filepath.Join(t.TempDir(), "missing.wasm")},
 		{"wasm", "run", text, "--call-response", "outbound|80||a=abc"},
 		{"wasm", "run", text, "--istio-version", "1.2"},

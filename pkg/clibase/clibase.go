@@ -21,7 +21,17 @@ const (
 	ExitOK       = 0 // no finding at or above --fail-on
 	ExitFindings = 1 // at least one finding at or above --fail-on
 	ExitError    = 2 // could not run: bad flags, unreadable input, no cluster
+	// ExitFilterFailed is lua run's and wasm run's: the filter ran (its
+	// result was printed) and failed: it would not load, raised an error,
+	// trapped or was stopped at a bound.
+	ExitFilterFailed = 3
 )
+
+// FilterFailedError signals ExitFilterFailed; its message is printed as
+// the one error line.
+type FilterFailedError struct{ Msg string }
+
+func (e FilterFailedError) Error() string { return e.Msg }
 
 // FindingsError signals exit code 1 without printing anything more: the
 // findings were already rendered.
@@ -75,6 +85,7 @@ func Execute(root *cobra.Command, args []string, streams genericiooptions.IOStre
 	var (
 		fe FindingsError
 		ce CodeError
+		ff FilterFailedError
 	)
 	switch {
 	case err == nil:
@@ -86,6 +97,9 @@ func Execute(root *cobra.Command, args []string, streams genericiooptions.IOStre
 			fmt.Fprintf(streams.ErrOut, "error: %s\n", OneLine(ce.Err.Error()))
 		}
 		return ce.Code
+	case errors.As(err, &ff):
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", OneLine(ff.Error()))
+		return ExitFilterFailed
 	default:
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", OneLine(err.Error()))
 		return ExitError

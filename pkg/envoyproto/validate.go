@@ -17,7 +17,6 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -85,10 +84,10 @@ func Check(applyTo string, value []byte, complete bool) error {
 	if filterKinds[applyTo] {
 		tc, has := typedConfig(tree)
 		if !has {
-			if complete {
-				return fmt.Errorf("%s value has no typed_config; Envoy needs its @type to find the filter implementation (\"Didn't find a registered implementation\")", applyTo)
+			if complete && !hasConfigDiscovery(tree) {
+				return fmt.Errorf("%s value has no typed_config (nor config_discovery); Envoy needs its @type to find the filter implementation (\"Didn't find a registered implementation\")", applyTo)
 			}
-		} else if err := checkTypedConfig(tc, complete); err != nil {
+		} else if err := checkTypedConfig(tc, complete, applyTo == "EXTENSION_CONFIG"); err != nil {
 			return err
 		}
 	}
@@ -97,7 +96,7 @@ func Check(applyTo string, value []byte, complete bool) error {
 	if err != nil {
 		return err
 	}
-	if err := (protojson.UnmarshalOptions{}).Unmarshal(b, msg); err != nil {
+	if err := unmarshal(b, msg); err != nil {
 		return fmt.Errorf("does not fit %s: %s", msg.ProtoReflect().Descriptor().FullName(), cleanProtoError(err))
 	}
 	if complete {
@@ -118,8 +117,10 @@ func typedConfig(tree map[string]any) (map[string]any, bool) {
 }
 
 // checkTypedConfig resolves @type (looking through TypedStruct) and decodes
-// the content into it, so the error names the filter's own fields.
-func checkTypedConfig(tc map[string]any, complete bool) error {
+// the content into it, so the error names the filter's own fields. ecds
+// says the value is an EXTENSION_CONFIG, which istio-agent rewrites before
+// Envoy sees it (localizeRemoteWasm).
+func checkTypedConfig(tc map[string]any, complete, ecds bool) error {
 	t, _ := tc["@type"].(string)
 	if t == "" {
 		return errors.New("typed_config has no @type")
@@ -161,13 +162,16 @@ func checkTypedConfig(tc map[string]any, complete bool) error {
 		}
 		return fmt.Errorf("typed_config @type %q is not a type Envoy knows%s", t, hint)
 	}
+	if ecds && wasmTypes[t] {
+		localizeRemoteWasm(content)
+	}
 	neutralizeIstioTypes(content)
 	b, err := json.Marshal(content)
 	if err != nil {
 		return err
 	}
 	m := mt.New().Interface()
-	if err := (protojson.UnmarshalOptions{}).Unmarshal(b, m); err != nil {
+	if err := unmarshal(b, m); err != nil {
 		return fmt.Errorf("typed_config does not fit %s: %s", mt.Descriptor().FullName(), cleanProtoError(err))
 	}
 	if complete {

@@ -12,7 +12,7 @@ var (
 	EnvoyFilterSelectsNothing = register(Code{
 		ID: "FD1002", Severity: Error,
 		Title:   "EnvoyFilter workloadSelector selects no workload",
-		Explain: "istiod gives an EnvoyFilter only to proxies whose pod labels contain every workloadSelector label (equality only). When no workload in the filter's namespace (or, from the root namespace, in any namespace) carries those labels, the filter is never applied, and nothing reports it.",
+		Explain: "istiod gives an EnvoyFilter only to proxies whose pod labels contain every workloadSelector label (equality only). When no workload in the filter's namespace (or, from the root namespace, in any namespace) carries those labels, the filter is never applied, and nothing reports it. Offline (-f), a selector of a component Istio installs (istio=ingressgateway, app=istiod, a Gateway API gateway) or one that no workload in the files comes close to is reported as info: that workload is most likely not among the given files; live, the cluster answers.",
 		Fix:     "Make workloadSelector.labels a subset of the pod template labels of the workload you mean.",
 		Example: "workloadSelector:\n  labels:\n    app: webb   # pods are labelled app=web",
 	})
@@ -67,8 +67,8 @@ var (
 	})
 	EnvoyFilterAddHTTPFilter = register(Code{
 		ID: "FD1015", Severity: Error,
-		Title:   "EnvoyFilter ADDs an HTTP filter after the router",
-		Explain: "operation ADD on HTTP_FILTER appends to the HTTP filter chain, after envoy.filters.http.router. Envoy rejects the listener: \"terminal filter named envoy.filters.http.router ... must be the last filter in a http filter chain\" (istio/api#2253), and the proxy keeps its old config.",
+		Title:   "EnvoyFilter places an HTTP filter after the router",
+		Explain: "operation ADD on HTTP_FILTER appends to the HTTP filter chain, after envoy.filters.http.router; so does INSERT_AFTER without a subFilter match (istiod: \"insert after without a filter match is same as ADD in the end\"), and INSERT_AFTER the router itself puts the filter behind it. Envoy rejects the listener: \"terminal filter named envoy.filters.http.router ... must be the last filter in a http filter chain\" (istio/api#2253), and the proxy keeps its old config.",
 		Fix:     "Use INSERT_BEFORE with subFilter envoy.filters.http.router (or INSERT_FIRST).",
 	})
 	EnvoyFilterMergeType = register(Code{
@@ -82,6 +82,27 @@ var (
 		Title:   "EnvoyFilter patch value is not valid Envoy configuration",
 		Explain: "istiod converts patch.value into the Envoy proto for applyTo, and Envoy validates it. A missing typed_config, an unknown @type, a misspelt field or a value that breaks the proto's validation rules gets the patch rejected or the listener NACKed.",
 		Fix:     "Correct the value as the proto error says.",
+	})
+	EnvoyFilterRouterRemoved = register(Code{
+		ID: "FD1019", Severity: Error,
+		Title:   "EnvoyFilter removes the router from the HTTP filter chain",
+		Explain: "An HTTP filter chain must end with a terminal filter, the router. A REMOVE matching subFilter envoy.filters.http.router takes it out, and a REPLACE of it by a filter that is not a router leaves the chain without one; Envoy rejects the listener (\"non-terminal filter named ... is the last filter in a http filter chain\") and the proxy keeps its old config.",
+		Fix:     "Keep the router last: insert your filter with INSERT_BEFORE subFilter envoy.filters.http.router instead of replacing or removing the router.",
+		Example: "match:\n  listener:\n    filterChain:\n      filter:\n        name: envoy.filters.network.http_connection_manager\n        subFilter: {name: envoy.filters.http.router}\npatch:\n  operation: REMOVE",
+	})
+	EnvoyFilterAPIVersion = register(Code{
+		ID: "FD1020", Severity: Error,
+		Title:   "EnvoyFilter uses an API version Istio does not serve",
+		Explain: "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3; unlike VirtualService or DestinationRule it was never promoted to v1beta1 or v1. kubectl apply fails (\"no matches for kind \\\"EnvoyFilter\\\" in version ...\"), so the filter never exists in the cluster.",
+		Fix:     "Set apiVersion: networking.istio.io/v1alpha3.",
+		Example: "apiVersion: networking.istio.io/v1\nkind: EnvoyFilter",
+	})
+	ManifestKindTypo = register(Code{
+		ID: "FD1021", Severity: Info,
+		Title:   "Object of an unknown kind looks like a misspelt kind filterdoctor checks",
+		Explain: "filterdoctor reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services, Namespaces, ConfigMaps, ServiceEntries, EnvoyFilters and WasmPlugins and counts every other object as skipped. An object whose kind is one or two letters (or only letter case) away from one of those is most likely a typo: the API server refuses it (\"no matches for kind\"), and filterdoctor did not check it.",
+		Fix:     "Correct the kind to the one named in the message.",
+		Example: "kind: EnvoyFilterr",
 	})
 	EnvoyFilterFilterClass = register(Code{
 		ID: "FD1018", Severity: Warning,

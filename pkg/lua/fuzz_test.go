@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLint: no input makes parsing or linting panic or hang.
@@ -14,6 +15,11 @@ func FuzzLint(f *testing.F) {
 	for _, seed := range []string{"", "\"\\", "\"\\u{", "\"\\x4", "0x", "0x1p", "[==[", "--[[", "goto", "::a::", "\"a\\z", "function envoy_on_request(h) h:httpCall(", "local x <const> = 1"} {
 		f.Add(seed)
 	}
+	// issue 11: LuaJIT's syntax-level and local limits, and a long method chain
+	f.Add(strings.Repeat("(", 210) + strings.Repeat(")", 210))
+	f.Add(strings.Repeat("local a = 1 ", 205))
+	f.Add("local x = h" + strings.Repeat(":headers()", 300))
+	f.Add("for i = 1, 2 do " + strings.Repeat("if x then ", 199) + strings.Repeat("end ", 199) + "end")
 	f.Fuzz(func(t *testing.T, src string) {
 		r := Lint(src, corpusOptions())
 		for _, p := range r.Problems {
@@ -99,4 +105,28 @@ func BenchmarkLint1000Scripts(b *testing.B) {
 			Lint(s, opts)
 		}
 	}
+}
+
+// FuzzPatterns: the sandbox's pattern matching (pattern.go) never panics the
+// host and always returns within the run's timeout, whatever the pattern.
+func FuzzPatterns(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"(%w+)=(%w+)", "a=b"}, {"%f[%a]%a+", "THE quick"}, {"%b()", "f(a(b)c)"}, {"(h%a+) %1", "hello hello"},
+		{"[%]x[]+", "[x]"}, {"()ll()", "hello"}, {"a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+		{"%", "a"}, {"[a", "a"}, {"(", "a"}, {")", "a"}, {"%1", "a"}, {"%f", "a"}, {"%b", "a"}, {"^$", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pat, s string) {
+		res := Run(`function envoy_on_request(h)
+  local p, s = h:headers():get("x-p") or "", h:headers():get("x-s") or ""
+  pcall(string.find, s, p)
+  pcall(string.match, s, p)
+  pcall(string.gsub, s, p, "%0")
+  pcall(function() for a in string.gmatch(s, p) do end end)
+end`, RunInput{RequestHeaders: []Header{{"x-p", pat}, {"x-s", s}}, Timeout: 2 * time.Second})
+		if res.Error != nil && !strings.Contains(res.Error.Message, "ran longer") {
+			t.Fatalf("pattern %q on %q: %+v", pat, s, res.Error)
+		}
+	})
 }

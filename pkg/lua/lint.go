@@ -110,6 +110,12 @@ type linter struct {
 	seen   map[string]bool
 	// phase is the entry point being walked ("" outside them), for messages.
 	phase string
+	// callTypes memoizes typeOf for method calls: a chain a:b():c()...
+	// would otherwise be typed again from its start at every link, which is
+	// quadratic (32,000 links took 17 s). The walk types a call's receiver
+	// before the call, and the types of locals are fixed before their uses,
+	// so a call's type never changes once known.
+	callTypes map[*ast.FuncCallExpr]objType
 }
 
 func (l *linter) add(p Problem) {
@@ -251,10 +257,18 @@ func (l *linter) typeOf(e ast.Expr) objType {
 		if x.Receiver == nil || x.Method == "" {
 			return typeUnknown
 		}
-		m, ok := lookupMethod(l.typeOf(x.Receiver), x.Method)
-		if ok {
-			return m.returns
+		if t, ok := l.callTypes[x]; ok {
+			return t
 		}
+		t := typeUnknown
+		if m, ok := lookupMethod(l.typeOf(x.Receiver), x.Method); ok {
+			t = m.returns
+		}
+		if l.callTypes == nil {
+			l.callTypes = map[*ast.FuncCallExpr]objType{}
+		}
+		l.callTypes[x] = t
+		return t
 	}
 	return typeUnknown
 }
@@ -302,17 +316,35 @@ func (l *linter) call(c *ast.FuncCallExpr) {
 	}
 }
 
-// describeReceiver renders the receiver as written, for messages.
+// describeReceiver renders the receiver as written, for messages; of a
+// long chain only the last maxDescribedLinks calls, after "…".
 func describeReceiver(e ast.Expr) string {
-	switch x := e.(type) {
-	case *ast.IdentExpr:
-		return x.Value
-	case *ast.FuncCallExpr:
-		if x.Receiver != nil {
-			return describeReceiver(x.Receiver) + ":" + x.Method + "()"
+	var links []string
+	for len(links) <= maxDescribedLinks {
+		switch x := e.(type) {
+		case *ast.IdentExpr:
+			return joinLinks(x.Value, links)
+		case *ast.FuncCallExpr:
+			if x.Receiver != nil {
+				links = append(links, ":"+x.Method+"()")
+				e = x.Receiver
+				continue
+			}
 		}
+		return joinLinks("object", links)
 	}
-	return "object"
+	return joinLinks("…", links[:maxDescribedLinks])
+}
+
+const maxDescribedLinks = 4
+
+func joinLinks(base string, links []string) string {
+	var b strings.Builder
+	b.WriteString(base)
+	for i := len(links) - 1; i >= 0; i-- {
+		b.WriteString(links[i])
+	}
+	return b.String()
 }
 
 // httpCall checks the literal arguments of handle:httpCall(cluster, headers,

@@ -43,6 +43,9 @@ func Parse(src string) (*Script, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
+	if err := checkLuaJITLimits(chunk, prepared); err != nil {
+		return nil, err
+	}
 	// Label visibility for goto is the compiler's business in gopher-lua;
 	// compiling costs as much as parsing, so only scripts with goto pay it.
 	if strings.Contains(src, "goto") {

@@ -51,9 +51,6 @@ const DefaultRunTimeout = 5 * time.Second
 // maxSandboxHeap bounds the memory a script may make the process allocate.
 const maxSandboxHeap = 512 << 20
 
-// maxStringRep bounds string.rep, the one-call way to allocate gigabytes.
-const maxStringRep = 64 << 20
-
 // Sandbox network addresses reported by streamInfo(), fixed so output is stable.
 const (
 	sandboxLocalAddress  = "10.0.0.2:8080"
@@ -141,9 +138,12 @@ func Run(src string, in RunInput) *RunResult {
 		r.res.Request.BodyAfter = r.res.Request.BodyBefore
 		return r.res
 	}
+	boundConcat(s.Chunk)
 	proto, err := compileNamed(s, in.ChunkName)
 	if err != nil {
 		r.res.Error = &ScriptError{Phase: "load", Message: "script load error: " + err.Error()}
+		r.res.Request.HeadersAfter = r.res.Request.HeadersBefore
+		r.res.Request.BodyAfter = r.res.Request.BodyBefore
 		return r.res
 	}
 
@@ -154,10 +154,11 @@ func Run(src string, in RunInput) *RunResult {
 	stopWatch := watchHeap(ctx, cancel)
 	defer stopWatch()
 
-	L := glua.NewState(glua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistryMaxSize: 1 << 20})
+	L := glua.NewState(sandboxOptions())
 	defer L.Close()
-	r.L = L
+	r.L, r.ctx = L, ctx
 	r.openLibs()
+	r.boundStrings()
 	r.registerTypes()
 	L.SetContext(ctx)
 
@@ -202,7 +203,7 @@ func compileNamed(s *Script, name string) (proto *glua.FunctionProto, err error)
 }
 
 var (
-	defaultRequestHeaders  = []Header{{":authority", "example.com"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}}
+	defaultRequestHeaders  = []Header{{":authority", "app.default.svc.cluster.local"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}}
 	defaultResponseHeaders = []Header{{":status", "200"}}
 )
 
@@ -256,10 +257,13 @@ func watchHeap(ctx context.Context, cancel context.CancelCauseFunc) func() {
 }
 
 type runner struct {
-	in   RunInput
-	res  *RunResult
-	L    *glua.LState
-	meta map[string]map[string]glua.LValue
+	in  RunInput
+	res *RunResult
+	L   *glua.LState
+	ctx context.Context
+	// trace is the traceback of the last failed call (see traceback).
+	trace string
+	meta  map[string]map[string]glua.LValue
 	// responded marks the respond() that ends the request phase.
 	responded bool
 }
@@ -268,12 +272,92 @@ type runner struct {
 // coroutine, so nothing after respond() runs.
 var errResponded = errors.New("respond() ended the handler")
 
-func (r *runner) call(phase string, fn *glua.LFunction, args ...glua.LValue) error {
-	r.L.Push(fn)
-	for _, a := range args {
-		r.L.Push(a)
+// call runs fn in a coroutine of its own, as Envoy runs each handler in a
+// coroutine. The message handler (traceback) replaces gopher-lua's
+// traceback, which writes a line per tail call: after a second of
+// `return f(n+1)` that is ten million lines and a gigabyte. Because a
+// message handler stops gopher-lua from closing the failed frames' upvalues,
+// each call gets a fresh thread whose registry nothing else reuses.
+//
+// When the value stack is full, gopher-lua cannot push the message handler
+// and the error escapes PCall; it is recovered here, and th.Panic keeps it
+// from building gopher-lua's traceback on the way.
+func (r *runner) call(phase string, fn *glua.LFunction, args ...glua.LValue) (err error) {
+	th, cancel := r.L.NewThread()
+	if cancel != nil {
+		defer cancel()
 	}
-	return r.L.PCall(len(args), 0, nil)
+	r.trace = ""
+	th.Panic = func(L *glua.LState) { panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: L.Get(-1)}) }
+	defer func() {
+		if rec := recover(); rec != nil {
+			api, ok := rec.(*glua.ApiError)
+			if !ok {
+				panic(rec)
+			}
+			err = api
+		}
+	}()
+	th.Push(fn)
+	for _, a := range args {
+		th.Push(a)
+	}
+	return th.PCall(len(args), 0, th.NewFunction(r.traceback))
+}
+
+// maxTracebackFrames bounds the frames a traceback lists.
+const maxTracebackFrames = 20
+
+// traceback is the message handler of every call: it returns the error
+// object and keeps a traceback, without one line per tail call, in
+// r.trace. Once the run is stopped (timeout or heap) no traceback is made.
+func (r *runner) traceback(L *glua.LState) int {
+	r.trace = ""
+	if r.ctx.Err() != nil {
+		return 1
+	}
+	lines := []string{"stack traceback:"}
+	for level := 1; level <= callStackSize+1; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if len(lines) > maxTracebackFrames {
+			lines = append(lines, "\t...")
+			break
+		}
+		if _, err := L.GetInfo("nSl", dbg, glua.LNil); err != nil {
+			break
+		}
+		where := "[G]:"
+		if dbg.CurrentLine >= 0 && dbg.Source != "" {
+			where = fmt.Sprintf("%s:%d:", dbg.Source, dbg.CurrentLine)
+		}
+		if dbg.What == "G" && dbg.Name == concatMethod {
+			continue // the .. operator (boundConcat)
+		}
+		what := "in function <" + dbg.Source + ":" + strconv.Itoa(dbg.LineDefined) + ">"
+		switch {
+		case dbg.What == "main" && r.currentPhase() == "load":
+			what = "in main chunk"
+		case dbg.What == "main":
+			what = "in function '" + r.currentPhase() + "'"
+		case dbg.Name != "":
+			what = "in function '" + dbg.Name + "'"
+		case dbg.What == "G":
+			what = "in function ?"
+		}
+		lines = append(lines, "\t"+where+" "+what)
+		if dbg.What == "tail" {
+			// gopher-lua numbers the levels of the callers of a frame
+			// entered by tail calls past the tail calls, which it does not
+			// count for us; the frames above are the informative ones.
+			lines = append(lines, "\t(tail calls)")
+			break
+		}
+	}
+	r.trace = strings.Join(lines, "\n")
+	return 1
 }
 
 func (r *runner) runHook(name string, st *stream, ctx context.Context) {
@@ -301,6 +385,9 @@ func (r *runner) scriptError(phase string, ctx context.Context, err error) *Scri
 	if errors.As(err, &api) {
 		se.Message = api.Object.String()
 		se.Traceback = strings.TrimSpace(api.StackTrace)
+		if se.Traceback == "" {
+			se.Traceback = r.trace
+		}
 	}
 	return se
 }
@@ -357,19 +444,6 @@ func (r *runner) openLibs() {
 			safe.RawSetString(name, osLib.RawGetString(name))
 		}
 		L.SetGlobal("os", safe)
-	}
-	if str, ok := L.GetGlobal("string").(*glua.LTable); ok {
-		rep := str.RawGetString("rep")
-		str.RawSetString("rep", L.NewFunction(func(L *glua.LState) int {
-			if n := L.CheckInt(2); n > 0 && len(L.CheckString(1))*n > maxStringRep {
-				L.RaiseError("string.rep: result larger than the sandbox allows (%d MiB)", maxStringRep>>20)
-			}
-			L.Push(rep)
-			L.Push(L.Get(1))
-			L.Push(L.Get(2))
-			L.Call(2, 1)
-			return 1
-		}))
 	}
 	// print goes to Envoy's stdout; here it is captured as a log line.
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {

@@ -63,7 +63,7 @@ end`
 	if got := res.Logs[1].Message; got != "nil" {
 		t.Errorf("get of a missing header = %q", got)
 	}
-	if got := headersOf(res.Request.HeadersAfter); got != ":authority=example.com :method=GET :scheme=http :path=/ x-multi=c x-new=n" {
+	if got := headersOf(res.Request.HeadersAfter); got != ":authority=app.default.svc.cluster.local :method=GET :scheme=http :path=/ x-multi=c x-new=n" {
 		t.Errorf("headers after = %q", got)
 	}
 }
@@ -155,7 +155,7 @@ func TestRunIsBounded(t *testing.T) {
 		t.Fatalf("error = %+v", res.Error)
 	}
 	res = Run("local s = string.rep('x', 1e9)", RunInput{})
-	if res.Error == nil || res.Error.Phase != "load" || !strings.Contains(res.Error.Message, "larger than the sandbox allows") {
+	if res.Error == nil || res.Error.Phase != "load" || !strings.Contains(res.Error.Message, "longer than the sandbox allows") {
 		t.Fatalf("error = %+v", res.Error)
 	}
 }

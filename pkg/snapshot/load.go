@@ -19,18 +19,40 @@ import (
 // bound keeps a stray binary or log from exhausting memory.
 const MaxFileSize = 64 << 20
 
+// MaxTotalSize bounds all manifests of one run together (every -f and
+// standard input): 64 MiB files given eight times would otherwise all be
+// held at once.
+const MaxTotalSize = 128 << 20
+
+// maxTotalSize is MaxTotalSize; tests lower it.
+var maxTotalSize = MaxTotalSize
+
 // manifestExt are the file endings read from a directory, as kubectl apply -f.
 var manifestExt = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 
 // ReadPaths reads every manifest under the given files and directories
 // (directories recursively, like kubectl apply -R) and returns the objects in
 // file order. "-" reads standard input.
+//
+// A file reached twice (named twice, through a symlink, or inside two given
+// directories) is read once.
 func ReadPaths(paths []string, stdin io.Reader) ([]*Object, error) {
 	var objs []*Object
+	total := 0
+	addTotal := func(n int) error {
+		if total += n; total > maxTotalSize {
+			return fmt.Errorf("reading manifests: the inputs hold more than %s together (the bound on all -f inputs of one run)", sizeText(maxTotalSize))
+		}
+		return nil
+	}
+	seen := map[string]bool{}
 	for _, p := range paths {
 		if p == "-" {
 			b, err := readLimited(stdin, "standard input", 0)
 			if err != nil {
+				return nil, err
+			}
+			if err := addTotal(len(b)); err != nil {
 				return nil, err
 			}
 			o, err := ParseManifests("-", b)
@@ -45,7 +67,23 @@ func ReadPaths(paths []string, stdin io.Reader) ([]*Object, error) {
 			return nil, err
 		}
 		for _, f := range files {
-			o, err := ReadFile(f)
+			if real, err := filepath.EvalSymlinks(f); err == nil {
+				if abs, err := filepath.Abs(real); err == nil {
+					real = abs
+				}
+				if seen[real] {
+					continue
+				}
+				seen[real] = true
+			}
+			b, err := readFile(f)
+			if err != nil {
+				return nil, err
+			}
+			if err := addTotal(len(b)); err != nil {
+				return nil, err
+			}
+			o, err := ParseManifests(f, b)
 			if err != nil {
 				return nil, err
 			}
@@ -82,6 +120,15 @@ func manifestFiles(p string) ([]string, error) {
 
 // ReadFile parses one manifest file.
 func ReadFile(path string) ([]*Object, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifests(path, b)
+}
+
+// readFile reads one manifest file, refusing more than MaxFileSize.
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
@@ -91,11 +138,7 @@ func ReadFile(path string) ([]*Object, error) {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		sizeHint = st.Size()
 	}
-	b, err := readLimited(f, path, sizeHint)
-	if err != nil {
-		return nil, err
-	}
-	return ParseManifests(path, b)
+	return readLimited(f, path, sizeHint)
 }
 
 // readLimited reads r whole, refusing more than MaxFileSize. sizeHint (the
@@ -185,6 +228,7 @@ func isDocumentStart(b []byte) bool {
 // line, as data starts that far into the file.
 func parseStream(file string, data []byte, lineOffset int) ([]*Object, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	bounds := newBoundsChecker(file, len(data))
 	var objs []*Object
 	for {
 		var doc yaml.Node
@@ -195,7 +239,7 @@ func parseStream(file string, data []byte, lineOffset int) ([]*Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
-		got, err := objectsFromDocument(file, &doc, lineOffset)
+		got, err := objectsFromDocument(file, &doc, lineOffset, bounds)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +250,7 @@ func parseStream(file string, data []byte, lineOffset int) ([]*Object, error) {
 
 // objectsFromDocument returns the objects of one parsed document (none for
 // an empty one); lineOffset is added to every line.
-func objectsFromDocument(file string, doc *yaml.Node, lineOffset int) ([]*Object, error) {
+func objectsFromDocument(file string, doc *yaml.Node, lineOffset int, bounds *boundsChecker) ([]*Object, error) {
 	if len(doc.Content) == 0 {
 		return nil, nil
 	}
@@ -216,6 +260,9 @@ func objectsFromDocument(file string, doc *yaml.Node, lineOffset int) ([]*Object
 	}
 	if lineOffset != 0 {
 		shiftLines(root, lineOffset)
+	}
+	if err := bounds.check(root); err != nil {
+		return nil, err
 	}
 	return objectsFromNode(file, root)
 }
@@ -235,6 +282,9 @@ func objectsFromNode(file string, n *yaml.Node) ([]*Object, error) {
 	}
 	var data map[string]any
 	if err := n.Decode(&data); err != nil {
+		if k := complexKey(n, 0); k != nil {
+			return nil, fmt.Errorf("%s:%d: a mapping key is itself a %s; Kubernetes objects take only string keys", file, k.Line, map[bool]string{true: "mapping", false: "list"}[k.Kind == yaml.MappingNode])
+		}
 		return nil, fmt.Errorf("%s:%d: %s", file, n.Line, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	data, err := jsonCompatible(data)
@@ -337,4 +387,11 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+func sizeText(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -91,6 +91,9 @@ func (o *Object) json() ([]byte, error) {
 
 func (o *Object) unmarshal(b []byte, into any) error {
 	if err := json.Unmarshal(b, into); err != nil {
+		if te := o.typeError(err); te != err {
+			return te
+		}
 		return fmt.Errorf("%s: %w", o.describe(), err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"strings"
 
 	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
 	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
@@ -102,6 +103,8 @@ type Snapshot struct {
 	ServiceEntries []*Object
 	Namespaces     map[string]*Namespace
 	Invalid        []*Invalid
+	// Skipped are the objects of kinds filterdoctor does not read.
+	Skipped []*Object
 
 	// Read from a cluster only: the pods that run, the mesh-wide settings,
 	// and the reads RBAC refused.
@@ -150,6 +153,7 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 			o.Namespace = defaultNamespace
 		}
 	}
+	objs = lastOfEach(objs)
 	// Typed decoding dominates loading a large mesh and objects are
 	// independent, so it runs on every CPU; classification stays in order.
 	decoded := make([]decodeResult, len(objs))
@@ -264,6 +268,8 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 	case nil:
 		if o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io") {
 			s.ServiceEntries = append(s.ServiceEntries, o)
+		} else {
+			s.Skipped = append(s.Skipped, o)
 		}
 	}
 	return nil
@@ -371,4 +377,33 @@ func LabelsSubset(sel, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// lastOfEach drops all but the last of objects that are the same object
+// (API group, kind, namespace, name), as kubectl apply -f leaves the last
+// one in the cluster; without it an object given twice was counted and
+// reported twice.
+func lastOfEach(objs []*Object) []*Object {
+	type key struct{ group, kind, ns, name string }
+	keyOf := func(o *Object) key {
+		group, _, _ := strings.Cut(o.APIVersion, "/")
+		if !strings.Contains(o.APIVersion, "/") {
+			group = ""
+		}
+		return key{group, o.Kind, o.Namespace, o.Name}
+	}
+	last := make(map[key]int, len(objs))
+	for i, o := range objs {
+		last[keyOf(o)] = i
+	}
+	if len(last) == len(objs) {
+		return objs
+	}
+	out := make([]*Object, 0, len(last))
+	for i, o := range objs {
+		if last[keyOf(o)] == i {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -93,6 +93,10 @@ func FuzzParseManifests(f *testing.F) {
 	f.Add([]byte("apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: e}\nspec: {configPatches: [{patch: {value: {a: [1, {b: 2}]}}}]}\n"))
 	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  s: |\n    x\n    ---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"))
 	f.Add([]byte("%YAML 1.2\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n...\n%YAML 1.2\n--- \napiVersion: v1\nkind: Pod\nmetadata: {name: q}\n"))
+	// issue 11: scalar aliases counted against the expansion bound, and
+	// nesting beyond MaxNestingDepth, through aliases too
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: &s xxxxxxxx, b: *s, c: *s, d: *s}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {a: &t yyyyyyyy, b: *t}\n"))
+	f.Add([]byte("a: &a [[[[[[[[[[1]]]]]]]]]]\nb: [[[[[[[[[[*a]]]]]]]]]]\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := ParseManifests("fuzz.yaml", data)
 		assertSameAsOnePass(t, data, objs, err)

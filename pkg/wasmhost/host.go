@@ -47,15 +47,23 @@ func Run(ctx context.Context, wasm []byte, opts Options) (*Report, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTimeout
 	}
+	if opts.Ticks > MaxTicks {
+		return nil, fmt.Errorf("%d ticks: filterdoctor drives at most %d (the bound on ticks)", opts.Ticks, MaxTicks)
+	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
+	defer watchHostHeap(ctx, stop, uint64(release.MaxMemoryPages)*release.WasmPageSize)()
+	ctx = withLinearMemory(ctx)
 
-	h := &host{opts: opts, rep: &Report{}, metrics: map[uint32]*metric{}, shared: map[string]*sharedValue{}}
+	h := &host{opts: opts, rep: &Report{}, metrics: map[uint32]*metric{}, shared: map[string]*sharedValue{}, runCtx: ctx}
 	h.rep.Module.File = opts.File
 	h.rep.Module.Size = len(wasm)
 	h.rep.Host.Istio = opts.Istio
 	h.rep.Host.Envoy = opts.Envoy.String()
 	h.rep.Logs = []LogLine{}
+	defer h.noteDroppedLogs()
 	h.rep.Steps = []Step{}
 
 	rt, err := h.newRuntime(ctx, wasm)

@@ -1,6 +1,7 @@
 package wasmhost
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -109,13 +110,29 @@ func (h *host) note(msg string) {
 	h.rep.Logs = append(h.rep.Logs, LogLine{Level: "info", Message: msg, Source: "filterdoctor", Shown: true})
 }
 
+// log records a line of the module's, within MaxLogLines and MaxLogBytes;
+// past them lines are only counted, and the count is noted at the end of
+// the run (noteDroppedLogs).
 func (h *host) log(level LogLevel, source, msg string) {
+	if h.logs.lines >= MaxLogLines || h.logs.bytes+len(msg) > MaxLogBytes {
+		h.logs.dropped++
+		return
+	}
+	h.logs.lines++
+	h.logs.bytes += len(msg)
 	h.rep.Logs = append(h.rep.Logs, LogLine{Level: level.String(), Message: msg, Source: source, Shown: level >= h.opts.LogLevel})
+}
+
+// noteDroppedLogs says how many lines the log bounds dropped.
+func (h *host) noteDroppedLogs() {
+	if h.logs.dropped > 0 {
+		h.note(fmt.Sprintf("filterdoctor: %d more log lines dropped (the bound on the log of one run is %d lines or %d MiB)", h.logs.dropped, MaxLogLines, MaxLogBytes>>20))
+	}
 }
 
 var envFuncs = map[string]hostFn{
 	"proxy_log": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
-		msg, ok := h.readString(mod, u32(s[1]), u32(s[2]))
+		msg, ok := h.readLogMessage(mod, u32(s[1]), u32(s[2]))
 		if !ok {
 			ret(s, resultInvalidMemAccess)
 			return
@@ -670,20 +687,19 @@ var wasiFuncs = map[string]hostFn{
 			ret(s, errnoBadf)
 			return
 		}
-		var out []byte
+		written := uint32(0)
 		for i := uint32(0); i < n; i++ {
 			ptr, ok1 := mod.Memory().ReadUint32Le(iovs + 8*i)
 			size, ok2 := mod.Memory().ReadUint32Le(iovs + 8*i + 4)
-			data, ok3 := h.read(mod, ptr, size)
+			data, ok3 := mod.Memory().Read(ptr, size)
 			if !ok1 || !ok2 || !ok3 {
 				ret(s, errnoInval)
 				return
 			}
-			out = append(out, data...)
+			h.writeOutput(fd, data)
+			written += size
 		}
-		h.fdOutput[fd] = append(h.fdOutput[fd], out...)
-		h.flushOutput(fd, false)
-		if !mod.Memory().WriteUint32Le(nwritten, uint32(len(out))) {
+		if !mod.Memory().WriteUint32Le(nwritten, written) {
 			ret(s, errnoInval)
 			return
 		}
@@ -791,10 +807,58 @@ func zeroCounts(ctx context.Context, h *host, mod api.Module, s []uint64) {
 // Envoy logs every fd_write call as it comes; the Go runtime writes a
 // panic a few bytes at a time, so lines are joined here to stay readable.
 // With all set, a trailing partial line is logged too.
+// writeOutput adds data written to fd, logging each complete line; a line
+// longer than MaxLogMessage is logged cut, and its rest skipped up to the
+// next newline, so a guest writing without newlines holds no more than
+// MaxLogMessage here.
+func (h *host) writeOutput(fd uint32, data []byte) {
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		chunk := data
+		if nl >= 0 {
+			chunk = data[:nl+1]
+		}
+		data = data[len(chunk):]
+		if h.fdSkip[fd] > 0 {
+			h.fdSkip[fd] += len(chunk)
+			if nl >= 0 {
+				h.cutOutputLine(fd, 1)
+			}
+			continue
+		}
+		if room := MaxLogMessage - len(h.fdOutput[fd]); len(chunk) > room && (nl < 0 || len(chunk)-1 > room) {
+			h.fdOutput[fd] = append(h.fdOutput[fd], chunk[:room]...)
+			h.fdSkip[fd] = len(chunk) - room
+			if nl >= 0 {
+				h.cutOutputLine(fd, 1)
+			}
+			continue
+		}
+		h.fdOutput[fd] = append(h.fdOutput[fd], chunk...)
+		h.flushOutput(fd, false)
+	}
+}
+
+// cutOutputLine logs the kept start of an over-long line with the count of
+// the bytes cut (the newline, of newline bytes, not counted).
+func (h *host) cutOutputLine(fd uint32, newline int) {
+	level, source := LogInfo, "stdout"
+	if fd == 2 {
+		level, source = LogError, "stderr"
+	}
+	kept := string(h.fdOutput[fd])
+	h.log(level, source, cutMessage(kept, len(kept)+h.fdSkip[fd]-newline))
+	h.fdOutput[fd], h.fdSkip[fd] = nil, 0
+}
+
 func (h *host) flushOutput(fd uint32, all bool) {
 	level, source := LogInfo, "stdout"
 	if fd == 2 {
 		level, source = LogError, "stderr"
+	}
+	if all && h.fdSkip[fd] > 0 {
+		h.cutOutputLine(fd, 0)
+		return
 	}
 	buf := h.fdOutput[fd]
 	for {

@@ -377,6 +377,11 @@ func (h *host) trap(stage, fn string, err error) (string, bool) {
 	switch {
 	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled):
 		line := fmt.Sprintf("filterdoctor: %s did not return within %s; Envoy would block the worker thread", fn, h.opts.Timeout)
+		if cause := context.Cause(h.runCtx); errors.Is(cause, errHostMemory) {
+			line = fmt.Sprintf("filterdoctor: %s stopped: %s", fn, cause)
+		} else if h.rep.Ticks > 0 {
+			line += fmt.Sprintf(" (the --timeout covers the whole run, here %d ticks before it)", h.rep.Ticks)
+		}
 		h.fail(stage, line)
 		return line, true
 	case errors.Is(err, errRestricted):

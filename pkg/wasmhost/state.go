@@ -98,6 +98,12 @@ type host struct {
 	setProps map[string][]byte
 	// fdOutput holds partial lines written to stdout (1) and stderr (2).
 	fdOutput [3][]byte
+	// fdSkip counts the bytes of an over-long line being skipped.
+	fdSkip [3]int
+	// runCtx is the run's context, whose cause says which bound stopped it.
+	runCtx context.Context
+	// logs counts the log against MaxLogLines and MaxLogBytes.
+	logs logBudget
 }
 
 type streamData struct {
@@ -175,6 +181,19 @@ func (h *host) read(mod api.Module, ptr, size uint32) ([]byte, bool) {
 func (h *host) readString(mod api.Module, ptr, size uint32) (string, bool) {
 	b, ok := h.read(mod, ptr, size)
 	return string(b), ok
+}
+
+// readLogMessage reads a log message of size bytes, copying at most
+// MaxLogMessage of them and saying how many were cut.
+func (h *host) readLogMessage(mod api.Module, ptr, size uint32) (string, bool) {
+	if size == 0 {
+		return "", true
+	}
+	b, ok := mod.Memory().Read(ptr, size)
+	if !ok {
+		return "", false
+	}
+	return cutMessage(string(b[:min(len(b), MaxLogMessage)]), int(size)), true
 }
 
 // give copies data into memory the module allocates (malloc or

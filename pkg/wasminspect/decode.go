@@ -45,6 +45,9 @@ func (e *NotWasmError) Error() string { return "not a wasm module: " + e.What }
 type CorruptError struct {
 	Offset int64
 	Reason string
+	// Fix replaces the finding's default fix when the module is whole but
+	// over a limit.
+	Fix string
 }
 
 func (e *CorruptError) Error() string {

@@ -153,7 +153,12 @@ func parseFinding(err error, opts Options) finding.Finding {
 	if errors.As(err, &nw) {
 		return finding.WasmNotModule.Newf(opts.Resource, "", "%s is not a binary wasm module: %s.", opts.Name, nw.What).With(opts.Related...)
 	}
-	return finding.WasmCorrupt.Newf(opts.Resource, "",
+	fix := ""
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		fix = ce.Fix
+	}
+	return finding.WasmCorrupt.Newf(opts.Resource, fix,
 		"%s cannot be parsed: %s; Envoy would log \"Failed to parse corrupted Wasm module\".", opts.Name, err.Error()).With(opts.Related...)
 }
 
@@ -185,7 +190,7 @@ func Judge(m *Module, opts Options) Report {
 	if opts.ForConfigMap && m.Size > MaxConfigMapBytes {
 		j.findings = append(j.findings, sizeFinding(m.Size, opts))
 	}
-	rep.Findings = j.findings
+	rep.Findings = j.grouped()
 	if rep.Findings == nil {
 		rep.Findings = []finding.Finding{}
 	}
@@ -200,9 +205,69 @@ type judge struct {
 	// firstMissing is the import Envoy names in its error: the first
 	// function or global import it cannot link, in import order.
 	firstMissing string
+	// perCode counts findings per code; overflow holds those past
+	// MaxFindingsPerCode (see full).
+	perCode       map[string]int
+	overflow      map[string]*overflow
+	overflowOrder []string
 }
 
 func (j *judge) add(f finding.Finding) { j.findings = append(j.findings, f.With(j.opts.Related...)) }
+
+// MaxFindingsPerCode is how many findings of one code a module report lists
+// one by one; the rest are grouped into one finding that counts and names
+// them, so 100,000 unknown imports do not make 100,000 findings.
+const MaxFindingsPerCode = 10
+
+// full reports whether code already has MaxFindingsPerCode findings; if so
+// subject (an import's name) is set aside for the grouped finding, and the
+// caller builds no finding of its own.
+func (j *judge) full(code *finding.Code, subject string) bool {
+	if j.perCode == nil {
+		j.perCode = map[string]int{}
+	}
+	if j.perCode[code.ID] < MaxFindingsPerCode {
+		j.perCode[code.ID]++
+		return false
+	}
+	if j.overflow == nil {
+		j.overflow = map[string]*overflow{}
+	}
+	o := j.overflow[code.ID]
+	if o == nil {
+		o = &overflow{code: code}
+		j.overflow[code.ID] = o
+		j.overflowOrder = append(j.overflowOrder, code.ID)
+	}
+	o.count++
+	if len(o.names) < 5 {
+		o.names = append(o.names, subject)
+	}
+	return true
+}
+
+type overflow struct {
+	code  *finding.Code
+	count int
+	names []string
+}
+
+// grouped is the findings with one grouped finding per code that had more
+// than MaxFindingsPerCode.
+func (j *judge) grouped() []finding.Finding {
+	out := j.findings
+	for _, id := range j.overflowOrder {
+		o := j.overflow[id]
+		names := strings.Join(o.names, ", ")
+		if o.count > len(o.names) {
+			names += fmt.Sprintf(" and %d more", o.count-len(o.names))
+		}
+		out = append(out, o.code.Newf(j.opts.Resource, "",
+			"%s has %d more %s findings like the %d above, grouped into this one (filterdoctor lists at most %d per code): %s.",
+			j.opts.Name, o.count, id, MaxFindingsPerCode, MaxFindingsPerCode, names).With(j.opts.Related...))
+	}
+	return out
+}
 
 func (j *judge) summary() Summary {
 	m := j.m
@@ -265,11 +330,18 @@ func (j *judge) imports() []ImportRow {
 			row.Signature = imp.Global
 			row.Supported = false
 			j.missing(imp)
+			if j.full(finding.WasmGlobalImport, imp.Key().String()) {
+				break
+			}
 			j.add(finding.WasmGlobalImport.Newf(j.opts.Resource, "",
 				"%s imports global %s (%s); Envoy provides no globals, so the load fails with \"Failed to load Wasm module due to a missing import: %s\" unless an earlier import fails first.",
 				j.opts.Name, imp.Key(), imp.Global, imp.Key()))
 		case KindTag:
 			row.Supported = false
+			if j.full(finding.WasmImportUnsupported, imp.Key().String()) {
+				j.missing(imp)
+				break
+			}
 			j.add(finding.WasmImportUnsupported.Newf(j.opts.Resource,
 				"Build without exception-handling imports; Envoy's host defines no tags.",
 				"%s imports exception tag %s, which no Envoy release provides.%s", j.opts.Name, imp.Key(), j.missing(imp)))
@@ -294,6 +366,10 @@ func (j *judge) funcImport(imp Import) (bool, *Since) {
 	h := j.opts.Host
 	f, known := release.LookupHostFunction(imp.Module, imp.Name)
 	if !known {
+		if j.full(finding.WasmImportUnsupported, imp.Key().String()) {
+			j.missing(imp)
+			return false, nil
+		}
 		cause := causeOf(imp.Module, imp.Name)
 		msg := fmt.Sprintf("%s imports %s, which no Envoy release provides", j.opts.Name, imp.Key())
 		if cause != "" {
@@ -304,6 +380,12 @@ func (j *judge) funcImport(imp Import) (bool, *Since) {
 		return false, nil
 	}
 	since := sinceOf(f.Since)
+	if !f.ForABI(j.abi) || h.Envoy.Less(f.Since) {
+		if j.full(finding.WasmImportUnsupported, imp.Key().String()) {
+			j.missing(imp)
+			return false, since
+		}
+	}
 	if !f.ForABI(j.abi) {
 		abis := make([]string, len(f.ABIs))
 		for i, a := range f.ABIs {
@@ -331,6 +413,9 @@ func (j *judge) funcImport(imp Import) (bool, *Since) {
 		return false, since
 	}
 	if imp.Sig != nil && !imp.Sig.Equal(f.Sig) {
+		if j.full(finding.WasmImportSignature, imp.Key().String()) {
+			return false, since
+		}
 		j.add(finding.WasmImportSignature.Newf(j.opts.Resource,
 			fmt.Sprintf("Declare %s as %s.", imp.Key(), f.Sig),
 			"%s imports %s as %s, but the host function is %s; Envoy fails with \"Failed to load Wasm module due to an import type mismatch: %s, want: %s, but host exports: %s\".",

@@ -32,6 +32,9 @@ func Parse(r io.ReaderAt, size int64) (*Module, error) {
 	if res.dupSection != "" {
 		return nil, &CorruptError{Offset: 8, Reason: res.dupSection}
 	}
+	if err := checkV8Limits(&res.raw); err != nil {
+		return nil, err
+	}
 	// Walk every section with the tolerant decoder first: if it cannot
 	// follow the structure, no decoder can, and the module is corrupt.
 	own, err := ownDecoder{}.decode(&res.raw)
@@ -115,4 +118,33 @@ func isParseFailure(err error) bool {
 	var nw *NotWasmError
 	var ce *CorruptError
 	return errors.As(err, &nw) || errors.As(err, &ce)
+}
+
+// V8's limits on a module's imports and exports (kV8MaxWasmImports and
+// kV8MaxWasmExports in v8 src/wasm/wasm-limits.h): V8 refuses a module over
+// them while decoding it, so Envoy never loads it. Checking the declared
+// counts first also keeps a module of a million imports from being decoded
+// (and judged) import by import.
+const (
+	v8MaxImports = 100000
+	v8MaxExports = 100000
+)
+
+func checkV8Limits(raw *rawSections) error {
+	for _, v := range []struct {
+		what string
+		b    []byte
+		max  uint32
+	}{{"imports", raw.imports, v8MaxImports}, {"exports", raw.exports, v8MaxExports}} {
+		if v.b == nil {
+			continue
+		}
+		c := &cursor{b: v.b}
+		if n := c.u32(); c.err == nil && n > v.max {
+			return &CorruptError{Offset: 8,
+				Reason: fmt.Sprintf("the module declares %d %s; V8, Envoy's Wasm runtime, accepts at most %d (kV8MaxWasm%s)", n, v.what, v.max, strings.ToUpper(v.what[:1])+v.what[1:]),
+				Fix:    fmt.Sprintf("Build the module with at most %d %s.", v.max, v.what)}
+		}
+	}
+	return nil
 }

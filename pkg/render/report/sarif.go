@@ -2,7 +2,6 @@ package report
 
 import (
 	"io"
-	"path/filepath"
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -133,7 +132,7 @@ func SARIF(w io.Writer, res checks.Result, version string) error {
 			FullyQualifiedName: logicalName(f.Resource), Kind: "resource",
 		}}}
 		if f.Resource.File != "" && f.Resource.File != "-" {
-			phys := &sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.Resource.File)}}
+			phys := &sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(f.Resource.File)}}
 			if f.Resource.Line > 0 {
 				phys.Region = &sarifRegion{StartLine: f.Resource.Line}
 			}

@@ -95,6 +95,7 @@ func groupByWorkload(fs []finding.Finding) []group {
 // Text writes findings grouped by workload, then by object, and a summary
 // line that also says what was read.
 func Text(w io.Writer, res checks.Result, color bool) error {
+	res = printableResult(res)
 	st := newTextStyles(w, color)
 	var b strings.Builder
 	for _, g := range groupByWorkload(res.Findings) {
@@ -193,6 +194,9 @@ func summaryLine(res checks.Result) string {
 		plural(c.EnvoyFilters, "EnvoyFilter", "EnvoyFilters"),
 		plural(c.WasmPlugins, "WasmPlugin", "WasmPlugins"),
 		plural(c.ConfigMaps, "ConfigMap", "ConfigMaps"))
+	if c.Skipped > 0 {
+		read += fmt.Sprintf(" (skipped %s of kinds filterdoctor does not check)", plural(c.Skipped, "object", "objects"))
+	}
 	s := res.Summary
 	if s.Error+s.Warning+s.Info == 0 {
 		return read + ": no findings."
