@@ -54,11 +54,6 @@ type LoglevelOptions struct {
 	adminPortFlag bool
 	rootNSFlag    bool
 	meshAdminPort int // meshConfig.defaultConfig.proxyAdminPort
-
-	// connect is the port-forward connector built from the kube flags,
-	// unless a test sets it to reach fixture admin APIs (Envoy cannot run
-	// in tests).
-	connect fleet.Connector
 }
 
 func newLoglevelCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -268,10 +263,7 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	connect := o.connect
-	if connect == nil {
-		connect = fleet.PortForward(cfg, o.Timeout)
-	}
+	connect := fleet.PortForward(cfg, o.Timeout)
 	mesh, err := snapshot.LoadMesh(ctx, apiCfg, "")
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/filterdoctor/filterdoctor/internal/kubeletstub"
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
@@ -31,9 +33,10 @@ import (
 )
 
 // loglevelEnv is a namespace of the real test API server with deploy/web
-// selecting app=web, and one fixture Envoy admin server per pod that has a
-// proxy (Envoy cannot run here; the port-forward transport is tested in
-// pkg/envoyadmin/podforward). Tests write the namespace as "shop": run maps
+// selecting app=web, pods on a Node whose kubelet is a stand-in (TLS +
+// SPDY), and one fixture Envoy admin server per pod that has a proxy:
+// loglevel reaches each through the API server's pods/portforward, as users
+// do (Envoy cannot run here). Tests write the namespace as "shop": run maps
 // it to the real, generated name and back.
 type loglevelEnv struct {
 	t       *testing.T
@@ -44,14 +47,20 @@ type loglevelEnv struct {
 	// names maps a generated namespace to the name tests write for it.
 	names map[string]string
 
-	mu      sync.Mutex                       // connect runs in parallel
+	stub    *kubeletstub.Server
+	node    string
 	proxies map[string]*fixtureserver.Server // pod name → its Envoy
-	ports   map[string]int                   // pod name → admin port dialled
 }
+
+// adminPorts are the pod ports the stand-in kubelet connects to a pod's
+// fixture Envoy: the default and the ones tests move the admin port to.
+var adminPorts = []int{15000, 15099, 15123}
 
 func newLoglevelEnv(t *testing.T) *loglevelEnv {
 	c := testcluster.Get(t)
-	e := &loglevelEnv{t: t, cluster: c, ns: c.Namespace(t), stateDir: t.TempDir(), proxies: map[string]*fixtureserver.Server{}, ports: map[string]int{}}
+	e := &loglevelEnv{t: t, cluster: c, ns: c.Namespace(t), stateDir: t.TempDir(), proxies: map[string]*fixtureserver.Server{}, stub: kubeletstub.Start(t)}
+	e.node = fmt.Sprintf("kubelet-%d", nodeSeq.Add(1))
+	c.AddKubeletNode(t, e.node, e.stub)
 	e.names = map[string]string{e.ns: "shop"}
 	t.Setenv(fleet.StateDirEnv, e.stateDir)
 	c.Apply(t, e.ns, `
@@ -79,15 +88,23 @@ func (e *loglevelEnv) podWith(name string, labels map[string]string, sidecar boo
 	containers := []corev1.Container{{Name: "web", Image: "nginx"}}
 	if sidecar {
 		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.24.0"})
-		fs, _ := fixtureserver.Start(e.t)
+		fs, hs := fixtureserver.Start(e.t)
 		e.proxies[name] = fs
+		for _, port := range adminPorts {
+			e.stub.SetTarget(e.ns, name, port, hs.Listener.Addr().String())
+		}
+	}
+	spec := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name, Labels: labels, Annotations: anns},
+		Spec:       corev1.PodSpec{NodeName: e.node, Containers: containers},
+	}
+	if phase == corev1.PodRunning {
+		e.cluster.RunPod(e.t, spec)
+		return
 	}
 	ctx := context.Background()
 	pods := e.cluster.Kube.CoreV1().Pods(e.ns)
-	pod, err := pods.Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: anns},
-		Spec:       corev1.PodSpec{Containers: containers},
-	}, metav1.CreateOptions{})
+	pod, err := pods.Create(ctx, spec, metav1.CreateOptions{})
 	if err != nil {
 		e.t.Fatalf("creating pod %s: %v", name, err)
 	}
@@ -99,16 +116,21 @@ func (e *loglevelEnv) podWith(name string, labels map[string]string, sidecar boo
 	}
 }
 
-func (e *loglevelEnv) connect(ctx context.Context, pod *corev1.Pod, port int) (*envoyadmin.Client, func(), error) {
-	e.mu.Lock()
-	e.ports[pod.Name] = port
-	fs, ok := e.proxies[pod.Name]
-	e.mu.Unlock()
-	if !ok {
-		return nil, nil, fmt.Errorf("port-forward to %s/%s port %d: connection refused", pod.Namespace, pod.Name, port)
+// refuse makes the pod's admin ports refuse connections, as a kubelet
+// reports when nothing listens inside the pod.
+func (e *loglevelEnv) refuse(name string) {
+	for _, port := range adminPorts {
+		e.stub.RemoveTarget(e.ns, name, port)
 	}
-	hs := startHTTP(e.t, fs)
-	return envoyadmin.New(hs, nil, 0), func() {}, nil
+}
+
+// dialled is the pod port of the last port-forward stream to pod name.
+func (e *loglevelEnv) dialled(name string) int {
+	fw := e.stub.Forwards(e.ns, name)
+	if len(fw) == 0 {
+		return 0
+	}
+	return fw[len(fw)-1].Port
 }
 
 // run executes `kubectl filterdoctor loglevel args...` against the test API
@@ -132,7 +154,7 @@ func (e *loglevelEnv) runWith(ctx context.Context, out io.Writer, args ...string
 	}
 	kube := genericclioptions.NewConfigFlags(true)
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: io.Discard}
-	o := &LoglevelOptions{kube: kube, streams: streams, connect: e.connect}
+	o := &LoglevelOptions{kube: kube, streams: streams}
 	root := &cobra.Command{Use: "kubectl filterdoctor", SilenceUsage: true, SilenceErrors: true}
 	kube.AddFlags(root.PersistentFlags())
 	root.AddCommand(newLoglevelCommandWith(o))
@@ -251,14 +273,15 @@ func TestLoglevelListIsReadOnlyAndReportsSkippedPods(t *testing.T) {
 	if strings.Contains(out, "To put them back") || strings.Contains(out, "restart") {
 		t.Errorf("a listing offers undo or persistence advice:\n%s", out)
 	}
-	if got := e.proxies["web-1"].Requests(); !reflect.DeepEqual(got, []string{"GET /server_info", "POST /logging"}) {
+	// The two reads are sent at once, so their order is not fixed.
+	if got := e.proxies["web-1"].Requests(); !reflect.DeepEqual(sorted(got), []string{"GET /server_info", "POST /logging"}) {
 		t.Errorf("requests = %q, want only reads", got)
 	}
 	if len(e.proxies["web-pending"].Requests()) != 0 {
 		t.Error("a Pending pod was contacted")
 	}
-	if e.ports["web-1"] != 15000 {
-		t.Errorf("admin port %d, want 15000", e.ports["web-1"])
+	if e.dialled("web-1") != 15000 {
+		t.Errorf("admin port %d, want 15000", e.dialled("web-1"))
 	}
 }
 
@@ -529,7 +552,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: dev}]
 	// A proxy whose admin port cannot be reached.
 	e2 := newLoglevelEnv(t)
 	e2.pod("web-1", true, corev1.PodRunning, nil)
-	delete(e2.proxies, "web-1")
+	e2.refuse("web-1")
 	_, err = e2.run("deploy/web", "-n", "shop")
 	if err == nil || !strings.Contains(err.Error(), "pod shop/web-1: reaching the Envoy admin API on port 15000") {
 		t.Errorf("unreachable: err = %v", err)
@@ -542,14 +565,14 @@ func TestLoglevelAdminPortFromProxyConfigAnnotation(t *testing.T) {
 	if _, err := e.run("deploy/web", "-n", "shop"); err != nil {
 		t.Fatal(err)
 	}
-	if e.ports["web-1"] != 15099 {
-		t.Errorf("port %d, want the annotation's 15099", e.ports["web-1"])
+	if e.dialled("web-1") != 15099 {
+		t.Errorf("port %d, want the annotation's 15099", e.dialled("web-1"))
 	}
 	if _, err := e.run("deploy/web", "-n", "shop", "--proxy-admin-port", "15123"); err != nil {
 		t.Fatal(err)
 	}
-	if e.ports["web-1"] != 15123 {
-		t.Errorf("port %d, want the flag's 15123", e.ports["web-1"])
+	if e.dialled("web-1") != 15123 {
+		t.Errorf("port %d, want the flag's 15123", e.dialled("web-1"))
 	}
 }
 
@@ -591,9 +614,9 @@ func TestLoglevelParallelRunReportsAnUnreachablePodAndChangesTheRest(t *testing.
 				e.pod(name, true, corev1.PodRunning, nil)
 			}
 			// web-3's port-forward is refused.
-			delete(e.proxies, "web-3")
+			e.refuse("web-3")
 			out, err := e.run("info", "deploy/web", "-n", "shop", "--parallel", parallel)
-			if exitCode(err) != 1 || !strings.HasPrefix(err.Error(), "1 of 5 targeted pods were not changed (web-3: reaching the Envoy admin API on port 15000: port-forward to shop/web-3 port 15000: connection refused)") {
+			if exitCode(err) != 1 || !strings.HasPrefix(err.Error(), "1 of 5 targeted pods were not changed (web-3: reaching the Envoy admin API on port 15000: ") || !strings.Contains(err.Error(), "connect: connection refused") {
 				t.Fatalf("exit %d, err %v", exitCode(err), err)
 			}
 			for _, name := range []string{"web-1", "web-2", "web-4", "web-5"} {
@@ -916,4 +939,10 @@ spec:
 			t.Errorf("%s: lua %s after reset", name, l)
 		}
 	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }

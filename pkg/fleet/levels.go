@@ -234,6 +234,13 @@ func (r Reader) readOne(ctx context.Context, pod *corev1.Pod) *Proxy {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
+			// Through a port-forward, a refused admin port shows on the
+			// first request, not when the session opens: say it the same
+			// way. An answer from Envoy (a StatusError) is Envoy's word.
+			var se *envoyadmin.StatusError
+			if !errors.As(err, &se) {
+				err = fmt.Errorf("reaching the Envoy admin API on port %d: %w", port, err)
+			}
 			p.Err = err
 			p.Forbidden = isForbidden(err)
 			p.Close()

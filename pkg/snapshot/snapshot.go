@@ -3,8 +3,8 @@ package snapshot
 import (
 	"fmt"
 	"sort"
-	"time"
 	"strings"
+	"time"
 
 	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
 	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
