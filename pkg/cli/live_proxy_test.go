@@ -748,3 +748,42 @@ func TestLiveCheckRequestTimeoutAgainstASilentServer(t *testing.T) {
 		t.Errorf("took %s with --request-timeout 2s", took)
 	}
 }
+
+// Istio's default since 1.27: istio-proxy as a native sidecar (an init
+// container with restartPolicy Always) is found and read like a container.
+func TestLiveProxyNativeSidecarAndOverrides(t *testing.T) {
+	r := newLiveRig(t)
+	r.apply(luaInbound)
+	always := corev1.ContainerRestartPolicyAlways
+	r.run(r.deployment("web", 2, nil), func(i int, fs *fixtureserver.Server) {
+		luaPresent(i, fs)
+		must(fs.SetVersions("1.36.2", "1.28.1")) // what an Istio 1.28.1 proxy reports
+	}, func(p *corev1.Pod) {
+		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.28.1", RestartPolicy: &always})
+	})
+	rep, exit := r.check("deploy/web")
+	if exit != 0 || len(rep.Findings) != 0 || rep.Checked["proxies"] != 2 {
+		t.Fatalf("exit %d findings %v checked %v", exit, rep.codes(), rep.Checked)
+	}
+	if rep.Release["istio"] != "1.28" || !strings.Contains(rep.Release["source"], "proxyv2:1.28.1 (2 of 2 targeted pods)") {
+		t.Errorf("release %v, want 1.28 from the native sidecar's image", rep.Release)
+	}
+	// --istio-version wins, and says so.
+	rep, _ = r.check("deploy/web", "--istio-version", "1.26")
+	if rep.Release["istio"] != "1.26" || rep.Release["source"] != "--istio-version" {
+		t.Errorf("release %v, want 1.26 from --istio-version", rep.Release)
+	}
+	// --no-proxy reads no proxy and says so; the pods are still listed.
+	before := 0
+	for pod := range r.proxies {
+		before += len(r.stub.Upgrades(r.ns, pod))
+	}
+	rep, _ = r.check("deploy/web", "--no-proxy")
+	after := 0
+	for pod := range r.proxies {
+		after += len(r.stub.Upgrades(r.ns, pod))
+	}
+	if after != before || rep.Live.ProxiesRead || len(rep.Live.Pods) != 2 || rep.Checked["proxies"] != 0 {
+		t.Errorf("--no-proxy: port-forwards %d → %d, evidence %+v", before, after, rep.Live)
+	}
+}
