@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -108,7 +110,7 @@ func misplacedAnnotations(w *snapshot.Workload) []finding.Finding {
 		return nil
 	}
 	var fs []finding.Finding
-	for _, k := range sortedKeys(w.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(w.Annotations)) {
 		if !strings.HasPrefix(k, "sidecar.istio.io/") {
 			continue
 		}
@@ -202,7 +204,7 @@ func mergedComponents(logLevel, comp string) string {
 
 func nearestLogger(name string) string {
 	best, bestD := "", 3
-	for _, n := range sortedKeys(envoyLoggers) {
+	for _, n := range slices.Sorted(maps.Keys(envoyLoggers)) {
 		if d := suggest.Distance(name, n); d < bestD {
 			best, bestD = n, d
 		}

@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -280,7 +282,7 @@ func describeSelector(sel map[string]string) string {
 	if len(sel) == 0 {
 		return "(all workloads)"
 	}
-	keys := sortedKeys(sel)
+	keys := slices.Sorted(maps.Keys(sel))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + sel[k]

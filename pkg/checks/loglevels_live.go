@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -67,20 +66,9 @@ func liveHiddenLuaLogs(w *snapshot.Workload, proxies []*fleet.Proxy, logs []scri
 				hidden = append(hidden, sl)
 			}
 		}
-		needed := lowestLevel(hidden)
-		calls := make([]string, 0, len(hidden))
-		for _, h := range hidden {
-			at := fmt.Sprintf("script line %d", h.call.Line)
-			if fl := h.script.FileLine(h.call.Line); fl > 0 {
-				at += ", " + h.script.Filter.File + ":" + strconv.Itoa(fl)
-			}
-			calls = append(calls, fmt.Sprintf("%s (%s)", logMethodFor(h.call.Level), at))
-		}
 		msg := fmt.Sprintf("The istio-proxy of %s (%s) runs Envoy's lua logger at %s, read from its admin API, so %s never print.",
-			l.names(), wref, l.level, strings.Join(calls, ", "))
-		fix := fmt.Sprintf("Raise the level now with `kubectl filterdoctor loglevel lua:%s %s/%s -n %s` (lost when the pod restarts), or to keep it add %s to the pod template of %s and restart it (kubectl rollout restart %s/%s -n %s).",
-			needed, strings.ToLower(w.Kind), w.Name, w.Namespace, luaAnnotationFix(w, needed), wref, strings.ToLower(w.Kind), w.Name, w.Namespace)
-		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, fix).With(append([]finding.Ref{wref}, l.refs()...)...))
+			l.names(), wref, l.level, hiddenCalls(hidden))
+		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, raiseLuaLevel(w, lowestLevel(hidden))).With(append([]finding.Ref{wref}, l.refs()...)...))
 	}
 	return out
 }

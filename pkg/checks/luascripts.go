@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,7 +119,7 @@ func luaConfigScripts(ef *snapshot.EnvoyFilter, prefix string, cfg map[string]an
 	}
 	for _, key := range []string{"source_codes", "sourceCodes"} {
 		codes, _ := cfg[key].(map[string]any)
-		for _, name := range sortedKeys(codes) {
+		for _, name := range slices.Sorted(maps.Keys(codes)) {
 			if s, ok := inlineSource(codes[name], appendPath(at, key, name)); ok {
 				s.Filter, s.Name = ef, fmt.Sprintf("%s %s[%s]", prefix, key, name)
 				out = append(out, s)
@@ -247,23 +249,32 @@ func hiddenLuaLogs(c *Context, ef *snapshot.EnvoyFilter, logs []scriptLog) []fin
 		if len(hidden) == 0 {
 			continue
 		}
-		needed := lowestLevel(hidden)
-		calls := make([]string, 0, len(hidden))
-		for _, h := range hidden {
-			at := fmt.Sprintf("script line %d", h.call.Line)
-			if fl := h.script.FileLine(h.call.Line); fl > 0 {
-				at += ", " + h.script.Filter.File + ":" + strconv.Itoa(fl)
-			}
-			calls = append(calls, fmt.Sprintf("%s (%s)", logMethodFor(h.call.Level), at))
-		}
-		wref := finding.Ref{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
+		wref := workloadRef(w)
 		msg := fmt.Sprintf("%s runs Envoy's lua logger at %s (%s), so %s never print.",
-			wref, level, luaLevelSource(levels), strings.Join(calls, ", "))
-		fix := fmt.Sprintf("Raise the level now with `kubectl filterdoctor loglevel lua:%s %s/%s -n %s` (lost when the pod restarts), or to keep it add %s to the pod template of %s and restart it (kubectl rollout restart %s/%s -n %s).",
-			needed, strings.ToLower(w.Kind), w.Name, w.Namespace, luaAnnotationFix(w, needed), wref, strings.ToLower(w.Kind), w.Name, w.Namespace)
-		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, fix).With(wref))
+			wref, level, luaLevelSource(levels), hiddenCalls(hidden))
+		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, raiseLuaLevel(w, lowestLevel(hidden))).With(wref))
 	}
 	return out
+}
+
+// hiddenCalls lists log calls as "logInfo (script line 3, ef.yaml:21)".
+func hiddenCalls(hidden []scriptLog) string {
+	calls := make([]string, 0, len(hidden))
+	for _, h := range hidden {
+		at := fmt.Sprintf("script line %d", h.call.Line)
+		if fl := h.script.FileLine(h.call.Line); fl > 0 {
+			at += ", " + h.script.Filter.File + ":" + strconv.Itoa(fl)
+		}
+		calls = append(calls, fmt.Sprintf("%s (%s)", logMethodFor(h.call.Level), at))
+	}
+	return strings.Join(calls, ", ")
+}
+
+// raiseLuaLevel is the fix of FD2020: raise the lua logger of w to level
+// now, or for good through its pod template.
+func raiseLuaLevel(w *snapshot.Workload, level string) string {
+	return fmt.Sprintf("Raise the level now with `kubectl filterdoctor loglevel lua:%s %s/%s -n %s` (lost when the pod restarts), or to keep it add %s to the pod template of %s and restart it (kubectl rollout restart %s/%s -n %s).",
+		level, strings.ToLower(w.Kind), w.Name, w.Namespace, luaAnnotationFix(w, level), workloadRef(w), strings.ToLower(w.Kind), w.Name, w.Namespace)
 }
 
 var levelOrder = []string{"trace", "debug", "info", "warning", "error", "critical"}

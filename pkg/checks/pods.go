@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -196,7 +198,7 @@ func disagreeingPods(w *snapshot.Workload, pods []*snapshot.Pod) []finding.Findi
 	if len(byGen) < 2 {
 		return nil
 	}
-	gens := sortedKeys(byGen)
+	gens := slices.Sorted(maps.Keys(byGen))
 	parts := make([]string, len(gens))
 	for i, g := range gens {
 		parts[i] = fmt.Sprintf("%s: %s", g, podNames(byGen[g]))

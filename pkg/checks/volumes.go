@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -111,7 +113,7 @@ func decodeItems(annotation, raw string) ([]rawItem, []VolumeProblem) {
 		return nil, []VolumeProblem{{Annotation: annotation, Syntax: true, Err: jsonError(trimmed, err)}}
 	}
 	out := make([]rawItem, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, rawItem{k, m[k]})
 	}
 	return out, nil
@@ -167,7 +169,7 @@ func suggestField(path string, t reflect.Type) string {
 			return ""
 		}
 		best, bestD := "", 3
-		names := sortedKeys(fields)
+		names := slices.Sorted(maps.Keys(fields))
 		for _, name := range names {
 			if d := suggest.Distance(strings.ToLower(p), strings.ToLower(name)); d < bestD {
 				best, bestD = name, d

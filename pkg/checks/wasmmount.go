@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -74,7 +76,7 @@ func walk(v any, at []any, visit func(any, []any)) {
 	visit(v, at)
 	switch x := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			walk(x[k], append(append([]any(nil), at...), k), visit)
 		}
 	case []any:
@@ -268,7 +270,7 @@ func configMapPayloadFindings(cm *snapshot.ConfigMap) []finding.Finding {
 		fs = append(fs, finding.WasmConfigMapTooLarge.Newf(cm.Ref(), "",
 			"ConfigMap %s/%s holds %d bytes; the API server refuses more than %d (1 MiB).", cm.Namespace, cm.Name, total, MaxConfigMapBytes))
 	}
-	for _, k := range sortedKeys(cm.CM.Data) {
+	for _, k := range slices.Sorted(maps.Keys(cm.CM.Data)) {
 		v := cm.CM.Data[k]
 		kind := ""
 		switch {

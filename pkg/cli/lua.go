@@ -296,8 +296,8 @@ func renderLuaRun(name string, res *lua.RunResult) string {
 	}
 	if len(res.DynamicMetadata) > 0 {
 		b.WriteString("\ndynamic metadata:\n")
-		for _, ns := range sortedMapKeys(res.DynamicMetadata) {
-			for _, k := range sortedMapKeys(res.DynamicMetadata[ns]) {
+		for _, ns := range slices.Sorted(maps.Keys(res.DynamicMetadata)) {
+			for _, k := range slices.Sorted(maps.Keys(res.DynamicMetadata[ns])) {
 				fmt.Fprintf(&b, "  %s: %s = %s\n", ns, k, res.DynamicMetadata[ns][k])
 			}
 		}
@@ -376,8 +376,4 @@ func headerValue(hs []lua.Header, key string) string {
 
 func indentLines(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

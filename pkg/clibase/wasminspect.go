@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -321,10 +321,10 @@ func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.
 				return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s is empty", o.namespace, o.cmName)
 			}
 			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no binaryData; name a key with cm/%s:KEY (data keys: %s)",
-				o.namespace, o.cmName, o.cmName, strings.Join(sortedKeysOf(cm.Data), ", "))
+				o.namespace, o.cmName, o.cmName, strings.Join(slices.Sorted(maps.Keys(cm.Data)), ", "))
 		default:
 			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has several binaryData keys; pick one with cm/%s:KEY (keys: %s)",
-				o.namespace, o.cmName, o.cmName, strings.Join(sortedKeysOf(cm.BinaryData), ", "))
+				o.namespace, o.cmName, o.cmName, strings.Join(slices.Sorted(maps.Keys(cm.BinaryData)), ", "))
 		}
 	}
 	name := fmt.Sprintf("ConfigMap %s/%s:%s", o.namespace, o.cmName, key)
@@ -337,7 +337,7 @@ func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.
 		// .wat) as a finding.
 		return wasminspect.InspectBytes([]byte(s), opts), nil
 	}
-	keys := append(sortedKeysOf(cm.BinaryData), sortedKeysOf(cm.Data)...)
+	keys := append(slices.Sorted(maps.Keys(cm.BinaryData)), slices.Sorted(maps.Keys(cm.Data))...)
 	return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no key %q (keys: %s)", o.namespace, o.cmName, key, strings.Join(keys, ", "))
 }
 
@@ -352,15 +352,6 @@ func (o *WasmInspectOptions) readConfigMap(ctx context.Context) (ConfigMapData, 
 		return ConfigMapData{}, fmt.Errorf("reading ConfigMap %s/%s: %w", o.namespace, o.cmName, err)
 	}
 	return cm, nil
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // writeWasmText renders the summary block, the import and export tables

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -75,7 +76,7 @@ func (s LevelSpec) String() string {
 	if s.Base != "" {
 		items = append(items, s.Base)
 	}
-	for _, name := range sortedKeys(s.Loggers) {
+	for _, name := range slices.Sorted(maps.Keys(s.Loggers)) {
 		items = append(items, name+":"+s.Loggers[name])
 	}
 	return strings.Join(items, ",")
@@ -406,7 +407,7 @@ func (p *Proxy) Current() envoyadmin.Loggers {
 func (p *Proxy) Changed() []string {
 	var out []string
 	cur := p.Current()
-	for _, name := range sortedKeys(p.Expected()) {
+	for _, name := range slices.Sorted(maps.Keys(p.Expected())) {
 		from, _ := p.Before.Level(name)
 		to, _ := cur.Level(name)
 		if from != to {
@@ -481,13 +482,4 @@ func Reached(proxies []*Proxy) []*Proxy {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -198,7 +200,7 @@ func (s *State) Remember(cluster string, pod *corev1.Pod, prev map[string]string
 		pods[pod.UID] = sp
 	}
 	var added []string
-	for _, name := range sortedKeys(prev) {
+	for _, name := range slices.Sorted(maps.Keys(prev)) {
 		if _, ok := sp.Loggers[name]; ok {
 			continue
 		}

@@ -7,6 +7,8 @@ package levels
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -128,7 +130,7 @@ func Build(out *fleet.Outcome, inv Invocation) *Report {
 		}
 		if rep.Action != string(fleet.List) && p.Err == nil {
 			prev := map[string]string{}
-			for _, name := range sortedKeys(p.Expected()) {
+			for _, name := range slices.Sorted(maps.Keys(p.Expected())) {
 				from, _ := p.Before.Level(name)
 				prev[name] = from
 			}
@@ -209,7 +211,7 @@ func (inv Invocation) undoCommands(specs map[string]string, all map[string]bool)
 	if len(specs) == 0 {
 		return nil
 	}
-	pods := sortedKeys(specs)
+	pods := slices.Sorted(maps.Keys(specs))
 	same := true
 	for _, p := range pods[1:] {
 		if specs[p] != specs[pods[0]] || all[p] != all[pods[0]] {
@@ -455,13 +457,4 @@ func orUnknown(s string) string {
 		return "unknown version"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
