@@ -57,5 +57,6 @@ func newRootCommand(kube *genericclioptions.ConfigFlags, streams genericiooption
 		wasm,
 		newLoglevelCommand(kube, streams),
 	)
+	registerCompletions(root, kube)
 	return root
 }
