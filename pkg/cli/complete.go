@@ -56,7 +56,10 @@ func registerCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlag
 			case "output", "fail-on":
 				// The values the flag's help lists ("...: text, json or yaml"),
 				// so completion and --help cannot disagree.
-				fn = cobra.FixedCompletions(usageChoices(f.Usage), cobra.ShellCompDirectiveNoFileComp)
+				choices := usageChoices(f.Usage)
+				fn = func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+					return withPrefix(choices, "", toComplete), cobra.ShellCompDirectiveNoFileComp
+				}
 			}
 			if fn != nil {
 				mustRegister(c.RegisterFlagCompletionFunc(f.Name, fn))
@@ -113,23 +116,26 @@ func usageChoices(usage string) []string {
 
 // istioVersions lists the Istio releases filterdoctor knows, newest first,
 // each with the Envoy it ships.
-func istioVersions(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func istioVersions(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	rs := release.IstioReleases()
 	out := make([]cobra.Completion, 0, len(rs))
 	for i := len(rs) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(rs[i].Version.String(), toComplete) {
+			continue
+		}
 		out = append(out, cobra.CompletionWithDesc(rs[i].Version.String(), "Envoy "+rs[i].Envoy.String()))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 }
 
 // envoyVersions lists the Envoy releases of those Istio releases.
-func envoyVersions(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func envoyVersions(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	rs := release.IstioReleases()
 	var out []cobra.Completion
 	seen := map[string]bool{}
 	for i := len(rs) - 1; i >= 0; i-- {
 		v := rs[i].Envoy.String()
-		if !seen[v] {
+		if !seen[v] && strings.HasPrefix(v, toComplete) {
 			seen[v] = true
 			out = append(out, cobra.CompletionWithDesc(v, "Istio "+rs[i].Version.String()))
 		}
