@@ -75,6 +75,11 @@ JSON and kind: List) and nothing is read from a cluster. Without -n, every names
 files is checked. Without -f, objects are read from the cluster of the current kubeconfig
 context: the current namespace, or all namespaces with -A.
 
+Accepted findings are suppressed, never hidden, by the annotations
+filterdoctor.io/ignore: CODE,CODE (with filterdoctor.io/ignore-reason: WHY) on the object
+a finding names, or by --suppress CODE[:KIND/NAMESPACE/NAME]: every output lists and counts
+them ("n suppressed"), and they do not affect the exit code. An unknown code is an error.
+
 Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.`,
 		Example: `  # Offline, in CI, before applying
   kubectl filterdoctor check -A -f manifests/ --istio-version 1.24
@@ -82,8 +87,11 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
   # One workload in the cluster
   kubectl filterdoctor check deploy/web -n shop
 
-  # SARIF for code scanning
-  kubectl filterdoctor check -f manifests/ -o sarif > filterdoctor.sarif`,
+  # SARIF for code scanning (docs/ci.md)
+  kubectl filterdoctor check -f manifests/ -o sarif > filterdoctor.sarif
+
+  # A rendered chart, with one accepted finding suppressed
+  helm template shop chart/ | kubectl filterdoctor check -f - --suppress FD2021:Deployment/shop/web`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
