@@ -32,19 +32,23 @@ GOBIN ?= $(shell go env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION)
 
-.PHONY: build install test docs lint demo
+.PHONY: build install test docs lint demo release-snapshot tools
 
 # Two executables that belong together (pkg/dispatch says why):
 # kubectl-filterdoctor, which kubectl finds as `kubectl filterdoctor` once on
 # PATH, and filterdoctor-engine beside it, which runs the commands the plugin
 # hands over.
+# kubectl_complete-filterdoctor, a link to the plugin, is what kubectl
+# (1.26+) runs to complete `kubectl filterdoctor <TAB>`.
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-filterdoctor ./cmd/filterdoctor
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/filterdoctor-engine ./cmd/filterdoctor-engine
+	ln -sf kubectl-filterdoctor bin/kubectl_complete-filterdoctor
 
 install:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(GOBIN)/kubectl-filterdoctor ./cmd/filterdoctor
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(GOBIN)/filterdoctor-engine ./cmd/filterdoctor-engine
+	ln -sf kubectl-filterdoctor $(GOBIN)/kubectl_complete-filterdoctor
 
 # docs/checks.md is generated from the finding registry; a test fails when stale.
 docs:
@@ -76,3 +80,15 @@ demo: install
 .PHONY: bench-check
 bench-check:
 	bench/check-vs-istioctl.sh
+
+# --- releases (.goreleaser.yaml, .krew.yaml) ---------------------------------
+# goreleaser v2.15.1 and krew v0.4.3, built once per version from the Go
+# module proxy into ~/.cache/filterdoctor/bin (goreleaser: minutes, once).
+tools:
+	hack/tools.sh
+
+# Every platform's archive, checksums and the krew manifest in dist/, as a
+# release would publish them; nothing is published. `hack/release.sh --host`
+# builds this machine's platform only (what CI does).
+release-snapshot:
+	hack/release.sh

@@ -1,6 +1,7 @@
 // Command kubectl-filterdoctor is the kubectl plugin binary. It runs the
 // light commands itself and hands the rest to filterdoctor-engine
-// (pkg/dispatch says why).
+// (pkg/dispatch says why). Called as kubectl_complete-filterdoctor, it
+// answers kubectl's shell completion.
 package main
 
 import (
@@ -12,5 +13,5 @@ import (
 )
 
 func main() {
-	os.Exit(dispatch.Main(os.Args[1:], genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
+	os.Exit(dispatch.Main(dispatch.CommandLine(os.Args), genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
 }

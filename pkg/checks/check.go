@@ -8,6 +8,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suppress"
 )
 
 // Options are the facts a run is judged against.
@@ -74,6 +75,9 @@ type Result struct {
 	Release Release `json:"release"`
 	// Live is the per-pod evidence of a live run; absent offline.
 	Live *Live `json:"live,omitempty"`
+	// Suppressed are the findings an annotation or --suppress silenced
+	// (pkg/suppress); counted in Summary.Suppressed, never dropped.
+	Suppressed []suppress.Finding `json:"suppressed,omitempty"`
 }
 
 // Checked counts what was read, so "no findings" is never confused with

@@ -22,6 +22,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/render/report"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suppress"
 )
 
 // CheckOptions are the inputs of `check`.
@@ -40,6 +41,7 @@ type CheckOptions struct {
 	NoProxy        bool
 	Parallel       int
 	AdminPort      int
+	Suppress       []string
 
 	// Completed fields.
 	target     *checks.TargetRef
@@ -49,6 +51,7 @@ type CheckOptions struct {
 	istioFlag  bool
 	failOn     finding.Severity // 0 means never fail
 	color      bool
+	suppress   []suppress.Rule
 }
 
 func newCheckCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -76,6 +79,11 @@ Input bounds (an error names the one hit): 64 MiB per file, 128 MiB for all -f i
 together, YAML aliases adding at most 16 times the input's size, nesting at most 100 levels.
 A file reached twice (named twice, or through a symlink) is read once.
 
+Accepted findings are suppressed, never hidden, by the annotations
+filterdoctor.io/ignore: CODE,CODE (with filterdoctor.io/ignore-reason: WHY) on the object
+a finding names, or by --suppress CODE[:KIND/NAMESPACE/NAME]: every output lists and counts
+them ("n suppressed"), and they do not affect the exit code. An unknown code is an error.
+
 Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.`,
 		Example: `  # Offline, in CI, before applying
   kubectl filterdoctor check -A -f manifests/ --istio-version 1.24
@@ -83,8 +91,11 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
   # One workload in the cluster
   kubectl filterdoctor check deploy/web -n shop
 
-  # SARIF for code scanning
-  kubectl filterdoctor check -f manifests/ -o sarif > filterdoctor.sarif`,
+  # SARIF for code scanning (docs/ci.md)
+  kubectl filterdoctor check -f manifests/ -o sarif > filterdoctor.sarif
+
+  # A rendered chart, with one accepted finding suppressed
+  helm template shop chart/ | kubectl filterdoctor check -f - --suppress FD2021:Deployment/shop/web`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -106,6 +117,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 	f.IntVar(&o.AdminPort, "proxy-admin-port", 0, "live: Envoy admin port in every pod (default: the pod's proxy.istio.io/config, else meshConfig.defaultConfig.proxyAdminPort, else 15000)")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json, yaml or sarif")
 	f.StringVar(&o.FailOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
+	f.StringArrayVar(&o.Suppress, "suppress", nil, "suppress a finding: CODE, or CODE:KIND/NAMESPACE/NAME (repeatable; also the filterdoctor.io/ignore annotation); suppressed findings are listed and counted, never fail the run")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading the cluster, and again for reading the proxies (--request-timeout, when set, bounds each request and the whole API read)")
 	return cmd
 }
@@ -137,6 +149,9 @@ func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
 		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
 			return fmt.Errorf("--fail-on: %w (or none)", err)
 		}
+	}
+	if o.suppress, err = suppress.ParseRules(o.Suppress); err != nil {
+		return err
 	}
 	o.color = useColor(o.streams)
 	return nil
@@ -208,6 +223,9 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		o.readLive(ctx, cfg, snap, &opts)
 	}
 	res := checks.Run(snap, opts, checks.All())
+	if err := applySuppressions(&res, snap, o.suppress); err != nil {
+		return err
+	}
 	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output, Color: o.color, Version: clibase.Version}); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}

@@ -60,6 +60,7 @@ func newRootCommand(kube *genericclioptions.ConfigFlags, streams genericiooption
 		wasm,
 		newLoglevelCommand(kube, streams),
 	)
+	registerCompletions(root, kube)
 	return root
 }
 

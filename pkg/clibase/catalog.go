@@ -2,6 +2,7 @@ package clibase
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -43,6 +44,12 @@ func NewExplainCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Short:   "Explain a finding code: what it means, why, how to fix it",
 		Example: "  kubectl filterdoctor explain FD1015",
 		Args:    cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return CompleteCodes(cmd, args, toComplete)
+		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			c, ok := finding.Lookup(args[0])
 			if !ok {
@@ -51,4 +58,17 @@ func NewExplainCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			return render.Explain(streams.Out, c)
 		},
 	}
+}
+
+// CompleteCodes completes a finding code, each with its title (explain's
+// argument, check's --suppress). Lower-case input matches too, as Lookup
+// accepts it.
+func CompleteCodes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for _, c := range finding.All() {
+		if strings.HasPrefix(c.ID, strings.ToUpper(toComplete)) {
+			out = append(out, cobra.CompletionWithDesc(c.ID, c.Title))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -81,6 +82,30 @@ func InProcess(args []string) bool {
 		return false
 	}
 	return true
+}
+
+// CompletionName is the executable kubectl runs to complete the plugin's
+// arguments: kubectl_complete-<plugin> on PATH, called with the words after
+// `kubectl filterdoctor` (k8s.io/kubectl pkg/cmd/plugin/plugin_completion.go,
+// kubectl 1.26+). A link or copy of kubectl-filterdoctor under this name
+// answers as cobra's `__complete`.
+const CompletionName = "kubectl_complete-filterdoctor"
+
+// CommandLine returns the command line to run for argv (os.Args): argv[1:],
+// or `__complete argv[1:]...` when the executable was called by
+// CompletionName.
+func CommandLine(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	name := filepath.Base(argv[0])
+	if runtime.GOOS == "windows" {
+		name = strings.TrimSuffix(strings.ToLower(name), ".exe")
+	}
+	if name == CompletionName {
+		return append([]string{cobra.ShellCompRequestCmd}, argv[1:]...)
+	}
+	return argv[1:]
 }
 
 // FindEngine returns the engine beside this executable (after resolving

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -198,4 +199,20 @@ func TestExecutables(t *testing.T) {
 			t.Fatalf("got %+v, want exit 2 and %q", r, want)
 		}
 	})
+}
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		argv, want []string
+	}{
+		{[]string{"/usr/local/bin/kubectl-filterdoctor", "check", "-f", "x"}, []string{"check", "-f", "x"}},
+		{[]string{"kubectl-filterdoctor"}, []string{}},
+		{[]string{"/home/u/.krew/bin/kubectl_complete-filterdoctor", "explain", "FD10"}, []string{"__complete", "explain", "FD10"}},
+		{[]string{"kubectl_complete-filterdoctor", ""}, []string{"__complete", ""}},
+		{nil, nil},
+	} {
+		if got := CommandLine(tc.argv); !slices.Equal(got, tc.want) {
+			t.Errorf("CommandLine(%q) = %q, want %q", tc.argv, got, tc.want)
+		}
+	}
 }

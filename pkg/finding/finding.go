@@ -155,11 +155,14 @@ func Dedupe(fs []Finding) []Finding {
 	return out
 }
 
-// Summary counts findings per severity.
+// Summary counts findings per severity, and the findings suppressed (by
+// annotation or --suppress), which are listed apart and counted in none of
+// the severities.
 type Summary struct {
-	Error   int `json:"error"`
-	Warning int `json:"warning"`
-	Info    int `json:"info"`
+	Error      int `json:"error"`
+	Warning    int `json:"warning"`
+	Info       int `json:"info"`
+	Suppressed int `json:"suppressed"`
 }
 
 // Count tallies fs.

@@ -65,6 +65,8 @@ type sarifResult struct {
 	Level     string          `json:"level"`
 	Message   sarifText       `json:"message"`
 	Locations []sarifLocation `json:"locations"`
+	// Suppressions is set on suppressed findings only (suppressed.go).
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
 }
 
 type sarifLocation struct {
@@ -113,7 +115,7 @@ func SARIF(w io.Writer, res checks.Result, version string) error {
 		Properties: sarifRunProperties{Release: res.Release, Checked: res.Checked, Live: res.Live},
 	}
 	ruleIndex := map[string]int{}
-	for _, f := range res.Findings {
+	add := func(f finding.Finding, sup []sarifSuppression) {
 		i, ok := ruleIndex[f.Code]
 		if !ok {
 			i = len(run.Tool.Driver.Rules)
@@ -141,8 +143,14 @@ func SARIF(w io.Writer, res checks.Result, version string) error {
 		run.Results = append(run.Results, sarifResult{
 			RuleID: f.Code, RuleIndex: i, Level: sarifLevel(f.Severity),
 			Message:   sarifText{f.Message + " Fix: " + f.Fix},
-			Locations: []sarifLocation{loc},
+			Locations: []sarifLocation{loc}, Suppressions: sup,
 		})
+	}
+	for _, f := range res.Findings {
+		add(f, nil)
+	}
+	for _, f := range res.Suppressed {
+		add(f.Finding, sarifSuppressions(f.Suppression))
 	}
 	return render.JSON(w, sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",

@@ -121,6 +121,7 @@ func Text(w io.Writer, res checks.Result, color bool) error {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(suppressedText(st, res.Suppressed))
 	b.WriteString(releaseLine(res) + "\n")
 	if res.Live != nil {
 		b.WriteString(liveLines(res.Live))
@@ -199,8 +200,8 @@ func summaryLine(res checks.Result) string {
 	}
 	s := res.Summary
 	if s.Error+s.Warning+s.Info == 0 {
-		return read + ": no findings."
+		return read + ": no findings" + suppressedNote(s) + "."
 	}
-	return fmt.Sprintf("%s: %s, %s, %d info.", read,
-		plural(s.Error, "error", "errors"), plural(s.Warning, "warning", "warnings"), s.Info)
+	return fmt.Sprintf("%s: %s, %s, %d info%s.", read,
+		plural(s.Error, "error", "errors"), plural(s.Warning, "warning", "warnings"), s.Info, suppressedNote(s))
 }
