@@ -274,12 +274,6 @@ func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, *rest.Conf
 	}
 	apiCfg := rest.CopyConfig(cfg)
 	apiCfg.Timeout = limit
-	// A read is a fixed couple of dozen requests sent at once; client-go's
-	// default limiter (5 per second after a burst of 10) would queue the
-	// rest for seconds.
-	if apiCfg.QPS == 0 {
-		apiCfg.QPS, apiCfg.Burst = 50, 100
-	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var namespaces []string

@@ -2,8 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -138,5 +142,27 @@ func TestOfflineCommandsHelpHasNoKubeFlags(t *testing.T) {
 	}
 	if stdout, _, _ := runBinary(t, "check", "--help"); !strings.Contains(stdout, "--kubeconfig") {
 		t.Errorf("check --help lost the kube flags:\n%s", stdout)
+	}
+}
+
+// Issue 11: the failure of the filter was "error" in lua run's JSON and
+// "failure" in wasm run's; both say "failure" now, with exit 3.
+func TestRunnersReportAFailureUnderOneKey(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "boom.lua")
+	if err := os.WriteFile(script, []byte("function envoy_on_request(h)\n  error(\"boom\")\nend\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"lua", "run", script, "-o", "json"},
+		{"wasm", "run", watFixture(t, "endless_loop"), "-o", "json", "--timeout", "1s"},
+	} {
+		stdout, stderr, exit := runBinary(t, args...)
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+			t.Fatalf("%v: %v\n%s%s", args, err, stdout, stderr)
+		}
+		if exit != 3 || doc["failure"] == nil || doc["error"] != nil {
+			t.Errorf("%v: exit %d, keys %v", args, exit, slices.Sorted(maps.Keys(doc)))
+		}
 	}
 }

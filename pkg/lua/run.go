@@ -112,7 +112,8 @@ type RunResult struct {
 	DynamicMetadata map[string]map[string]string `json:"dynamicMetadata,omitempty"`
 	UpstreamHost    string                       `json:"upstreamOverrideHost,omitempty"`
 	Hooks           []string                     `json:"hooks"`
-	Error           *ScriptError                 `json:"error,omitempty"`
+	// Failure is why the script failed; `wasm run` uses the same key.
+	Error *ScriptError `json:"failure,omitempty"`
 }
 
 // Run executes src the way Envoy's Lua filter does: the chunk runs once at

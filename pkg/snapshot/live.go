@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,6 +95,13 @@ func LoadCluster(ctx context.Context, cfg *rest.Config, namespaces []string, roo
 // silently partial snapshot. The number of requests depends on the number
 // of namespaces and kinds, not on the number of pods.
 func LoadClusterWith(ctx context.Context, cfg *rest.Config, opts ClusterOptions) (*Snapshot, error) {
+	// A read is a fixed couple of dozen requests sent at once; client-go's
+	// default limiter (5 per second after a burst of 10) would queue the
+	// rest for seconds.
+	if cfg.QPS == 0 {
+		cfg = rest.CopyConfig(cfg)
+		cfg.QPS, cfg.Burst = 50, 100
+	}
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
@@ -365,8 +373,12 @@ func listError(r liveResource, ns string, err error) error {
 	switch {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("cannot list %s %s: forbidden by RBAC; filterdoctor needs get/list on it", what, where)
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err) && strings.HasSuffix(r.gvr.Group, "istio.io"):
 		return fmt.Errorf("cannot list %s: the API server does not serve it (are Istio's CRDs installed?)", what)
+	case apierrors.IsNotFound(err):
+		// Every Kubernetes API server serves the core, apps and batch
+		// groups: a 404 there means the address is not one.
+		return fmt.Errorf("cannot list %s: the server answers 404 Not Found (is it a Kubernetes API server? check --server or --context)", what)
 	case errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err):
 		return fmt.Errorf("listing %s %s: timed out (is the cluster reachable?)", what, where)
 	}
