@@ -30,7 +30,8 @@ filters:
 # --- the plugin -----------------------------------------------------------------
 GOBIN ?= $(shell go env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION) -X github.com/filterdoctor/filterdoctor/pkg/clibase.Commit=$(COMMIT)
 
 .PHONY: build install test docs lint demo release-snapshot tools
 

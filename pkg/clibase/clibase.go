@@ -162,19 +162,6 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one such finding,
 	return root
 }
 
-// NewVersionCommand builds `version`.
-func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the filterdoctor version",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(streams.Out, "filterdoctor %s\n", Version)
-			return err
-		},
-	}
-}
-
 // NewWasmCommand builds the `wasm` group; callers add its subcommands.
 func NewWasmCommand() *cobra.Command {
 	return &cobra.Command{

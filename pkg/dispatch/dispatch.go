@@ -33,6 +33,7 @@ const EngineName = "filterdoctor-engine"
 // Main runs args here or in the engine and returns the exit code (on Unix a
 // hand-off replaces this process and does not return).
 func Main(args []string, streams genericiooptions.IOStreams) int {
+	clibase.Engine = FindEngine
 	if InProcess(args) {
 		return clibase.Execute(newRootCommand(streams), args, streams)
 	}

@@ -2,9 +2,11 @@ package dispatch
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -130,7 +132,6 @@ func TestExecutables(t *testing.T) {
 			stdin string
 			exit  int
 		}{
-			{[]string{"version"}, "", 0},
 			{[]string{"checks"}, "", 0},
 			{[]string{"checks", "-o", "json"}, "", 0},
 			{[]string{"checks", "-o", "markdown"}, "", 0},
@@ -187,8 +188,31 @@ func TestExecutables(t *testing.T) {
 		if got.stdout != want.stdout || got.exit != want.exit || got.stderr != warning+want.stderr {
 			t.Fatalf("got %+v, want %+v with the warning first", got, want)
 		}
-		if r := run(t, "", "", newFront, "version"); r.stdout != "filterdoctor v0.2.0\n" || r.stderr != "" {
+		// version runs in-process and describes both executables, the
+		// engine from its build information, without running it.
+		r := run(t, "", "", newFront, "version")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if r.stderr != "" || len(lines) != 3 || lines[0] != "filterdoctor v0.2.0" ||
+			!strings.HasPrefix(lines[1], "  kubectl-filterdoctor v0.2.0, ") || !strings.HasPrefix(lines[2], "  filterdoctor-engine v0.1.0, ") ||
+			!strings.Contains(lines[2], runtime.Version()) {
 			t.Fatalf("in-process version: %+v", r)
+		}
+		r = run(t, "", "", newFront, "version", "-o", "json")
+		var doc struct {
+			Version     string
+			Executables []struct{ Name, Version, Go, Platform, Path, Error string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Version != "v0.2.0" || len(doc.Executables) != 2 ||
+			doc.Executables[1].Name != "filterdoctor-engine" || doc.Executables[1].Version != "v0.1.0" ||
+			doc.Executables[1].Platform != runtime.GOOS+"/"+runtime.GOARCH || doc.Executables[1].Path == "" {
+			t.Fatalf("version -o json: %v %+v\n%s", err, doc, r.stdout)
+		}
+	})
+
+	t.Run("version without the engine says so", func(t *testing.T) {
+		r := run(t, elsewhere, "", frontAlone, "version")
+		if r.exit != 0 || !strings.Contains(r.stdout, "  filterdoctor-engine: this command runs in filterdoctor-engine, which is neither beside") {
+			t.Fatalf("got %+v", r)
 		}
 	})
 
