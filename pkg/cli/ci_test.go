@@ -272,7 +272,7 @@ func TestCIExamples(t *testing.T) {
 				t.Errorf("%s: exit %d, want 1: %+v", ghSteps[i].name, r.exit, r)
 			}
 		}
-		if !strings.Contains(rs[1].stdout, "FD1015 EnvoyFilter ADDs an HTTP filter after the router") {
+		if !strings.Contains(rs[1].stdout, "FD1015 EnvoyFilter places an HTTP filter after the router") {
 			t.Errorf("kustomize step log: %s", rs[1].stdout)
 		}
 		if got := sarifResults(t, repo); len(got) != 1 || got[0] != "FD1015 deploy/manifests/envoyfilter.yaml:18" {

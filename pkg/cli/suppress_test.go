@@ -69,7 +69,7 @@ func TestSuppressions(t *testing.T) {
 			"Suppressed\n",
 			"FD2003 userVolume or userVolumeMount has a field Kubernetes does not know: Deployment shop/web (testdata/suppress/app.yaml:24)\n",
 			"by filterdoctor.io/ignore on Deployment shop/web: the injector in this mesh is patched (OPS-42)\n",
-			"FD1015 EnvoyFilter ADDs an HTTP filter after the router: EnvoyFilter shop/add-header (testdata/suppress/app.yaml:63)\n",
+			"FD1015 EnvoyFilter places an HTTP filter after the router: EnvoyFilter shop/add-header (testdata/suppress/app.yaml:63)\n",
 			"by --suppress FD1015:EnvoyFilter/shop/add-header\n",
 			"0 WasmPlugins, 1 ConfigMap: no findings, 3 suppressed.\n",
 		} {
