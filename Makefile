@@ -31,6 +31,9 @@ filters:
 GOBIN ?= $(shell go env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+# No -trimpath: Go then records these -ldflags in each binary's build
+# information, which is how the plugin's `version` reads the engine's
+# version and commit without running it.
 LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION) -X github.com/filterdoctor/filterdoctor/pkg/clibase.Commit=$(COMMIT)
 
 .PHONY: build install test docs lint demo release-snapshot tools
@@ -42,13 +45,13 @@ LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(V
 # kubectl_complete-filterdoctor, a link to the plugin, is what kubectl
 # (1.26+) runs to complete `kubectl filterdoctor <TAB>`.
 build:
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-filterdoctor ./cmd/filterdoctor
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/filterdoctor-engine ./cmd/filterdoctor-engine
+	go build -ldflags '$(LDFLAGS)' -o bin/kubectl-filterdoctor ./cmd/filterdoctor
+	go build -ldflags '$(LDFLAGS)' -o bin/filterdoctor-engine ./cmd/filterdoctor-engine
 	ln -sf kubectl-filterdoctor bin/kubectl_complete-filterdoctor
 
 install:
-	go build -trimpath -ldflags '$(LDFLAGS)' -o $(GOBIN)/kubectl-filterdoctor ./cmd/filterdoctor
-	go build -trimpath -ldflags '$(LDFLAGS)' -o $(GOBIN)/filterdoctor-engine ./cmd/filterdoctor-engine
+	go build -ldflags '$(LDFLAGS)' -o $(GOBIN)/kubectl-filterdoctor ./cmd/filterdoctor
+	go build -ldflags '$(LDFLAGS)' -o $(GOBIN)/filterdoctor-engine ./cmd/filterdoctor-engine
 	ln -sf kubectl-filterdoctor $(GOBIN)/kubectl_complete-filterdoctor
 
 # docs/checks.md is generated from the finding registry; a test fails when stale.

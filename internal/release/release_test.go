@@ -208,9 +208,14 @@ func TestSnapshotArchive(t *testing.T) {
 	}
 	env := []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "NO_COLOR=1"} // no engine on PATH
 	for _, bin := range []string{"kubectl-filterdoctor", "filterdoctor-engine"} {
-		if r := run(t, env, filepath.Join(dir, exe(bin)), "version"); r != (result{"filterdoctor " + v + "\n", "", 0}) {
+		r := run(t, env, filepath.Join(dir, exe(bin)), "version")
+		if !strings.HasPrefix(r.stdout, "filterdoctor "+v+"\n  "+bin+" "+v+", ") || r.exit != 0 {
 			t.Errorf("%s version: %+v, want filterdoctor %s", bin, r, v)
 		}
+	}
+	// The plugin reads the engine's version from its build information.
+	if r := run(t, env, filepath.Join(dir, exe("kubectl-filterdoctor")), "version"); !strings.Contains(r.stdout, "\n  filterdoctor-engine "+v+", ") {
+		t.Errorf("the plugin's version does not name the engine's %s: %+v", v, r)
 	}
 	checkThroughHandOff(t, env, filepath.Join(dir, exe("kubectl-filterdoctor")))
 }
@@ -265,7 +270,8 @@ func TestKrewInstall(t *testing.T) {
 		}
 	}
 
-	if r := run(t, env, "kubectl", "filterdoctor", "version"); r != (result{"filterdoctor " + v + "\n", "", 0}) {
+	if r := run(t, env, "kubectl", "filterdoctor", "version"); !strings.HasPrefix(r.stdout, "filterdoctor "+v+"\n") ||
+		!strings.Contains(r.stdout, "\n  filterdoctor-engine "+v+", ") || r.exit != 0 {
 		t.Errorf("kubectl filterdoctor version: %+v", r)
 	}
 	checkThroughHandOff(t, env, "kubectl", "filterdoctor")

@@ -29,9 +29,13 @@ type Executable struct {
 	Error string `json:"error,omitempty"`
 }
 
-// versionFlag matches the -X that stamps Version, in the -ldflags a binary
-// records in its build settings.
-var versionFlag = regexp.MustCompile(`clibase\.Version=(\S+)`)
+// versionFlag and commitFlag match the -X that stamp Version and Commit, in
+// the -ldflags a binary records in its build settings (Go records them for
+// a build without -trimpath).
+var (
+	versionFlag = regexp.MustCompile(`clibase\.Version=(\S+)`)
+	commitFlag  = regexp.MustCompile(`clibase\.Commit=(\S+)`)
+)
 
 // describe fills commit and modification from a binary's VCS settings and
 // the stamped version from its -ldflags.
@@ -48,6 +52,9 @@ func describe(e *Executable, settings []debug.BuildSetting) {
 		case "-ldflags":
 			if m := versionFlag.FindStringSubmatch(s.Value); m != nil && e.Version == "" {
 				e.Version = strings.Trim(m[1], `'"`)
+			}
+			if m := commitFlag.FindStringSubmatch(s.Value); m != nil && e.Commit == "" {
+				e.Commit = strings.Trim(m[1], `'"`)
 			}
 		}
 	}
@@ -88,8 +95,9 @@ func Describe(name, path string) Executable {
 		}
 	}
 	describe(&e, bi.Settings)
-	// Go records -ldflags only without -trimpath; a build from a tagged
-	// checkout records the module version instead.
+	// Go records -ldflags only without -trimpath (make build and
+	// GoReleaser build without it); a build from a tagged checkout records
+	// the module version instead.
 	if e.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		e.Version = bi.Main.Version
 	}
