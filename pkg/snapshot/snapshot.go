@@ -54,10 +54,16 @@ func (ef *EnvoyFilter) PatchValues() []any {
 	return out
 }
 
-// WasmPlugin is a decoded extensions.istio.io WasmPlugin.
+// WasmPlugin is a decoded extensions.istio.io WasmPlugin, or the wasm
+// section of a TrafficExtension seen as the WasmPlugin it amounts to (then
+// Object is the TrafficExtension's and Extension is set): every WasmPlugin
+// check holds for both. Field locates a spec field in either.
 type WasmPlugin struct {
 	*Object
 	WP *extv1alpha1.WasmPlugin
+	// Extension is the TrafficExtension this plugin is the wasm section of;
+	// nil for a WasmPlugin.
+	Extension *TrafficExtension
 }
 
 // ConfigMap is a decoded ConfigMap.
@@ -94,15 +100,18 @@ type Snapshot struct {
 	// object does not exist, rather than that it was not in the files.
 	Live bool
 
-	Objects        []*Object
-	Workloads      []*Workload
-	EnvoyFilters   []*EnvoyFilter
-	WasmPlugins    []*WasmPlugin
-	ConfigMaps     []*ConfigMap
-	Services       []*Service
-	ServiceEntries []*Object
-	Namespaces     map[string]*Namespace
-	Invalid        []*Invalid
+	Objects      []*Object
+	Workloads    []*Workload
+	EnvoyFilters []*EnvoyFilter
+	// WasmPlugins holds the WasmPlugins and the wasm sections of
+	// TrafficExtensions, in input order (see WasmPlugin).
+	WasmPlugins       []*WasmPlugin
+	TrafficExtensions []*TrafficExtension
+	ConfigMaps        []*ConfigMap
+	Services          []*Service
+	ServiceEntries    []*Object
+	Namespaces        map[string]*Namespace
+	Invalid           []*Invalid
 	// Skipped are the objects of kinds filterdoctor does not read.
 	Skipped []*Object
 
@@ -184,7 +193,7 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 // keepsData reports the kinds whose checks walk the generic Data; every
 // other kind is only ever decoded into its typed form.
 func keepsData(o *Object) bool {
-	return (o.Kind == "WasmPlugin" && isGroup(o.APIVersion, "extensions.istio.io")) ||
+	return ((o.Kind == "WasmPlugin" || o.Kind == "TrafficExtension") && isGroup(o.APIVersion, "extensions.istio.io")) ||
 		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io"))
 }
 
@@ -217,6 +226,12 @@ func decode(o *Object) decodeResult {
 			return decodeResult{err: err, invalid: true}
 		}
 		return decodeResult{typed: wp}
+	case o.Kind == "TrafficExtension" && isGroup(o.APIVersion, "extensions.istio.io"):
+		te := &extv1alpha1.TrafficExtension{}
+		if err := o.decodeIstio(te, &te.ObjectMeta, &te.Spec); err != nil {
+			return decodeResult{err: err, invalid: true}
+		}
+		return decodeResult{typed: te}
 	case o.Kind == "ConfigMap" && isGroup(o.APIVersion, ""):
 		into = &corev1.ConfigMap{}
 	case o.Kind == "Service" && isGroup(o.APIVersion, ""):
@@ -255,7 +270,13 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 		s.EnvoyFilters = append(s.EnvoyFilters, &EnvoyFilter{o, t})
 		o.Data = nil // PatchValues rebuilds what checks walk
 	case *extv1alpha1.WasmPlugin:
-		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{o, t})
+		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{Object: o, WP: t})
+	case *extv1alpha1.TrafficExtension:
+		te := &TrafficExtension{o, t}
+		s.TrafficExtensions = append(s.TrafficExtensions, te)
+		if wp := wasmPluginOf(t); wp != nil {
+			s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{Object: o, WP: wp, Extension: te})
+		}
 	case *corev1.ConfigMap:
 		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{Object: o, CM: t})
 		o.Data = nil
