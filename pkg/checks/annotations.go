@@ -293,6 +293,9 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			continue // Gateway API and waypoint attachment is out of our scope
 		}
 		applied := c.WorkloadsFor(t)
+		if _, waypoint := waypointSelected(c, t); waypoint && len(applied) == 0 {
+			continue // FD7005: waypoints ignore selectors
+		}
 		if len(applied) == 0 {
 			var candidates []*snapshot.Workload
 			for _, w := range c.Snap.Workloads {

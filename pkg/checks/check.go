@@ -59,6 +59,8 @@ func All() []Check {
 		logLevels{},
 		luaScripts{},
 		wasmPluginSelection{},
+		trafficExtensions{},
+		policyTargets{},
 		runningPods{},
 		proxyFacts{},
 		manifestKinds{},

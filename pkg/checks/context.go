@@ -195,6 +195,12 @@ func (c *Context) Attach(t PolicyTarget, w *snapshot.Workload) Attachment {
 		if t.HasTargets {
 			return NotSelected
 		}
+		// Waypoints never use selectors (policyattachment.go
+		// ShouldAttachPolicy); other Gateway API gateways fall back to
+		// them (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by default).
+		if c.IsWaypoint(w) {
+			return NotSelected
+		}
 	}
 	if !snapshot.LabelsSubset(t.Selector, w.PodLabels()) {
 		return NotSelected

@@ -17,9 +17,10 @@ import (
 // itself rejects (Istio's CRD schema or Kubernetes validation): the offline
 // finding predicts exactly that refusal, so there is nothing to run live.
 var refusedByAPIServer = map[string]string{
-	"fd1001-bad-applyto.yaml":    "applyTo is an enum in the EnvoyFilter CRD",
-	"fd1020-envoyfilter-v1.yaml": "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3",
-	"fd1021-kind-typo.yaml":      "no CRD serves the misspelt kind",
+	"fd1001-bad-applyto.yaml":              "applyTo is an enum in the EnvoyFilter CRD",
+	"fd1020-envoyfilter-v1.yaml":           "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3",
+	"fd1021-kind-typo.yaml":                "no CRD serves the misspelt kind",
+	"fd7002-trafficextension-invalid.yaml": "the TrafficExtension CRD's CEL rules require exactly one of wasm or lua and at most one of selector and targetRefs",
 }
 
 // TestOfflineFixturesRunLive applies each offline fixture of a shop

@@ -110,8 +110,11 @@ type Snapshot struct {
 	ConfigMaps        []*ConfigMap
 	Services          []*Service
 	ServiceEntries    []*Object
-	Namespaces        map[string]*Namespace
-	Invalid           []*Invalid
+	// Gateways are the Gateway API Gateways (gateway.networking.k8s.io),
+	// waypoints included, kept generic with their positions.
+	Gateways   []*Object
+	Namespaces map[string]*Namespace
+	Invalid    []*Invalid
 	// Skipped are the objects of kinds filterdoctor does not read.
 	Skipped []*Object
 
@@ -194,7 +197,8 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 // other kind is only ever decoded into its typed form.
 func keepsData(o *Object) bool {
 	return ((o.Kind == "WasmPlugin" || o.Kind == "TrafficExtension") && isGroup(o.APIVersion, "extensions.istio.io")) ||
-		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io"))
+		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io")) ||
+		isGatewayAPIGateway(o)
 }
 
 // decodeResult is an object's typed form, or why it has none.
@@ -289,6 +293,8 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 	case nil:
 		if o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io") {
 			s.ServiceEntries = append(s.ServiceEntries, o)
+		} else if isGatewayAPIGateway(o) {
+			s.Gateways = append(s.Gateways, o)
 		} else {
 			s.Skipped = append(s.Skipped, o)
 		}

@@ -70,3 +70,30 @@ func (wp *WasmPlugin) Field(name string, more ...any) []any {
 	}
 	return append([]any{"spec", name}, more...)
 }
+
+// isGatewayAPIGateway reports a Gateway API Gateway (not Istio's
+// networking.istio.io Gateway).
+func isGatewayAPIGateway(o *Object) bool {
+	return o.Kind == "Gateway" && isGroup(o.APIVersion, "gateway.networking.k8s.io")
+}
+
+// WaypointClass is the GatewayClass of Istio's waypoints (istio/istio
+// pkg/config/constants WaypointGatewayClassName).
+const WaypointClass = "istio-waypoint"
+
+// GatewayClassOf is a Gateway API Gateway's spec.gatewayClassName.
+func GatewayClassOf(gw *Object) string {
+	spec, _ := gw.Data["spec"].(map[string]any)
+	class, _ := spec["gatewayClassName"].(string)
+	return class
+}
+
+// Gateway finds a Gateway API Gateway by namespace and name.
+func (s *Snapshot) Gateway(namespace, name string) *Object {
+	for _, gw := range s.Gateways {
+		if gw.Namespace == namespace && gw.Name == name {
+			return gw
+		}
+	}
+	return nil
+}
