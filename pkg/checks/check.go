@@ -64,6 +64,7 @@ func All() []Check {
 		runningPods{},
 		proxyFacts{},
 		manifestKinds{},
+		duplicateObjects{},
 	}
 }
 

@@ -23,6 +23,12 @@ var refusedByAPIServer = map[string]string{
 	"fd7002-trafficextension-invalid.yaml": "the TrafficExtension CRD's CEL rules require exactly one of wasm or lua and at most one of selector and targetRefs",
 }
 
+// onlyInFiles are offline fixtures whose finding is about the files
+// themselves: the cluster holds one object where the files hold two.
+var onlyInFiles = map[string]string{
+	"fd1022-duplicate-object.yaml": "an object given twice is one object in the cluster",
+}
+
 // TestOfflineFixturesRunLive applies each offline fixture of a shop
 // namespace to the real API server and requires `check` to find what the
 // offline check finds: the same codes on the same objects.
@@ -46,6 +52,9 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 			continue
 		}
 		base := filepath.Base(path)
+		if _, ok := onlyInFiles[base]; ok {
+			continue
+		}
 		t.Run(base, func(t *testing.T) {
 			// Each namespace of the fixture becomes a fresh one of the
 			// cluster, and back in the findings.

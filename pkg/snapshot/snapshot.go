@@ -117,6 +117,10 @@ type Snapshot struct {
 	Invalid    []*Invalid
 	// Skipped are the objects of kinds filterdoctor does not read.
 	Skipped []*Object
+	// Duplicates are the objects given more than once (same API group,
+	// kind, namespace and name): only the last is judged, as kubectl apply
+	// leaves it.
+	Duplicates []Duplicate
 
 	// Read from a cluster only: the pods that run, the mesh-wide settings,
 	// and the reads RBAC refused.
@@ -165,7 +169,7 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 			o.Namespace = defaultNamespace
 		}
 	}
-	objs = lastOfEach(objs)
+	objs, s.Duplicates = lastOfEach(objs)
 	// Typed decoding dominates loading a large mesh and objects are
 	// independent, so it runs on every CPU; classification stays in order.
 	decoded := make([]decodeResult, len(objs))
@@ -406,11 +410,17 @@ func LabelsSubset(sel, labels map[string]string) bool {
 	return true
 }
 
+// Duplicate is an object given again later in the input: Dropped is
+// replaced by Kept, the one kubectl apply -f leaves in the cluster.
+type Duplicate struct {
+	Dropped, Kept *Object
+}
+
 // lastOfEach drops all but the last of objects that are the same object
 // (API group, kind, namespace, name), as kubectl apply -f leaves the last
 // one in the cluster; without it an object given twice was counted and
-// reported twice.
-func lastOfEach(objs []*Object) []*Object {
+// reported twice. It also returns each dropped object with the one kept.
+func lastOfEach(objs []*Object) ([]*Object, []Duplicate) {
 	type key struct{ group, kind, ns, name string }
 	keyOf := func(o *Object) key {
 		group, _, _ := strings.Cut(o.APIVersion, "/")
@@ -424,13 +434,16 @@ func lastOfEach(objs []*Object) []*Object {
 		last[keyOf(o)] = i
 	}
 	if len(last) == len(objs) {
-		return objs
+		return objs, nil
 	}
 	out := make([]*Object, 0, len(last))
+	var dups []Duplicate
 	for i, o := range objs {
-		if last[keyOf(o)] == i {
+		if j := last[keyOf(o)]; j == i {
 			out = append(out, o)
+		} else {
+			dups = append(dups, Duplicate{Dropped: o, Kept: objs[j]})
 		}
 	}
-	return out
+	return out, dups
 }
