@@ -59,6 +59,7 @@ func All() []Check {
 		logLevels{},
 		luaScripts{},
 		wasmPluginSelection{},
+		wasmPluginSpec{},
 		trafficExtensions{},
 		policyTargets{},
 		runningPods{},

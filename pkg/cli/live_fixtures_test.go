@@ -20,6 +20,7 @@ var refusedByAPIServer = map[string]string{
 	"fd1001-bad-applyto.yaml":              "applyTo is an enum in the EnvoyFilter CRD",
 	"fd1020-envoyfilter-v1.yaml":           "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3",
 	"fd1021-kind-typo.yaml":                "no CRD serves the misspelt kind",
+	"fd5003-wasmplugin-invalid.yaml":       "the WasmPlugin CRD's CEL rules refuse selector with targetRefs and an ftp url",
 	"fd7002-trafficextension-invalid.yaml": "the TrafficExtension CRD's CEL rules require exactly one of wasm or lua and at most one of selector and targetRefs",
 }
 
