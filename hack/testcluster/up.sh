@@ -90,6 +90,22 @@ istio_crds() {
 CRDS="$(istio_crds)"
 [[ -f "$CRDS" ]] || die "Istio CRD file not found: $CRDS"
 
+# --- Gateway API CRDs (Gateway and GatewayClass, standard channel): the
+# files the sigs.k8s.io/gateway-api module ships under config/crd, so that
+# waypoints (Gateways of class istio-waypoint) can be stored and read.
+GATEWAY_API_VERSION="${FILTERDOCTOR_GATEWAY_API_VERSION:-v1.3.0}"
+gateway_api_crds() {
+	local mdir
+	mdir="$(cd / && GOWORK=off GOFLAGS='' go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+	echo "$mdir/config/crd/standard/gateway.networking.k8s.io_gatewayclasses.yaml"
+	echo "$mdir/config/crd/standard/gateway.networking.k8s.io_gateways.yaml"
+}
+mapfile -t GW_CRDS < <(gateway_api_crds)
+for f in "${GW_CRDS[@]}"; do [[ -f "$f" ]] || die "Gateway API CRD file not found: $f"; done
+CRD_ARGS=(-f "$CRDS")
+for f in "${GW_CRDS[@]}"; do CRD_ARGS+=(-f "$f"); done
+
 mkdir -p "$DIR/logs"
 log "generating PKI in $DIR/pki"
 # Built as a one-file module of its own so that it works whatever state our
@@ -258,7 +274,7 @@ if [[ -n "${FILTERDOCTOR_TESTCLUSTER_OWNER_PID:-}" ]]; then
 	printf 'watchdog %s\n' "$!" >>"$DIR/pids"
 fi
 
-log "applying Istio CRDs from $CRDS"
+log "applying Istio CRDs from $CRDS and Gateway API $GATEWAY_API_VERSION CRDs"
 fail_crds() {
 	log "last kube-apiserver log lines:"; tail -n 30 "$DIR/logs/kube-apiserver.log" >&2
 	"$FD_SCRIPT_DIR/down.sh" "$DIR" || true
@@ -268,14 +284,14 @@ fail_crds() {
 # Retried because on a loaded machine the freshly ready server can still
 # answer a transient 5xx while its CRD controllers start.
 for try in 1 2 3; do
-	if "${KC[@]}" apply --server-side --field-manager=filterdoctor-testcluster -f "$CRDS" >"$DIR/logs/crds.log" 2>&1; then
+	if "${KC[@]}" apply --server-side --field-manager=filterdoctor-testcluster "${CRD_ARGS[@]}" >"$DIR/logs/crds.log" 2>&1; then
 		break
 	fi
 	((try < 3)) || fail_crds "applying $CRDS failed: $(tail -n 5 "$DIR/logs/crds.log")"
 	log "applying the CRDs failed (try $try), retrying: $(tail -n 1 "$DIR/logs/crds.log")"
 	sleep 2
 done
-"${KC[@]}" wait --for=condition=Established --timeout="$((TIMEOUT > 60 ? TIMEOUT : 60))s" -f "$CRDS" >>"$DIR/logs/crds.log" 2>&1 ||
+"${KC[@]}" wait --for=condition=Established --timeout="$((TIMEOUT > 60 ? TIMEOUT : 60))s" "${CRD_ARGS[@]}" >>"$DIR/logs/crds.log" 2>&1 ||
 	fail_crds "Istio CRDs not Established: $(tail -n 5 "$DIR/logs/crds.log")"
 
 log "cluster up in $((SECONDS - START))s: export KUBECONFIG=$DIR/kubeconfig ; stop with $FD_SCRIPT_DIR/down.sh $DIR"

@@ -238,7 +238,7 @@ func (logLevels) Run(c *Context) []finding.Finding {
 			}
 		}
 		for _, wp := range c.PluginsFor(w) {
-			uses = append(uses, "WasmPlugin "+wp.Namespace+"/"+wp.Name)
+			uses = append(uses, wp.Kind+" "+wp.Namespace+"/"+wp.Name)
 		}
 		if len(uses) == 0 {
 			continue
@@ -293,6 +293,9 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			continue // Gateway API and waypoint attachment is out of our scope
 		}
 		applied := c.WorkloadsFor(t)
+		if _, waypoint := waypointSelected(c, t); waypoint && len(applied) == 0 {
+			continue // FD7005: waypoints ignore selectors
+		}
 		if len(applied) == 0 {
 			var candidates []*snapshot.Workload
 			for _, w := range c.Snap.Workloads {
@@ -303,7 +306,7 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			if (wp.Namespace == c.Opts.RootNamespace && !c.AllNamespaces()) || (len(candidates) == 0 && !c.Snap.WorkloadsComplete(wp.Namespace)) {
 				continue
 			}
-			msg := fmt.Sprintf("WasmPlugin %s/%s selects %s, which no workload in namespace %s carries", wp.Namespace, wp.Name, describeSelector(t.Selector), wp.Namespace)
+			msg := fmt.Sprintf("%s %s/%s selects %s, which no workload in namespace %s carries", wp.Kind, wp.Namespace, wp.Name, describeSelector(t.Selector), wp.Namespace)
 			fix := ""
 			best := nearestWorkload(t.Selector, candidates)
 			if best != nil {
@@ -328,9 +331,9 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			}
 			uv := ParseUserVolumes(w.PodAnnotations())
 			if _, ok := ResolvePath(w, uv, path); !ok {
-				fs = append(fs, finding.WasmPluginFileNotMounted.Newf(wp.RefAt("spec", "url"), "",
-					"WasmPlugin %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
-					wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv)).With(refOf(w.Object)))
+				fs = append(fs, finding.WasmPluginFileNotMounted.Newf(wp.RefAt(wp.Field("url")...), "",
+					"%s %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
+					wp.Kind, wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv)).With(refOf(w.Object)))
 			}
 		}
 	}

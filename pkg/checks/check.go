@@ -60,9 +60,13 @@ func All() []Check {
 		logLevels{},
 		luaScripts{},
 		wasmPluginSelection{},
+		wasmPluginSpec{},
+		trafficExtensions{},
+		policyTargets{},
 		runningPods{},
 		proxyFacts{},
 		manifestKinds{},
+		duplicateObjects{},
 	}
 }
 
@@ -87,6 +91,9 @@ type Checked struct {
 	EnvoyFilters int `json:"envoyfilters"`
 	WasmPlugins  int `json:"wasmplugins"`
 	ConfigMaps   int `json:"configmaps"`
+	// TrafficExtensions counts the TrafficExtensions (Lua and Wasm; Istio
+	// 1.30+), absent when there are none.
+	TrafficExtensions int `json:"trafficextensions,omitempty"`
 	// Pods and Proxies count, in a live run, the targeted pods and the
 	// istio-proxies that answered.
 	Pods    int `json:"pods,omitempty"`
@@ -111,11 +118,12 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 		Findings: fs,
 		Summary:  finding.Count(fs),
 		Checked: Checked{
-			Workloads:    len(ctx.Workloads()),
-			EnvoyFilters: len(ctx.EnvoyFilters()),
-			WasmPlugins:  len(ctx.WasmPlugins()),
-			ConfigMaps:   len(ctx.ConfigMaps()),
-			Skipped:      len(s.Skipped),
+			Workloads:         len(ctx.Workloads()),
+			EnvoyFilters:      len(ctx.EnvoyFilters()),
+			WasmPlugins:       countPlugins(ctx.WasmPlugins()),
+			ConfigMaps:        len(ctx.ConfigMaps()),
+			TrafficExtensions: len(ctx.TrafficExtensions()),
+			Skipped:           len(s.Skipped),
 		},
 		Release: opts.Release,
 		Live:    liveEvidence(ctx),
@@ -142,7 +150,21 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 			res.Checked.EnvoyFilters++
 		case "WasmPlugin":
 			res.Checked.WasmPlugins++
+		case "TrafficExtension":
+			res.Checked.TrafficExtensions++
 		}
 	}
 	return res
+}
+
+// countPlugins counts the WasmPlugins proper, not the wasm sections of
+// TrafficExtensions that the checks see as WasmPlugins too.
+func countPlugins(wps []*snapshot.WasmPlugin) int {
+	n := 0
+	for _, wp := range wps {
+		if wp.Extension == nil {
+			n++
+		}
+	}
+	return n
 }

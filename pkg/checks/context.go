@@ -156,8 +156,12 @@ func EnvoyFilterTarget(ef *snapshot.EnvoyFilter) PolicyTarget {
 	return t
 }
 
-// WasmPluginTarget extracts the selecting part of a WasmPlugin.
+// WasmPluginTarget extracts the selecting part of a WasmPlugin (or of the
+// TrafficExtension whose wasm section it is).
 func WasmPluginTarget(wp *snapshot.WasmPlugin) PolicyTarget {
+	if wp.Extension != nil {
+		return TrafficExtensionTarget(wp.Extension)
+	}
 	t := PolicyTarget{Namespace: wp.Namespace}
 	if sel := wp.WP.Spec.GetSelector(); sel != nil {
 		t.Selector = sel.GetMatchLabels()
@@ -189,6 +193,12 @@ func (c *Context) Attach(t PolicyTarget, w *snapshot.Workload) Attachment {
 			}
 		}
 		if t.HasTargets {
+			return NotSelected
+		}
+		// Waypoints never use selectors (policyattachment.go
+		// ShouldAttachPolicy); other Gateway API gateways fall back to
+		// them (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by default).
+		if c.IsWaypoint(w) {
 			return NotSelected
 		}
 	}

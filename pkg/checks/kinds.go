@@ -18,6 +18,7 @@ func (manifestKinds) Name() string { return "manifest-kinds" }
 var checkedKinds = []string{
 	"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",
 	"Service", "Namespace", "ConfigMap", "ServiceEntry", "EnvoyFilter", "WasmPlugin",
+	"TrafficExtension",
 }
 
 // otherKnownKinds are real kinds filterdoctor skips; one of them is never

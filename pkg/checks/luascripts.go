@@ -12,9 +12,11 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
-// LuaScript is one inline Lua script found in an EnvoyFilter patch.
+// LuaScript is one inline Lua script found in an EnvoyFilter patch or a
+// TrafficExtension's lua.inlineCode.
 type LuaScript struct {
-	Filter *snapshot.EnvoyFilter
+	// Filter is the EnvoyFilter or TrafficExtension that holds the script.
+	Filter *snapshot.Object
 	// Name says where in the filter the script sits, for messages:
 	// "configPatches[0] inline_code", "configPatches[1] source_codes[hello.lua]".
 	Name   string
@@ -84,7 +86,7 @@ func LuaScriptsIn(ef *snapshot.EnvoyFilter) []LuaScript {
 			case strings.HasSuffix(typ, luaPerRouteTypeSuffix):
 				for _, key := range []string{"source_code", "sourceCode"} {
 					if s, ok := inlineSource(cfg[key], appendPath(cfgAt, key)); ok {
-						s.Filter, s.Name, s.PerRoute = ef, prefix+" per-route "+key, true
+						s.Filter, s.Name, s.PerRoute = ef.Object, prefix+" per-route "+key, true
 						out = append(out, s)
 					}
 				}
@@ -108,12 +110,12 @@ func luaConfigScripts(ef *snapshot.EnvoyFilter, prefix string, cfg map[string]an
 	var out []LuaScript
 	for _, key := range []string{"inline_code", "inlineCode"} {
 		if code, ok := cfg[key].(string); ok {
-			out = append(out, LuaScript{Filter: ef, Name: prefix + " " + key, Source: code, Path: appendPath(at, key)})
+			out = append(out, LuaScript{Filter: ef.Object, Name: prefix + " " + key, Source: code, Path: appendPath(at, key)})
 		}
 	}
 	for _, key := range []string{"default_source_code", "defaultSourceCode"} {
 		if s, ok := inlineSource(cfg[key], appendPath(at, key)); ok {
-			s.Filter, s.Name = ef, prefix+" "+key
+			s.Filter, s.Name = ef.Object, prefix+" "+key
 			out = append(out, s)
 		}
 	}
@@ -121,7 +123,7 @@ func luaConfigScripts(ef *snapshot.EnvoyFilter, prefix string, cfg map[string]an
 		codes, _ := cfg[key].(map[string]any)
 		for _, name := range slices.Sorted(maps.Keys(codes)) {
 			if s, ok := inlineSource(codes[name], appendPath(at, key, name)); ok {
-				s.Filter, s.Name = ef, fmt.Sprintf("%s %s[%s]", prefix, key, name)
+				s.Filter, s.Name = ef.Object, fmt.Sprintf("%s %s[%s]", prefix, key, name)
 				out = append(out, s)
 			}
 		}
@@ -177,25 +179,35 @@ var luaCodes = map[lua.Kind]*finding.Code{
 func (luaScripts) Run(c *Context) []finding.Finding {
 	clusters := knownClusters(c)
 	opts := lua.Options{Envoy: c.Opts.Istio.Envoy, ClusterDefined: clusters.defined}
-	// Lint every script of every filter at once, on all CPUs.
+	// Lint every script of every filter at once, on all CPUs: the
+	// EnvoyFilters' and the Lua TrafficExtensions' alike.
 	type located struct {
-		ef     *snapshot.EnvoyFilter
-		script LuaScript
+		holder  *snapshot.Object
+		applied func() []*snapshot.Workload
+		script  LuaScript
 	}
 	var all []located
 	var srcs []string
 	for _, ef := range c.EnvoyFilters() {
+		applied := func() []*snapshot.Workload { return c.AppliedTo(ef) }
 		for _, s := range LuaScriptsIn(ef) {
-			all = append(all, located{ef, s})
+			all = append(all, located{ef.Object, applied, s})
+			srcs = append(srcs, s.Source)
+		}
+	}
+	for _, te := range c.TrafficExtensions() {
+		applied := func() []*snapshot.Workload { return c.WorkloadsFor(TrafficExtensionTarget(te)) }
+		for _, s := range LuaScriptsInExtension(te) {
+			all = append(all, located{te.Object, applied, s})
 			srcs = append(srcs, s.Source)
 		}
 	}
 	reports := lua.LintAll(srcs, opts)
 	var out []finding.Finding
 	for i := 0; i < len(all); {
-		ef := all[i].ef
+		holder, applied := all[i].holder, all[i].applied
 		var logs []scriptLog
-		for ; i < len(all) && all[i].ef == ef; i++ {
+		for ; i < len(all) && all[i].holder == holder; i++ {
 			s, rep := all[i].script, reports[i]
 			for _, p := range rep.Problems {
 				code := luaCodes[p.Kind]
@@ -203,15 +215,27 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 				if p.Kind == lua.KindHTTPCallUnknownCluster {
 					fix = clusters.fix(p.Cluster)
 				}
-				out = append(out, code.New(s.Ref(p.Line), fmt.Sprintf("%s %s: %s", ef.Ref(), s.Name, p.Message), fix))
+				out = append(out, code.New(s.Ref(p.Line), fmt.Sprintf("%s %s: %s", holder.Ref(), s.Name, p.Message), fix))
 			}
 			for _, l := range rep.Logs {
 				logs = append(logs, scriptLog{script: s, call: l})
 			}
 		}
-		out = append(out, hiddenLuaLogs(c, ef, logs)...)
+		out = append(out, hiddenLuaLogs(c, applied(), logs)...)
 	}
 	return out
+}
+
+// LuaScriptsInExtension is the inline code of a Lua TrafficExtension
+// (spec.lua.inlineCode), which istiod puts into Envoy's Lua filter as
+// default_source_code.inline_string (istio/istio
+// pilot/pkg/networking/core/extension/lua.go).
+func LuaScriptsInExtension(te *snapshot.TrafficExtension) []LuaScript {
+	code, ok := te.Lua()
+	if !ok || code == "" {
+		return nil
+	}
+	return []LuaScript{{Filter: te.Object, Name: "lua.inlineCode", Source: code, Path: []any{"spec", "lua", "inlineCode"}}}
 }
 
 type scriptLog struct {
@@ -221,7 +245,7 @@ type scriptLog struct {
 
 // hiddenLuaLogs reports, once per workload the filter applies to, the log
 // calls that workload's lua logger level drops.
-func hiddenLuaLogs(c *Context, ef *snapshot.EnvoyFilter, logs []scriptLog) []finding.Finding {
+func hiddenLuaLogs(c *Context, applied []*snapshot.Workload, logs []scriptLog) []finding.Finding {
 	if len(logs) == 0 {
 		return nil
 	}
@@ -230,7 +254,7 @@ func hiddenLuaLogs(c *Context, ef *snapshot.EnvoyFilter, logs []scriptLog) []fin
 		inScope[w] = true
 	}
 	var out []finding.Finding
-	for _, w := range c.AppliedTo(ef) {
+	for _, w := range applied {
 		if !inScope[w] {
 			continue
 		}

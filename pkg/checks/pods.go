@@ -262,10 +262,10 @@ func missingPullSecrets(c *Context) []finding.Finding {
 		if !known || exists {
 			continue
 		}
-		msg := fmt.Sprintf("WasmPlugin %s/%s names imagePullSecret %q, but no Secret %s/%s exists: istio-agent pulls %s without credentials, and a private registry refuses it.",
-			wp.Namespace, wp.Name, name, wp.Namespace, name, wp.WP.Spec.GetUrl())
-		fix := fmt.Sprintf("kubectl create secret docker-registry %s -n %s --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN, or correct spec.imagePullSecret.", name, wp.Namespace)
-		out = append(out, finding.LivePullSecretMissing.New(wp.RefAt("spec", "imagePullSecret"), msg, fix))
+		msg := fmt.Sprintf("%s %s/%s names imagePullSecret %q, but no Secret %s/%s exists: istio-agent pulls %s without credentials, and a private registry refuses it.",
+			wp.Kind, wp.Namespace, wp.Name, name, wp.Namespace, name, wp.WP.Spec.GetUrl())
+		fix := fmt.Sprintf("kubectl create secret docker-registry %s -n %s --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN, or correct %s.", name, wp.Namespace, pathString(wp.Field("imagePullSecret")))
+		out = append(out, finding.LivePullSecretMissing.New(wp.RefAt(wp.Field("imagePullSecret")...), msg, fix))
 	}
 	return out
 }

@@ -113,8 +113,15 @@ func (c *Context) proxyFindings(pod *snapshot.Pod, p *fleet.Proxy) []finding.Fin
 		out = append(out, c.patchPresence(pod, p, ef, gateway)...)
 	}
 	out = append(out, pluginPresence(pod, p, wps)...)
+	if w != nil {
+		out = append(out, luaExtensionPresence(pod, p, c.ExtensionsFor(w))...)
+	}
 	out = append(out, wasmRuntime(pod, p, related)...)
-	out = append(out, c.calledClusters(pod, p, efs)...)
+	var tes []*snapshot.TrafficExtension
+	if w != nil {
+		tes = c.ExtensionsFor(w)
+	}
+	out = append(out, c.calledClusters(pod, p, efs, tes)...)
 	out = append(out, envoyVersion(pod, p)...)
 	return out
 }
@@ -490,6 +497,9 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 			continue // a network filter; HTTP chains do not hold it
 		}
 		re := wasmPluginFilterName(wp.Namespace, wp.Name)
+		if wp.Extension != nil {
+			re = trafficExtensionFilterName(wp.Namespace, wp.Name)
+		}
 		found := ""
 		for _, l := range p.Config.Listeners {
 			for _, fc := range l.Chains {
@@ -505,9 +515,9 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		}
 		rel := podRel(pod)
 		if found == "" {
-			msg := fmt.Sprintf("WasmPlugin %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
-				wp.Namespace, wp.Name, podLabel(pod))
-			out = append(out, finding.LiveFilterAbsent.New(wp.Ref(), msg, "Check the WasmPlugin's match and phase against the proxy's listeners (istioctl proxy-config listeners POD); istiod's log says if it refused the plugin.").With(rel...))
+			msg := fmt.Sprintf("%s %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
+				wp.Kind, wp.Namespace, wp.Name, podLabel(pod))
+			out = append(out, finding.LiveFilterAbsent.New(wp.Ref(), msg, fmt.Sprintf("Check the %s's match and phase against the proxy's listeners (istioctl proxy-config listeners POD); istiod's log says if it refused the plugin.", wp.Kind)).With(rel...))
 			continue
 		}
 		e := p.Config.ECDSByName(found)
@@ -519,10 +529,10 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 			if e.Placeholder == envoyadmin.PlaceholderAllowAll {
 				effect = "requests pass but the plugin never runs (FAIL_OPEN)"
 			}
-			msg := fmt.Sprintf("In the istio-proxy of %s, WasmPlugin %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
-				podLabel(pod), wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)
+			msg := fmt.Sprintf("In the istio-proxy of %s, %s %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
+				podLabel(pod), wp.Kind, wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)
 			fix := fmt.Sprintf("Make %s fetchable (url, tag or sha256, imagePullSecret); the reason is in kubectl logs %s -c istio-proxy -n %s | grep -i wasm.", wp.WP.Spec.GetUrl(), pod.Pod.Name, pod.Pod.Namespace)
-			out = append(out, finding.LiveWasmPlaceholder.New(wp.RefAt("spec", "url"), msg, fix).With(rel...))
+			out = append(out, finding.LiveWasmPlaceholder.New(wp.RefAt(wp.Field("url")...), msg, fix).With(rel...))
 		}
 	}
 	return out
@@ -585,7 +595,7 @@ var istioCluster = regexp.MustCompile(`outbound\|\d+\|[^|"\s]*\|[A-Za-z0-9.\-]+`
 // calledClusters reports clusters that the Lua scripts and Wasm plugin
 // configurations of ef call but this proxy does not have, while the input
 // says they should exist (FD3006 reports names that exist nowhere).
-func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter) []finding.Finding {
+func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, tes []*snapshot.TrafficExtension) []finding.Finding {
 	var out []finding.Finding
 	known := knownClusters(c)
 	rel := podRel(pod)
@@ -595,19 +605,26 @@ func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snaps
 		fix := fmt.Sprintf("A Sidecar resource or the Service's exportTo hides it from %s: add the host to the Sidecar's egress hosts (or export the Service), or call a cluster the proxy has (istioctl proxy-config clusters %s -n %s).", podLabel(pod), pod.Pod.Name, pod.Pod.Namespace)
 		return finding.LiveClusterMissing.New(ref, msg, fix).With(rel...)
 	}
+	var scripts []LuaScript
 	for _, ef := range efs {
-		for _, s := range LuaScriptsIn(ef) {
-			var calls []string
-			lua.Lint(s.Source, lua.Options{Envoy: c.Opts.Istio.Envoy, ClusterDefined: func(name string) bool {
-				calls = append(calls, name)
-				return true
-			}})
-			for _, name := range calls {
-				if known.defined(name) && !p.Config.HasCluster(name) {
-					out = append(out, missing(s.Filter.Ref(), name, fmt.Sprintf("EnvoyFilter %s/%s %s", ef.Namespace, ef.Name, s.Name)))
-				}
+		scripts = append(scripts, LuaScriptsIn(ef)...)
+	}
+	for _, te := range tes {
+		scripts = append(scripts, LuaScriptsInExtension(te)...)
+	}
+	for _, s := range scripts {
+		var calls []string
+		lua.Lint(s.Source, lua.Options{Envoy: c.Opts.Istio.Envoy, ClusterDefined: func(name string) bool {
+			calls = append(calls, name)
+			return true
+		}})
+		for _, name := range calls {
+			if known.defined(name) && !p.Config.HasCluster(name) {
+				out = append(out, missing(s.Filter.Ref(), name, fmt.Sprintf("%s %s/%s %s", s.Filter.Kind, s.Filter.Namespace, s.Filter.Name, s.Name)))
 			}
 		}
+	}
+	for _, ef := range efs {
 		for i, v := range ef.PatchValues() {
 			raw := fmt.Sprint(nested(v, "typed_config", "config", "configuration"), nested(v, "typed_config", "value", "config", "configuration"))
 			for _, name := range istioCluster.FindAllString(raw, -1) {

@@ -46,7 +46,12 @@ func Reach(snap *snapshot.Snapshot, ns, rootNS string) ([]fleet.FilterReach, []*
 	}
 	for _, wp := range snap.WasmPlugins {
 		if wp.Namespace == ns || wp.Namespace == rootNS {
-			add("WasmPlugin", wp.Namespace, wp.Name, WasmPluginTarget(wp))
+			add(wp.Kind, wp.Namespace, wp.Name, WasmPluginTarget(wp))
+		}
+	}
+	for _, te := range snap.TrafficExtensions {
+		if _, isLua := te.Lua(); isLua && (te.Namespace == ns || te.Namespace == rootNS) {
+			add("TrafficExtension", te.Namespace, te.Name, TrafficExtensionTarget(te))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -18,11 +18,20 @@ import (
 
 func TestReferenceSetupsPassCheck(t *testing.T) {
 	dirs, err := filepath.Glob("../../filters/*/deploy*")
-	if err != nil || len(dirs) < 6 {
-		t.Fatalf("want the 6 reference set-ups, found %v (%v)", dirs, err)
+	if err != nil || len(dirs) < 8 {
+		t.Fatalf("want the 8 reference set-ups, found %v (%v)", dirs, err)
 	}
 	for _, dir := range dirs {
-		for _, v := range []string{"1.25", release.NewestIstio().String()} {
+		versions := []string{"1.25", release.NewestIstio().String()}
+		if strings.HasSuffix(dir, "deploy-trafficextension") {
+			// TrafficExtension exists from Istio 1.30; before, it is FD7001.
+			versions = []string{"1.30", release.NewestIstio().String()}
+			out, _, exit := runBinary(t, "check", "-A", "-f", dir, "--istio-version", "1.29", "-o", "json")
+			if exit != 1 || !strings.Contains(out, `"FD7001"`) {
+				t.Errorf("%s on Istio 1.29: exit %d, want FD7001\n%s", dir, exit, out)
+			}
+		}
+		for _, v := range versions {
 			t.Run(filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir)+"/"+v, func(t *testing.T) {
 				out, stderr, exit := runBinary(t, "check", "-A", "-f", dir, "--istio-version", v, "--fail-on", "info")
 				if exit != 0 || !strings.Contains(out, ": no findings.") || strings.Contains(out, "Checked 0 workloads") {

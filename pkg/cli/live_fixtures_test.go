@@ -17,9 +17,17 @@ import (
 // itself rejects (Istio's CRD schema or Kubernetes validation): the offline
 // finding predicts exactly that refusal, so there is nothing to run live.
 var refusedByAPIServer = map[string]string{
-	"fd1001-bad-applyto.yaml":    "applyTo is an enum in the EnvoyFilter CRD",
-	"fd1020-envoyfilter-v1.yaml": "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3",
-	"fd1021-kind-typo.yaml":      "no CRD serves the misspelt kind",
+	"fd1001-bad-applyto.yaml":              "applyTo is an enum in the EnvoyFilter CRD",
+	"fd1020-envoyfilter-v1.yaml":           "Istio serves EnvoyFilter only as networking.istio.io/v1alpha3",
+	"fd1021-kind-typo.yaml":                "no CRD serves the misspelt kind",
+	"fd5003-wasmplugin-invalid.yaml":       "the WasmPlugin CRD's CEL rules refuse selector with targetRefs and an ftp url",
+	"fd7002-trafficextension-invalid.yaml": "the TrafficExtension CRD's CEL rules require exactly one of wasm or lua and at most one of selector and targetRefs",
+}
+
+// onlyInFiles are offline fixtures whose finding is about the files
+// themselves: the cluster holds one object where the files hold two.
+var onlyInFiles = map[string]string{
+	"fd1022-duplicate-object.yaml": "an object given twice is one object in the cluster",
 }
 
 // TestOfflineFixturesRunLive applies each offline fixture of a shop
@@ -45,6 +53,9 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 			continue
 		}
 		base := filepath.Base(path)
+		if _, ok := onlyInFiles[base]; ok {
+			continue
+		}
 		t.Run(base, func(t *testing.T) {
 			// Each namespace of the fixture becomes a fresh one of the
 			// cluster, and back in the findings.

@@ -173,8 +173,11 @@ func (o *luaRunOptions) loadScript() error {
 	for _, ef := range snap.EnvoyFilters {
 		scripts = append(scripts, checks.LuaScriptsIn(ef)...)
 	}
+	for _, te := range snap.TrafficExtensions {
+		scripts = append(scripts, checks.LuaScriptsInExtension(te)...)
+	}
 	if len(scripts) == 0 {
-		return fmt.Errorf("%s: no EnvoyFilter with an inline Lua script", o.path)
+		return fmt.Errorf("%s: no EnvoyFilter or TrafficExtension with an inline Lua script", o.path)
 	}
 	names := make([]string, len(scripts))
 	for i, s := range scripts {

@@ -187,3 +187,16 @@ func TestLuaRunBadFlagsAreOneLineErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLuaRunTrafficExtensionManifest: a Lua TrafficExtension's inlineCode
+// runs like an EnvoyFilter's script.
+func TestLuaRunTrafficExtensionManifest(t *testing.T) {
+	const fixture = "../checks/testdata/core/clean-trafficextension-lua.yaml"
+	out, stderr, code := runLua(t, fixture)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(out, "x-filtered-by: lua") || !strings.Contains(out, "script: shop/add-header lua.inlineCode") {
+		t.Errorf("did not run the TrafficExtension's lua.inlineCode:\n%s", out)
+	}
+}

@@ -35,6 +35,7 @@ var Areas = []Area{
 	{"FD4", "Wasm modules"},
 	{"FD5", "WasmPlugin"},
 	{"FD6", "Running pods and proxies (live check)"},
+	{"FD7", "TrafficExtension, policy targets, ambient and mesh scope"},
 }
 
 var (

@@ -54,6 +54,12 @@ var liveResources = []liveResource{
 	{gvr: schema.GroupVersionResource{Version: "v1", Resource: "services"}, kind: "Service", needed: "filter ports and httpCall clusters are not checked against Services"},
 	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "envoyfilters"}, kind: "EnvoyFilter", rootToo: true, needed: "EnvoyFilters there are not checked"},
 	{gvr: schema.GroupVersionResource{Group: "extensions.istio.io", Version: "v1alpha1", Resource: "wasmplugins"}, kind: "WasmPlugin", optional: true, rootToo: true, needed: "WasmPlugins there are not checked"},
+	// TrafficExtension exists from Istio 1.30 (istio/api
+	// extensions/v1alpha1/traffic_extension.proto): absent before.
+	{gvr: schema.GroupVersionResource{Group: "extensions.istio.io", Version: "v1alpha1", Resource: "trafficextensions"}, kind: "TrafficExtension", optional: true, rootToo: true, needed: "TrafficExtensions there are not checked"},
+	// Gateway API Gateways: waypoints and gateways that policies target
+	// (absent where the Gateway API CRDs are not installed).
+	{gvr: schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}, kind: "Gateway", optional: true, needed: "waypoints and Gateway API gateways are not recognised"},
 	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "serviceentries"}, kind: "ServiceEntry", optional: true, needed: "httpCall clusters are not checked against ServiceEntries"},
 }
 

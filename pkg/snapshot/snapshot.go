@@ -54,10 +54,16 @@ func (ef *EnvoyFilter) PatchValues() []any {
 	return out
 }
 
-// WasmPlugin is a decoded extensions.istio.io WasmPlugin.
+// WasmPlugin is a decoded extensions.istio.io WasmPlugin, or the wasm
+// section of a TrafficExtension seen as the WasmPlugin it amounts to (then
+// Object is the TrafficExtension's and Extension is set): every WasmPlugin
+// check holds for both. Field locates a spec field in either.
 type WasmPlugin struct {
 	*Object
 	WP *extv1alpha1.WasmPlugin
+	// Extension is the TrafficExtension this plugin is the wasm section of;
+	// nil for a WasmPlugin.
+	Extension *TrafficExtension
 }
 
 // ConfigMap is a decoded ConfigMap.
@@ -94,17 +100,27 @@ type Snapshot struct {
 	// object does not exist, rather than that it was not in the files.
 	Live bool
 
-	Objects        []*Object
-	Workloads      []*Workload
-	EnvoyFilters   []*EnvoyFilter
-	WasmPlugins    []*WasmPlugin
-	ConfigMaps     []*ConfigMap
-	Services       []*Service
-	ServiceEntries []*Object
-	Namespaces     map[string]*Namespace
-	Invalid        []*Invalid
+	Objects      []*Object
+	Workloads    []*Workload
+	EnvoyFilters []*EnvoyFilter
+	// WasmPlugins holds the WasmPlugins and the wasm sections of
+	// TrafficExtensions, in input order (see WasmPlugin).
+	WasmPlugins       []*WasmPlugin
+	TrafficExtensions []*TrafficExtension
+	ConfigMaps        []*ConfigMap
+	Services          []*Service
+	ServiceEntries    []*Object
+	// Gateways are the Gateway API Gateways (gateway.networking.k8s.io),
+	// waypoints included, kept generic with their positions.
+	Gateways   []*Object
+	Namespaces map[string]*Namespace
+	Invalid    []*Invalid
 	// Skipped are the objects of kinds filterdoctor does not read.
 	Skipped []*Object
+	// Duplicates are the objects given more than once (same API group,
+	// kind, namespace and name): only the last is judged, as kubectl apply
+	// leaves it.
+	Duplicates []Duplicate
 
 	// Read from a cluster only: the pods that run, the mesh-wide settings,
 	// and the reads RBAC refused.
@@ -153,7 +169,7 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 			o.Namespace = defaultNamespace
 		}
 	}
-	objs = lastOfEach(objs)
+	objs, s.Duplicates = lastOfEach(objs)
 	// Typed decoding dominates loading a large mesh and objects are
 	// independent, so it runs on every CPU; classification stays in order.
 	decoded := make([]decodeResult, len(objs))
@@ -184,8 +200,9 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 // keepsData reports the kinds whose checks walk the generic Data; every
 // other kind is only ever decoded into its typed form.
 func keepsData(o *Object) bool {
-	return (o.Kind == "WasmPlugin" && isGroup(o.APIVersion, "extensions.istio.io")) ||
-		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io"))
+	return ((o.Kind == "WasmPlugin" || o.Kind == "TrafficExtension") && isGroup(o.APIVersion, "extensions.istio.io")) ||
+		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io")) ||
+		isGatewayAPIGateway(o)
 }
 
 // decodeResult is an object's typed form, or why it has none.
@@ -217,6 +234,12 @@ func decode(o *Object) decodeResult {
 			return decodeResult{err: err, invalid: true}
 		}
 		return decodeResult{typed: wp}
+	case o.Kind == "TrafficExtension" && isGroup(o.APIVersion, "extensions.istio.io"):
+		te := &extv1alpha1.TrafficExtension{}
+		if err := o.decodeIstio(te, &te.ObjectMeta, &te.Spec); err != nil {
+			return decodeResult{err: err, invalid: true}
+		}
+		return decodeResult{typed: te}
 	case o.Kind == "ConfigMap" && isGroup(o.APIVersion, ""):
 		into = &corev1.ConfigMap{}
 	case o.Kind == "Service" && isGroup(o.APIVersion, ""):
@@ -255,7 +278,13 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 		s.EnvoyFilters = append(s.EnvoyFilters, &EnvoyFilter{o, t})
 		o.Data = nil // PatchValues rebuilds what checks walk
 	case *extv1alpha1.WasmPlugin:
-		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{o, t})
+		s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{Object: o, WP: t})
+	case *extv1alpha1.TrafficExtension:
+		te := &TrafficExtension{o, t}
+		s.TrafficExtensions = append(s.TrafficExtensions, te)
+		if wp := wasmPluginOf(t); wp != nil {
+			s.WasmPlugins = append(s.WasmPlugins, &WasmPlugin{Object: o, WP: wp, Extension: te})
+		}
 	case *corev1.ConfigMap:
 		s.ConfigMaps = append(s.ConfigMaps, &ConfigMap{Object: o, CM: t})
 		o.Data = nil
@@ -268,6 +297,8 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 	case nil:
 		if o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io") {
 			s.ServiceEntries = append(s.ServiceEntries, o)
+		} else if isGatewayAPIGateway(o) {
+			s.Gateways = append(s.Gateways, o)
 		} else {
 			s.Skipped = append(s.Skipped, o)
 		}
@@ -379,11 +410,17 @@ func LabelsSubset(sel, labels map[string]string) bool {
 	return true
 }
 
+// Duplicate is an object given again later in the input: Dropped is
+// replaced by Kept, the one kubectl apply -f leaves in the cluster.
+type Duplicate struct {
+	Dropped, Kept *Object
+}
+
 // lastOfEach drops all but the last of objects that are the same object
 // (API group, kind, namespace, name), as kubectl apply -f leaves the last
 // one in the cluster; without it an object given twice was counted and
-// reported twice.
-func lastOfEach(objs []*Object) []*Object {
+// reported twice. It also returns each dropped object with the one kept.
+func lastOfEach(objs []*Object) ([]*Object, []Duplicate) {
 	type key struct{ group, kind, ns, name string }
 	keyOf := func(o *Object) key {
 		group, _, _ := strings.Cut(o.APIVersion, "/")
@@ -397,13 +434,16 @@ func lastOfEach(objs []*Object) []*Object {
 		last[keyOf(o)] = i
 	}
 	if len(last) == len(objs) {
-		return objs
+		return objs, nil
 	}
 	out := make([]*Object, 0, len(last))
+	var dups []Duplicate
 	for i, o := range objs {
-		if last[keyOf(o)] == i {
+		if j := last[keyOf(o)]; j == i {
 			out = append(out, o)
+		} else {
+			dups = append(dups, Duplicate{Dropped: o, Kept: objs[j]})
 		}
 	}
-	return out
+	return out, dups
 }

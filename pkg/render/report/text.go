@@ -195,6 +195,9 @@ func summaryLine(res checks.Result) string {
 		plural(c.EnvoyFilters, "EnvoyFilter", "EnvoyFilters"),
 		plural(c.WasmPlugins, "WasmPlugin", "WasmPlugins"),
 		plural(c.ConfigMaps, "ConfigMap", "ConfigMaps"))
+	if c.TrafficExtensions > 0 {
+		read += ", " + plural(c.TrafficExtensions, "TrafficExtension", "TrafficExtensions")
+	}
 	if c.Skipped > 0 {
 		read += fmt.Sprintf(" (skipped %s of kinds filterdoctor does not check)", plural(c.Skipped, "object", "objects"))
 	}

@@ -1,0 +1,62 @@
+package checks
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
+	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+)
+
+// proxyWithFilters is an answered proxy whose one inbound HTTP chain holds
+// the named filters, then the router.
+func proxyWithFilters(names ...string) (*snapshot.Pod, *fleet.Proxy) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop"}}
+	var fs []envoyadmin.HTTPFilter
+	for _, n := range append(names, "envoy.filters.http.router") {
+		fs = append(fs, envoyadmin.HTTPFilter{Name: n})
+	}
+	cfg := &envoyadmin.ProxyConfig{Listeners: []envoyadmin.Listener{{Name: "virtualInbound",
+		Chains: []envoyadmin.FilterChain{{DestinationPort: 8080, HTTP: &envoyadmin.HTTPConnectionManager{Filters: fs}}}}}}
+	return &snapshot.Pod{Pod: pod}, &fleet.Proxy{Pod: pod, Config: cfg}
+}
+
+// TestTrafficExtensionFiltersProvenInProxy: a Lua TrafficExtension is
+// present by its inline filter's name, a Wasm one by its ECDS filter's;
+// a translated WasmPlugin's name (~istio-translated-wasmplugin) is not a
+// TrafficExtension's.
+func TestTrafficExtensionFiltersProvenInProxy(t *testing.T) {
+	_, snap := loadFixture(t, "testdata/core/clean-trafficextension-lua.yaml")
+	tes := snap.TrafficExtensions
+	pod, p := proxyWithFilters("extensions.istio.io/trafficextension/shop.add-header")
+	if fs := luaExtensionPresence(pod, p, tes); len(fs) != 0 {
+		t.Fatalf("present filter reported: %v", codes(fs))
+	}
+	pod, p = proxyWithFilters("extensions.istio.io/trafficextension/shop.add-header~istio-translated-wasmplugin", "istio.stats")
+	fs := luaExtensionPresence(pod, p, tes)
+	if got := codes(fs); !slices.Equal(got, []string{"FD6010"}) {
+		t.Fatalf("codes = %v, want [FD6010]", got)
+	}
+	if !strings.Contains(fs[0].Message, "TrafficExtension shop/add-header (Lua)") || fs[0].Resource.Kind != "TrafficExtension" {
+		t.Errorf("finding does not name the TrafficExtension: %+v", fs[0])
+	}
+
+	_, snap = loadFixture(t, "testdata/core/clean-trafficextension-wasm.yaml")
+	if len(snap.WasmPlugins) != 1 || snap.WasmPlugins[0].Extension == nil {
+		t.Fatalf("the Wasm TrafficExtension is not seen as a WasmPlugin: %+v", snap.WasmPlugins)
+	}
+	pod, p = proxyWithFilters("extensions.istio.io/trafficextension/shop.header-wasm")
+	if fs := pluginPresence(pod, p, snap.WasmPlugins); len(fs) != 0 {
+		t.Fatalf("present Wasm filter reported: %v", codes(fs))
+	}
+	pod, p = proxyWithFilters("extensions.istio.io/wasmplugin/shop.header-wasm")
+	fs = pluginPresence(pod, p, snap.WasmPlugins)
+	if got := codes(fs); !slices.Equal(got, []string{"FD6010"}) || !strings.Contains(fs[0].Message, "TrafficExtension shop/header-wasm") {
+		t.Fatalf("a WasmPlugin's filter taken for the TrafficExtension's: %v %v", got, fs)
+	}
+}

@@ -1,0 +1,38 @@
+package finding
+
+// FD7xxx: TrafficExtension (Istio 1.30+), policy targetRefs and selectors
+// on Gateway API gateways and waypoints, ambient workloads, mesh scope.
+var (
+	TrafficExtensionUnsupported = register(Code{
+		ID: "FD7001", Severity: Error,
+		Title:   "TrafficExtension on an Istio release that does not have it",
+		Explain: "TrafficExtension (extensions.istio.io/v1alpha1) arrived in Istio 1.30 (istio/istio PR #59052, \"First-class Lua and WASM support via new TrafficExtension API\"). On an older release its CRD is not installed, so kubectl apply fails with no matches for kind \"TrafficExtension\"; where a newer chart installed the CRD, that release's istiod does not watch it, and the filter never reaches a proxy. Nothing says so at run time: the Lua or Wasm code simply never runs.",
+		Fix:     "On that release use a WasmPlugin (for a Wasm module) or an EnvoyFilter with an envoy.filters.http.lua patch (for Lua); or upgrade Istio to 1.30 or later.",
+		Example: "apiVersion: extensions.istio.io/v1alpha1\nkind: TrafficExtension   # with Istio 1.29",
+	})
+	TrafficExtensionInvalid = register(Code{
+		ID: "FD7002", Severity: Error,
+		Title:   "TrafficExtension is rejected by Istio validation",
+		Explain: "Istio's validation of a TrafficExtension (istio/istio pkg/config/validation/validation.go ValidateTrafficExtension, and the CRD's CEL rules) requires exactly one of wasm or lua, at most one of selector and targetRefs, targetRefs without a namespace (cross-namespace references are not supported), and lua.inlineCode of 1 to 65,536 bytes. The API server refuses such an object; where validation is off, istiod discards it with a warning in its log (pilot/pkg/model/extensions.go convertToTrafficExtensionWrapper).",
+		Fix:     "Correct the field the message names.",
+		Example: "spec:\n  selector: {matchLabels: {app: web}}\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]   # both",
+	})
+	TrafficExtensionLuaFailOpen = register(Code{
+		ID: "FD7003", Severity: Warning,
+		Title:   "Lua TrafficExtension in a security phase fails open",
+		Explain: "A Lua TrafficExtension has no failStrategy: only the wasm section carries one (istio/api extensions/v1alpha1/traffic_extension.proto). Envoy's Lua filter logs a script error and lets the request continue (source/extensions/filters/http/lua/lua_filter.cc, scriptError then Continue), so a Lua filter placed in the AUTHN or AUTHZ phase to reject requests lets every request through whenever the script fails: a nil header, a failed httpCall, a typo on a rare path. A failStrategy written beside the Lua code is not part of the API and is dropped.",
+		Fix:     "Guard every path of the script with pcall and respond with a denial on error, or write the check as a Wasm TrafficExtension with failStrategy: FAIL_CLOSE, or use an AuthorizationPolicy (CUSTOM with ext_authz) for access control.",
+	})
+	PolicyTargetUnsupported = register(Code{
+		ID: "FD7004", Severity: Error,
+		Title:   "targetRefs names a kind the policy cannot attach to",
+		Explain: "WasmPlugin and TrafficExtension targetRefs may only name a Gateway (gateway.networking.k8s.io) in the policy's namespace, the GatewayClass istio-waypoint from the root namespace, a Service (group \"\" or core; waypoints only) or a ServiceEntry (networking.istio.io) in the same namespace (istio/istio pkg/config/validation/validation.go allowedTargetRefs, pilot/pkg/model/policyattachment.go ShouldAttachPolicy). Any other kind or group is rejected by validation; a GatewayClass from another namespace, or one that is not istio-waypoint, never matches a proxy.",
+		Fix:     "Target the Gateway (kind: Gateway, group: gateway.networking.k8s.io) whose proxy should run the filter, or use selector for sidecars.",
+	})
+	SelectorOnWaypoint = register(Code{
+		ID: "FD7005", Severity: Error,
+		Title:   "selector on a waypoint is ignored",
+		Explain: "Waypoint proxies (Gateways of class istio-waypoint) never use workload selectors: istiod attaches a WasmPlugin or TrafficExtension to a waypoint only through targetRefs (pilot/pkg/model/policyattachment.go ShouldAttachPolicy: \"waypoints never use selector\"; traffic_extension.proto: \"Waypoint proxies are required to use this field for policies to apply; selector policies will be ignored\"). A selector that names the waypoint's pod labels therefore applies to nothing.",
+		Fix:     "Replace selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: WAYPOINT}] (or kind: Service for one service behind the waypoint).",
+	})
+)
