@@ -72,7 +72,7 @@ test: lint
 # (no cluster needed). Each set-up is checked on its own: the EnvoyFilter and
 # WasmPlugin variants deploy the same sample app.
 demo: install
-	@for d in filters/*/deploy filters/*/deploy-wasmplugin; do \
+	@for d in filters/*/deploy filters/*/deploy-wasmplugin filters/*/deploy-trafficextension; do \
 		echo "== kubectl filterdoctor check -A -f $$d"; \
 		PATH="$(GOBIN):$$PATH" kubectl filterdoctor check -A -f $$d || exit 1; \
 	done
