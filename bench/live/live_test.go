@@ -51,32 +51,7 @@ const (
 	latency = 50 * time.Millisecond
 )
 
-const envoyFilter = `
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: {name: add-header}
-spec:
-  workloadSelector: {labels: {app: web}}
-  configPatches:
-  - applyTo: HTTP_FILTER
-    match:
-      context: SIDECAR_INBOUND
-      listener:
-        portNumber: 80
-        filterChain:
-          filter:
-            name: envoy.filters.network.http_connection_manager
-            subFilter: {name: envoy.filters.http.router}
-    patch:
-      operation: INSERT_BEFORE
-      value:
-        name: envoy.filters.http.lua
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
-          default_source_code:
-            inline_string: |
-              function envoy_on_response(h) h:headers():add("x-a", "b") end
-`
+var envoyFilter = fixtureserver.InboundEnvoyFilter("add-header", "web", 80, fixtureserver.LuaValue(`function envoy_on_response(h) h:headers():add("x-a", "b") end`))
 
 // setup makes deploy/web with 50 injected pods, each with its own fixture
 // Envoy that answers every admin request after latency.

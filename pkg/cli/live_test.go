@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
+	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin/fixtureserver"
 )
 
 // liveManifest is a broken set-up as it would sit in a cluster: the
 // EnvoyFilter's selector has a typo and the wasm ConfigMap was never created.
-const liveManifest = `
+var liveManifest = `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -31,58 +32,10 @@ spec:
         image: nginx
         ports: [{containerPort: 8080}]
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: {name: typo}
-spec:
-  workloadSelector: {labels: {app: webb}}
-  configPatches:
-  - applyTo: HTTP_FILTER
-    match:
-      context: SIDECAR_INBOUND
-      listener:
-        portNumber: 8080
-        filterChain:
-          filter:
-            name: envoy.filters.network.http_connection_manager
-            subFilter: {name: envoy.filters.http.router}
-    patch:
-      operation: INSERT_BEFORE
-      value:
-        name: header-wasm
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-          config:
-            vm_config:
-              runtime: envoy.wasm.runtime.v8
-              code: {local: {filename: /var/local/wasm/header-filter.wasm}}
----
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: {name: wasm}
-spec:
-  workloadSelector: {labels: {app: web}}
-  configPatches:
-  - applyTo: HTTP_FILTER
-    match:
-      context: SIDECAR_INBOUND
-      listener:
-        portNumber: 8080
-        filterChain:
-          filter:
-            name: envoy.filters.network.http_connection_manager
-            subFilter: {name: envoy.filters.http.router}
-    patch:
-      operation: INSERT_BEFORE
-      value:
-        name: header-wasm
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-          config:
-            vm_config:
-              runtime: envoy.wasm.runtime.v8
-              code: {local: {filename: /var/local/wasm/header-filter.wasm}}
-`
+` + fixtureserver.InboundEnvoyFilter("typo", "webb", 8080, wasmValue) + "---\n" +
+	fixtureserver.InboundEnvoyFilter("wasm", "web", 8080, wasmValue)
+
+var wasmValue = fixtureserver.WasmValue("header-wasm", "/var/local/wasm/header-filter.wasm")
 
 func liveFindings(t *testing.T, out string) []string {
 	t.Helper()
