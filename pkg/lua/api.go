@@ -53,9 +53,12 @@ type method struct {
 
 func v(minor int) release.Version { return release.Version{Major: 1, Minor: minor} }
 
-// Envoy versions where methods appeared. Sources: envoy-admin.md §6 (the
-// registration lists in lua_filter.h / wrappers.h and the order in which
-// methods were added) and Envoy's release notes for 1.33–1.38. Methods whose
+// Envoy versions where methods appeared. Sources: envoyproxy/envoy's
+// registration lists (exportedFunctions() in
+// source/extensions/filters/http/lua/lua_filter.h and wrappers.h, and
+// BaseLuaObject::registerType in source/extensions/filters/common/lua/lua.h),
+// read at several releases for the order in which methods were added, and
+// Envoy's release notes for 1.33–1.38. Methods whose
 // first release could not be pinned down are treated as always present, so
 // an older --istio-version never produces a false "too new".
 var (

@@ -788,7 +788,9 @@ func prefix(s string, n int) string {
 
 // httpCall follows makeHttpCall in Envoy's lua_filter.cc: cluster, then
 // pseudo-headers, then timeout, then the asynchronous flag are checked, with
-// Envoy's error texts (envoy-admin.md §6.4).
+// Envoy's error texts (envoyproxy/envoy
+// source/extensions/filters/http/lua/lua_filter.cc; the texts are the same in
+// every release from 2018 to 1.39).
 func (r *runner) httpCall(L *glua.LState) int {
 	st := checkSelf[*stream](L)
 	cluster := L.CheckString(2)
