@@ -51,6 +51,7 @@ docs:
 	go run ./cmd/filterdoctor checks -o markdown > docs/checks.md
 
 lint:
+	hack/lint-citations.sh
 	@test -z "$$(gofmt -l cmd pkg internal bench hack filters)" || { gofmt -l cmd pkg internal bench hack filters; echo "gofmt needed"; exit 1; }
 	go vet ./...
 	cd filters && GOOS=wasip1 GOARCH=wasm go vet ./...
