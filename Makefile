@@ -32,7 +32,7 @@ GOBIN ?= $(shell go env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION)
 
-.PHONY: build install test docs lint demo
+.PHONY: build install test docs generate check-generated lint demo
 
 # Two executables that belong together (pkg/dispatch says why):
 # kubectl-filterdoctor, which kubectl finds as `kubectl filterdoctor` once on
@@ -49,6 +49,15 @@ install:
 # docs/checks.md is generated from the finding registry; a test fails when stale.
 docs:
 	go run ./cmd/filterdoctor checks -o markdown > docs/checks.md
+
+# Every generated file: docs/checks.md (above) and the Envoy proto import list
+# (pkg/envoyproto/imports.go, knowntypes.go) from go-control-plane in go.mod.
+generate: docs
+	hack/gen-envoyproto-imports.sh
+
+# The diff gate CI runs (.ci/run): fails when `make generate` changes a file.
+check-generated:
+	hack/check-generated.sh
 
 lint:
 	hack/lint-citations.sh
