@@ -223,13 +223,4 @@ func Shows(loggerLevel, msgLevel string) bool {
 	return ok1 && ok2 && mr >= lr
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func sortInts(a []int) { sort.Ints(a) }

@@ -70,7 +70,8 @@ func Run(ctx context.Context, wasm []byte, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rt.Close(context.Background())
+	// Closing frees the runtime's memory; the report is complete by then.
+	defer func() { _ = rt.Close(context.Background()) }()
 
 	if !h.load(ctx, rt, wasm) {
 		return h.rep, nil
