@@ -414,7 +414,7 @@ func (c *cursor) name() string {
 	return s
 }
 
-// decoded is the neutral result of either decoder.
+// decoded is what decodeSections read.
 type decoded struct {
 	types     []*release.Signature // nil entry: a type that is not a function type
 	imports   []Import
@@ -429,14 +429,14 @@ type decodedExport struct {
 	index uint32
 }
 
-// ownDecoder is filterdoctor's own tolerant decoder: it understands the
-// encodings of newer proposals (GC types, memory64, shared memory, tags)
-// well enough to list imports and exports.
-type ownDecoder struct{}
+// decoderName is what Module.Decoder reports.
+const decoderName = "filterdoctor"
 
-func (ownDecoder) name() string { return "filterdoctor" }
-
-func (ownDecoder) decode(raw *rawSections) (*decoded, error) {
+// decodeSections decodes the type, import, function, memory and export
+// sections. It understands the encodings of newer proposals (GC types,
+// memory64, shared memory, tags) well enough to list imports and exports,
+// and every length it reads is checked against the bytes behind it.
+func decodeSections(raw *rawSections) (*decoded, error) {
 	d := &decoded{}
 	if err := d.decodeTypes(raw.types); err != nil {
 		return d, fmt.Errorf("type section: %w", err)
