@@ -36,7 +36,7 @@ COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 # version and commit without running it.
 LDFLAGS := -s -w -X github.com/filterdoctor/filterdoctor/pkg/clibase.Version=$(VERSION) -X github.com/filterdoctor/filterdoctor/pkg/clibase.Commit=$(COMMIT)
 
-.PHONY: build install test docs lint demo release-snapshot tools
+.PHONY: build install test docs generate check-generated lint demo release-snapshot tools
 
 # Two executables that belong together (pkg/dispatch says why):
 # kubectl-filterdoctor, which kubectl finds as `kubectl filterdoctor` once on
@@ -58,10 +58,23 @@ install:
 docs:
 	go run ./cmd/filterdoctor checks -o markdown > docs/checks.md
 
+# Every generated file: docs/checks.md (above) and the Envoy proto import list
+# (pkg/envoyproto/imports.go, knowntypes.go) from go-control-plane in go.mod.
+generate: docs
+	hack/gen-envoyproto-imports.sh
+
+# The diff gate CI runs (.ci/run): fails when `make generate` changes a file.
+check-generated:
+	hack/check-generated.sh
+
+# golangci-lint's linters and why each is on: .golangci.yml. The pinned
+# version is built once into ~/.cache/filterdoctor/bin (hack/golangci-lint).
 lint:
+	hack/lint-citations.sh
 	@test -z "$$(gofmt -l cmd pkg internal bench hack filters)" || { gofmt -l cmd pkg internal bench hack filters; echo "gofmt needed"; exit 1; }
 	go vet ./...
 	cd filters && GOOS=wasip1 GOARCH=wasm go vet ./...
+	"$$(hack/golangci-lint/build.sh)" run ./...
 
 # The whole suite. Needs wat2wasm (Debian: wabt) and the test cluster
 # binaries (make testcluster-build); tests fail, never skip, without them.

@@ -61,7 +61,7 @@ func write(w *bufio.Writer, apps, namespaces int, module string) {
 	for i := range apps {
 		a := app{Name: fmt.Sprintf("app-%04d", i), NS: nsName(i % namespaces), Module: module}
 		r := strings.NewReplacer("{{name}}", a.Name, "{{ns}}", a.NS, "{{module}}", a.Module)
-		r.WriteString(w, appTmpl)
+		_, _ = r.WriteString(w, appTmpl) // bufio.Writer: the error is sticky and main checks Flush
 	}
 }
 

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 			panic("building " + pkg + ": " + err.Error())
 		}
 	}
-	testcluster.Main(m, func() { os.RemoveAll(dir) })
+	testcluster.Main(m, func() { _ = os.RemoveAll(dir) })
 }
 
 const (

@@ -458,8 +458,7 @@ func (ss *session) monitor(p *pair) {
 // here, but a real runtime takes long enough to dial that it never loses
 // this race; the stub refuses at once.)
 func (ss *session) forward(p *pair) {
-	defer p.data.Close()
-	defer p.errs.Close()
+	defer func() { _ = p.data.Close(); _ = p.errs.Close() }()
 	for _, sent := range p.replies {
 		select {
 		case <-sent:
@@ -487,7 +486,7 @@ func (ss *session) forward(p *pair) {
 	}
 	f.Target = target
 	ss.s.addForward(ss.pod, f)
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(conn, p.data); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(p.data, conn); done <- struct{}{} }()

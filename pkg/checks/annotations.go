@@ -15,7 +15,9 @@ import (
 
 // envoyLoggers are the logger names Envoy accepts in --component-log-level:
 // ALL_LOGGER_IDS of source/common/common/logger.h at c3961ccc59 plus the
-// loggers of a real istio-proxy's /logging (shared/fixtures/envoy/logging.txt).
+// loggers of a real istio-proxy's /logging (istio/istio
+// istioctl/pkg/writer/envoy/logging/testdata/logging.txt, kept in
+// pkg/envoyadmin/fixtureserver/captures).
 // Offline this list is all we have; live, `loglevel` reads the proxy's own.
 var envoyLoggers = map[string]bool{}
 

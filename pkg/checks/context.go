@@ -180,7 +180,11 @@ func WasmPluginTarget(wp *snapshot.WasmPlugin) PolicyTarget {
 }
 
 // Attach decides whether istiod would give policy t to workload w, following
-// pilot/pkg/model policyattachment.go (see shared/reference/istio-filters.md §3.1).
+// istio/istio pilot/pkg/model/policyattachment.go (WorkloadPolicyMatcher.
+// ShouldAttachPolicy, at 86c9f01fd735): only the policy's own namespace and
+// the root namespace count; Gateway API gateways and waypoints attach by
+// targetRefs; other proxies ignore a policy with targetRefs and use its
+// selector.
 func (c *Context) Attach(t PolicyTarget, w *snapshot.Workload) Attachment {
 	if t.Namespace != w.Namespace && t.Namespace != c.Opts.RootNamespace {
 		return NotSelected

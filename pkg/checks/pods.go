@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"istio.io/api/annotation"
+
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
@@ -27,9 +29,9 @@ func (runningPods) Name() string { return "running-pods" }
 // was built with.
 var injectionAnnotations = []string{
 	AnnLogLevel, AnnComponentLogLevel, AnnUserVolume, AnnUserVolumeMount,
-	fleet.AnnProxyConfig, "sidecar.istio.io/agentLogLevel",
-	"sidecar.istio.io/statsInclusionPrefixes", "sidecar.istio.io/statsInclusionSuffixes",
-	"sidecar.istio.io/statsInclusionRegexps", AnnInjectTemplates, "sidecar.istio.io/proxyImage",
+	fleet.AnnProxyConfig, annotation.SidecarAgentLogLevel.Name,
+	annotation.SidecarStatsInclusionPrefixes.Name, annotation.SidecarStatsInclusionSuffixes.Name,
+	annotation.SidecarStatsInclusionRegexps.Name, AnnInjectTemplates, annotation.SidecarProxyImage.Name,
 }
 
 func (runningPods) Run(c *Context) []finding.Finding {

@@ -19,7 +19,8 @@ var istioComponentLabels = map[string]map[string]bool{
 }
 
 // istioGatewayKeys select gateways Istio deploys for Gateway API Gateways.
-var istioGatewayKeys = []string{"gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name"}
+// (istio.io/gateway-name, the older key, has no constant in istio.io/api.)
+var istioGatewayKeys = []string{GatewayNameLabel, "istio.io/gateway-name"}
 
 // notInFiles says why a selector that matched no workload in the files is
 // information rather than an error: offline, when it selects a component

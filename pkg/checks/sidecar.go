@@ -4,21 +4,31 @@ import (
 	"sort"
 	"strings"
 
+	"istio.io/api/annotation"
+	"istio.io/api/label"
+
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
-// Annotation and label names the sidecar injector reads.
+// Annotation and label names the sidecar injector reads, from istio.io/api's
+// generated registries (annotation/annotations.yaml, label/labels.yaml).
+var (
+	AnnUserVolume        = annotation.SidecarUserVolume.Name
+	AnnUserVolumeMount   = annotation.SidecarUserVolumeMount.Name
+	AnnLogLevel          = annotation.SidecarLogLevel.Name
+	AnnComponentLogLevel = annotation.SidecarComponentLogLevel.Name
+	AnnInject            = annotation.SidecarInject.Name
+	AnnInjectTemplates   = annotation.InjectTemplates.Name
+	LabelInject          = label.SidecarInject.Name
+	LabelRev             = label.IoIstioRev.Name
+	GatewayNameLabel     = label.IoK8sNetworkingGatewayGatewayName.Name
+)
+
 const (
-	AnnUserVolume        = "sidecar.istio.io/userVolume"
-	AnnUserVolumeMount   = "sidecar.istio.io/userVolumeMount"
-	AnnLogLevel          = "sidecar.istio.io/logLevel"
-	AnnComponentLogLevel = "sidecar.istio.io/componentLogLevel"
-	AnnInject            = "sidecar.istio.io/inject"
-	AnnInjectTemplates   = "inject.istio.io/templates"
-	LabelInject          = "sidecar.istio.io/inject"
-	LabelRev             = "istio.io/rev"
-	LabelNSInjection     = "istio-injection"
-	GatewayNameLabel     = "gateway.networking.k8s.io/gateway-name"
+	// LabelNSInjection is the namespace label that turns injection on;
+	// istio.io/api names it only in prose (label.IoIstioDataplaneMode's
+	// description), with no constant.
+	LabelNSInjection = "istio-injection"
 
 	// DefaultProxyLogLevel is values.global.proxy.logLevel in Istio's charts.
 	DefaultProxyLogLevel = snapshot.DefaultProxyLogLevel
@@ -221,15 +231,6 @@ func Shows(loggerLevel, msgLevel string) bool {
 	lr, ok1 := levelRank[normalizeLevel(loggerLevel)]
 	mr, ok2 := levelRank[normalizeLevel(msgLevel)]
 	return ok1 && ok2 && mr >= lr
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func sortInts(a []int) { sort.Ints(a) }

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	}
 	// The real API server (started lazily, only by tests that need it) is
 	// stopped by testcluster.Main, which also exits with the tests' status.
-	testcluster.Main(m, func() { os.RemoveAll(dir) })
+	testcluster.Main(m, func() { _ = os.RemoveAll(dir) })
 }
 
 // runBinary runs the real binary with NO_COLOR so output is stable.

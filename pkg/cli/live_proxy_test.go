@@ -659,7 +659,7 @@ func TestLiveCheckRequestTimeoutAgainstASilentServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	var conns []net.Conn
 	go func() {
 		for {

@@ -597,15 +597,6 @@ func TestLoglevelPerPodUndoWhenPodsDiffered(t *testing.T) {
 	}
 }
 
-// startHTTP serves fs on a fresh local server for one connection's worth of
-// use, the way each port-forward is a fresh session.
-func startHTTP(t *testing.T, fs *fixtureserver.Server) string {
-	t.Helper()
-	hs := httptest.NewServer(fs)
-	t.Cleanup(hs.Close)
-	return hs.URL
-}
-
 func TestLoglevelParallelRunReportsAnUnreachablePodAndChangesTheRest(t *testing.T) {
 	for _, parallel := range []string{"1", "3"} {
 		t.Run("parallel "+parallel, func(t *testing.T) {

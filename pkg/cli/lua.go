@@ -305,6 +305,17 @@ func renderLuaRun(name string, res *lua.RunResult) string {
 			}
 		}
 	}
+	if len(res.Stats) > 0 {
+		b.WriteString("\nstats (handle:stats(), under the filter's stat prefix in Envoy):\n")
+		for _, s := range res.Stats {
+			switch s.Type {
+			case "histogram":
+				fmt.Fprintf(&b, "  histogram %s (%s): %d values recorded %v\n", s.Name, s.Unit, len(s.Samples), s.Samples)
+			default:
+				fmt.Fprintf(&b, "  %s %s = %d\n", s.Type, s.Name, s.Value)
+			}
+		}
+	}
 	b.WriteString("\nlogs:\n")
 	if len(res.Logs) == 0 {
 		b.WriteString("  (none)\n")

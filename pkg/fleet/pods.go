@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"istio.io/api/annotation"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -21,10 +22,11 @@ const (
 	// DefaultAdminPort is ProxyConfig.proxyAdminPort's default
 	// (istio/istio pkg/config/mesh/mesh.go DefaultProxyConfig).
 	DefaultAdminPort = 15000
-	// AnnProxyConfig is the per-pod ProxyConfig override, which may move
-	// the admin port (istio.io/api annotation ProxyConfig).
-	AnnProxyConfig = "proxy.istio.io/config"
 )
+
+// AnnProxyConfig is the per-pod ProxyConfig override, which may move the
+// admin port.
+var AnnProxyConfig = annotation.ProxyConfig.Name
 
 // ProxyContainer returns the pod's istio-proxy container: a regular
 // container, or a native sidecar (an init container with restartPolicy

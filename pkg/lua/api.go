@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"maps"
 	"sort"
 	"strings"
 
@@ -25,8 +26,20 @@ const (
 	typeConnection
 	typeFilterState
 	typeRouteInfo
+	typeStatsScope
+	typeCounter
+	typeGauge
+	typeHistogram
 	typeBodyChunks // the iterator bodyChunks() returns
 )
+
+// checkedTypes are the objects whose methods the table below lists: the
+// linter checks calls on them and `lua run` registers exactly these methods.
+var checkedTypes = []objType{
+	typeRequestHandle, typeResponseHandle, typeHeaders, typeReadOnlyHeaders, typeBuffer,
+	typeStreamInfo, typeDynamicMetadata, typeMetadata, typeConnection, typeFilterState,
+	typeRouteInfo, typeStatsScope, typeCounter, typeGauge, typeHistogram,
+}
 
 // typeNames is how messages name each object, after Envoy's docs.
 var typeNames = map[objType]string{
@@ -41,6 +54,10 @@ var typeNames = map[objType]string{
 	typeConnection:      "connection",
 	typeFilterState:     "filter state",
 	typeRouteInfo:       "route/virtual host",
+	typeStatsScope:      "stats scope",
+	typeCounter:         "counter",
+	typeGauge:           "gauge",
+	typeHistogram:       "histogram",
 }
 
 // method is one Lua-exposed method of an Envoy object.
@@ -53,9 +70,18 @@ type method struct {
 
 func v(minor int) release.Version { return release.Version{Major: 1, Minor: minor} }
 
-// Envoy versions where methods appeared. Sources: envoy-admin.md §6 (the
-// registration lists in lua_filter.h / wrappers.h and the order in which
-// methods were added) and Envoy's release notes for 1.33–1.38. Methods whose
+// The one table of Envoy's Lua API: which methods each object has and the
+// Envoy release that added each. The linter judges calls against it for the
+// judged release; `lua run` registers exactly the methods it lists for the
+// newest release (registerTypes), each implemented under the same name in
+// run.go, and TestRunImplementsTheLintedAPI holds the two to each other.
+//
+// Envoy versions where methods appeared. Sources: envoyproxy/envoy's
+// registration lists (exportedFunctions() in
+// source/extensions/filters/http/lua/lua_filter.h and wrappers.h, and
+// BaseLuaObject::registerType in source/extensions/filters/common/lua/lua.h),
+// read at several releases for the order in which methods were added, and
+// Envoy's release notes for 1.33–1.38. Methods whose
 // first release could not be pinned down are treated as always present, so
 // an older --istio-version never produces a false "too new".
 var (
@@ -65,6 +91,10 @@ var (
 	// (BaseLuaObject::registerType); before, only the stream handle did.
 	logOnEveryObject = v(33)
 
+	// handleMethods are the stream handle's methods on both paths;
+	// requestHandleMethods and responseHandleMethods add each path's own
+	// (RequestStreamHandleWrapper and ResponseStreamHandleWrapper in
+	// lua_filter.h).
 	handleMethods = map[string]method{
 		"headers":                 {returns: typeHeaders},
 		"body":                    {returns: typeBuffer},
@@ -72,7 +102,6 @@ var (
 		"trailers":                {returns: typeHeaders},
 		"metadata":                {returns: typeMetadata},
 		"httpCall":                {},
-		"respond":                 {},
 		"streamInfo":              {returns: typeStreamInfo},
 		"connection":              {returns: typeConnection},
 		"importPublicKey":         {},
@@ -86,9 +115,13 @@ var (
 		"filterContext":           {since: v(35)},
 		"virtualHost":             {since: v(36), returns: typeRouteInfo},
 		"route":                   {since: v(36), returns: typeRouteInfo},
-		"stats":                   {since: v(38)},
+		"stats":                   {since: v(38), returns: typeStatsScope},
 		"base64Decode":            {since: v(39)},
 	}
+	requestHandleMethods  = withMethods(handleMethods, map[string]method{"respond": {}})
+	responseHandleMethods = withMethods(handleMethods, map[string]method{
+		"downstreamRequestHeaders": {since: v(39), returns: typeReadOnlyHeaders},
+	})
 
 	headerMethods = map[string]method{
 		"add": {}, "get": {}, "getAtIndex": {}, "getNumValues": {}, "remove": {},
@@ -117,7 +150,6 @@ var (
 		"dynamicTypedMetadata":          {since: v(35)},
 		"filterState":                   {since: v(36), returns: typeFilterState},
 		"drainConnectionUponCompletion": {since: v(37)},
-		"stats":                         {since: v(38)},
 	}
 
 	dynamicMetadataMethods = map[string]method{"get": {}, "set": {}}
@@ -125,13 +157,32 @@ var (
 	connectionMethods      = map[string]method{"ssl": {}}
 	filterStateMethods     = map[string]method{"get": {}, "set": {since: v(38)}}
 	routeInfoMethods       = map[string]method{"metadata": {returns: typeMetadata}}
+
+	// handle:stats() and what it hands out (StatsScopeWrapper,
+	// CounterWrapper, GaugeWrapper, HistogramWrapper in wrappers.h); the
+	// handle's stats() gates them all.
+	statsScopeMethods = map[string]method{
+		"counter": {returns: typeCounter}, "gauge": {returns: typeGauge}, "histogram": {returns: typeHistogram},
+	}
+	counterMethods   = map[string]method{"inc": {}, "add": {}, "value": {}}
+	gaugeMethods     = map[string]method{"inc": {}, "dec": {}, "add": {}, "sub": {}, "set": {}, "value": {}}
+	histogramMethods = map[string]method{"recordValue": {}}
 )
+
+// withMethods returns base plus extra, as a new map.
+func withMethods(base, extra map[string]method) map[string]method {
+	out := maps.Clone(base)
+	maps.Copy(out, extra)
+	return out
+}
 
 // methodsOf returns the method table of t, or nil when t is not checked.
 func methodsOf(t objType) map[string]method {
 	switch t {
-	case typeRequestHandle, typeResponseHandle:
-		return handleMethods
+	case typeRequestHandle:
+		return requestHandleMethods
+	case typeResponseHandle:
+		return responseHandleMethods
 	case typeHeaders:
 		return headerMethods
 	case typeReadOnlyHeaders:
@@ -150,16 +201,20 @@ func methodsOf(t objType) map[string]method {
 		return filterStateMethods
 	case typeRouteInfo:
 		return routeInfoMethods
+	case typeStatsScope:
+		return statsScopeMethods
+	case typeCounter:
+		return counterMethods
+	case typeGauge:
+		return gaugeMethods
+	case typeHistogram:
+		return histogramMethods
 	}
 	return nil
 }
 
-// lookupMethod finds name on t. Response handles add downstreamRequestHeaders
-// and lack respond (reported separately); log methods depend on the object.
+// lookupMethod finds name on t; log methods depend on the object.
 func lookupMethod(t objType, name string) (method, bool) {
-	if t == typeResponseHandle && name == "downstreamRequestHeaders" {
-		return method{since: v(39), returns: typeReadOnlyHeaders}, true
-	}
 	if isLogMethod(name) {
 		if t == typeRequestHandle || t == typeResponseHandle {
 			return method{}, true
@@ -244,12 +299,9 @@ func suggestMethod(t objType, name string, e release.Version) string {
 func methodNames(t objType, e release.Version) []string {
 	var out []string
 	for n, m := range methodsOf(t) {
-		if m.available(e) && !(t == typeResponseHandle && n == "respond") {
+		if m.available(e) {
 			out = append(out, n)
 		}
-	}
-	if t == typeResponseHandle && (method{since: v(39)}).available(e) {
-		out = append(out, "downstreamRequestHeaders")
 	}
 	if t == typeRequestHandle || t == typeResponseHandle || (method{since: logOnEveryObject}).available(e) {
 		out = append(out, logMethods...)

@@ -349,7 +349,10 @@ func joinLinks(base string, links []string) string {
 
 // httpCall checks the literal arguments of handle:httpCall(cluster, headers,
 // body, timeout_ms | options[, asynchronous]) against the checks Envoy's
-// makeHttpCall runs before sending (envoy-admin.md §6.4).
+// makeHttpCall runs before sending (envoyproxy/envoy
+// source/extensions/filters/http/lua/lua_filter.cc): the cluster must exist,
+// the headers carry :path, :method and :authority, the timeout is >= 0 and
+// the asynchronous flag, when given, is a boolean.
 func (l *linter) httpCall(c *ast.FuncCallExpr, recv string) {
 	line := c.Line()
 	if len(c.Args) > 0 && l.opts.ClusterDefined != nil {

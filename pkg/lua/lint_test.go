@@ -130,6 +130,16 @@ func TestLintKinds(t *testing.T) {
 			good: "function envoy_on_request(h)\n  h:logInfo('x')\nend",
 		},
 		{
+			name: "stats objects", kind: KindUnknownMethod, line: 2,
+			bad:  "function envoy_on_request(h)\n  h:stats():counter('requests'):increment()\nend",
+			good: "function envoy_on_request(h)\n  h:stats():counter('requests'):inc()\nend",
+		},
+		{
+			name: "read-only request headers on the response path", kind: KindUnknownMethod, line: 2,
+			bad:  "function envoy_on_response(h)\n  h:downstreamRequestHeaders():add('x', '1')\nend",
+			good: "function envoy_on_response(h)\n  local v = h:downstreamRequestHeaders():get('x')\nend",
+		},
+		{
 			name: "respond on response", kind: KindRespondOnResponse, line: 2,
 			bad:  "function envoy_on_response(h)\n  h:respond({[':status'] = '500'}, 'x')\nend",
 			good: "function envoy_on_request(h)\n  h:respond({[':status'] = '500'}, 'x')\nend",

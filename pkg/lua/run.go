@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/metrics"
 	"sort"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
 // Header is one header entry; order and repeats are kept as Envoy keeps them.
@@ -111,9 +114,25 @@ type RunResult struct {
 	HTTPCalls       []HTTPCall                   `json:"httpCalls"`
 	DynamicMetadata map[string]map[string]string `json:"dynamicMetadata,omitempty"`
 	UpstreamHost    string                       `json:"upstreamOverrideHost,omitempty"`
-	Hooks           []string                     `json:"hooks"`
+	// Stats are the counters, gauges and histograms the script made through
+	// handle:stats(), by name as the script gave it (Envoy puts them under
+	// the filter's stats scope).
+	Stats []Stat       `json:"stats,omitempty"`
+	Hooks []string     `json:"hooks"`
 	// Failure is why the script failed; `wasm run` uses the same key.
 	Error *ScriptError `json:"failure,omitempty"`
+}
+
+// Stat is one stat a script made through handle:stats().
+type Stat struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // counter, gauge, histogram
+	// Value is a counter's or gauge's value after the run.
+	Value uint64 `json:"value"`
+	// Unit and Samples are a histogram's: the unit it was created with and
+	// every value recorded, in order.
+	Unit    string   `json:"unit,omitempty"`
+	Samples []uint64 `json:"samples,omitempty"`
 }
 
 // Run executes src the way Envoy's Lua filter does: the chunk runs once at
@@ -184,7 +203,7 @@ func Run(src string, in RunInput) *RunResult {
 	}
 
 	resp := &stream{phase: "envoy_on_response", response: true, headers: &headerMap{entries: withDefaults(in.ResponseHeaders, defaultResponseHeaders), response: true},
-		body: []byte(in.ResponseBody), hasBody: in.ResponseBody != "", requestHeaders: &headerMap{entries: cloneHeaders(req.headers.entries), readOnly: true}}
+		body: []byte(in.ResponseBody), hasBody: in.ResponseBody != "", requestHeaders: &headerMap{entries: cloneHeaders(req.headers.entries)}}
 	r.res.Response = &Message{HeadersBefore: cloneHeaders(resp.headers.entries), BodyBefore: in.ResponseBody}
 	r.runHook("envoy_on_response", resp, ctx)
 	r.res.Response.HeadersAfter = cloneHeaders(resp.headers.entries)
@@ -265,6 +284,10 @@ type runner struct {
 	// trace is the traceback of the last failed call (see traceback).
 	trace string
 	meta  map[string]map[string]glua.LValue
+	// filterState holds what filterState():set stored, by object key.
+	filterState map[string]string
+	// stats are the stats handle:stats() made, in order of creation.
+	stats []*Stat
 	// responded marks the respond() that ends the request phase.
 	responded bool
 }
@@ -394,6 +417,9 @@ func (r *runner) scriptError(phase string, ctx context.Context, err error) *Scri
 }
 
 func (r *runner) finish() {
+	for _, s := range r.stats {
+		r.res.Stats = append(r.res.Stats, *s)
+	}
 	if len(r.meta) == 0 {
 		return
 	}
@@ -500,7 +526,6 @@ type stream struct {
 
 type headerMap struct {
 	entries   []Header
-	readOnly  bool
 	response  bool
 	iterating int
 	reason    string
@@ -522,29 +547,103 @@ type routeInfo struct{}
 
 // Metatable names in the registry.
 const (
-	mtHandle     = "envoy.handle"
-	mtHeaders    = "envoy.headers"
-	mtBuffer     = "envoy.buffer"
-	mtStreamInfo = "envoy.streaminfo"
-	mtDynMeta    = "envoy.dynamicmetadata"
-	mtMetadata   = "envoy.metadata"
-	mtConnection = "envoy.connection"
-	mtFilterSt   = "envoy.filterstate"
-	mtRouteInfo  = "envoy.routeinfo"
-	mtPublicKey  = "envoy.publickey"
+	mtRequestHandle  = "envoy.requesthandle"
+	mtResponseHandle = "envoy.responsehandle"
+	mtHeaders        = "envoy.headers"
+	mtReadOnlyHdrs   = "envoy.readonlyheaders"
+	mtBuffer         = "envoy.buffer"
+	mtStreamInfo     = "envoy.streaminfo"
+	mtDynMeta        = "envoy.dynamicmetadata"
+	mtMetadata       = "envoy.metadata"
+	mtConnection     = "envoy.connection"
+	mtFilterSt       = "envoy.filterstate"
+	mtRouteInfo      = "envoy.routeinfo"
+	mtStatsScope     = "envoy.statsscope"
+	mtCounter        = "envoy.counter"
+	mtGauge          = "envoy.gauge"
+	mtHistogram      = "envoy.histogram"
+	// A public key is only handed back to verifySignature; the linter does
+	// not follow it, so it is registered outside the table, without methods.
+	mtPublicKey = "envoy.publickey"
 )
 
+// metatableOf names the metatable of each object of the API table.
+var metatableOf = map[objType]string{
+	typeRequestHandle: mtRequestHandle, typeResponseHandle: mtResponseHandle,
+	typeHeaders: mtHeaders, typeReadOnlyHeaders: mtReadOnlyHdrs, typeBuffer: mtBuffer,
+	typeStreamInfo: mtStreamInfo, typeDynamicMetadata: mtDynMeta, typeMetadata: mtMetadata,
+	typeConnection: mtConnection, typeFilterState: mtFilterSt, typeRouteInfo: mtRouteInfo,
+	typeStatsScope: mtStatsScope, typeCounter: mtCounter, typeGauge: mtGauge, typeHistogram: mtHistogram,
+}
+
+// implementations returns the Go implementation of every method of t, by
+// the name the API table (api.go) gives it.
+func (r *runner) implementations(t objType) map[string]glua.LGFunction {
+	switch t {
+	case typeRequestHandle:
+		return r.handleMethods(false)
+	case typeResponseHandle:
+		return r.handleMethods(true)
+	case typeHeaders:
+		return r.headerMethods()
+	case typeReadOnlyHeaders:
+		return r.readHeaderMethods()
+	case typeBuffer:
+		return r.bufferMethods()
+	case typeStreamInfo:
+		return r.streamInfoMethods()
+	case typeDynamicMetadata:
+		return r.dynMetaMethods()
+	case typeMetadata:
+		return map[string]glua.LGFunction{"get": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }}
+	case typeConnection:
+		return map[string]glua.LGFunction{"ssl": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }}
+	case typeFilterState:
+		return r.filterStateMethods()
+	case typeRouteInfo:
+		return map[string]glua.LGFunction{"metadata": func(L *glua.LState) int { L.Push(r.wrap(mtMetadata, emptyMetadata{})); return 1 }}
+	case typeStatsScope, typeCounter, typeGauge, typeHistogram:
+		return r.statsMethods(t)
+	}
+	return nil
+}
+
+// pairsOf is the __pairs of the objects Envoy lets pairs() iterate.
+func (r *runner) pairsOf(t objType) glua.LGFunction {
+	switch t {
+	case typeHeaders, typeReadOnlyHeaders:
+		return r.headerPairs
+	case typeDynamicMetadata:
+		return r.dynMetaPairs
+	case typeMetadata:
+		return func(L *glua.LState) int { return r.iterate(L, nil) }
+	}
+	return nil
+}
+
+// registerTypes registers every object of the API table with exactly the
+// methods the table lists for the newest Envoy (log methods included: every
+// object has them since Envoy 1.33).
 func (r *runner) registerTypes() {
-	r.newType(mtHandle, r.handleMethods(), nil)
-	r.newType(mtHeaders, r.headerMethods(), r.headerPairs)
-	r.newType(mtBuffer, r.bufferMethods(), nil)
-	r.newType(mtStreamInfo, r.streamInfoMethods(), nil)
-	r.newType(mtDynMeta, r.dynMetaMethods(), r.dynMetaPairs)
-	r.newType(mtMetadata, map[string]glua.LGFunction{"get": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }},
-		func(L *glua.LState) int { return r.iterate(L, nil) })
-	r.newType(mtConnection, map[string]glua.LGFunction{"ssl": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }}, nil)
-	r.newType(mtFilterSt, map[string]glua.LGFunction{"get": func(L *glua.LState) int { L.Push(glua.LNil); return 1 }}, nil)
-	r.newType(mtRouteInfo, map[string]glua.LGFunction{"metadata": func(L *glua.LState) int { L.Push(r.wrap(mtMetadata, emptyMetadata{})); return 1 }}, nil)
+	for _, t := range checkedTypes {
+		impls := r.implementations(t)
+		methods := map[string]glua.LGFunction{}
+		for _, name := range methodNames(t, release.Version{}) {
+			switch f, ok := impls[name]; {
+			case isLogMethod(name):
+				methods[name] = r.logFunc(logLevels[name])
+			case ok:
+				methods[name] = f
+			default:
+				// TestRunImplementsTheLintedAPI keeps this unreachable.
+				methods[name] = func(L *glua.LState) int {
+					L.RaiseError("%s:%s() is not implemented by filterdoctor's Lua sandbox", typeNames[t], name)
+					return 0
+				}
+			}
+		}
+		r.newType(metatableOf[t], methods, r.pairsOf(t))
+	}
 	r.newType(mtPublicKey, map[string]glua.LGFunction{}, nil)
 }
 
@@ -554,10 +653,6 @@ func (r *runner) newType(name string, methods map[string]glua.LGFunction, pairs 
 	idx := L.NewTable()
 	for n, f := range methods {
 		idx.RawSetString(n, L.NewFunction(f))
-	}
-	// Every Envoy Lua object has the log methods (Envoy 1.33 on).
-	for method, level := range logLevels {
-		idx.RawSetString(method, L.NewFunction(r.logFunc(level)))
 	}
 	mt.RawSetString("__index", idx)
 	if pairs != nil {
@@ -572,7 +667,12 @@ func (r *runner) wrap(mt string, v any) *glua.LUserData {
 	return ud
 }
 
-func (r *runner) handle(st *stream) *glua.LUserData { return r.wrap(mtHandle, st) }
+func (r *runner) handle(st *stream) *glua.LUserData {
+	if st.response {
+		return r.wrap(mtResponseHandle, st)
+	}
+	return r.wrap(mtRequestHandle, st)
+}
 
 func (r *runner) logFunc(level string) glua.LGFunction {
 	return func(L *glua.LState) int {
@@ -591,8 +691,10 @@ func checkSelf[T any](L *glua.LState) T {
 	return v
 }
 
-func (r *runner) handleMethods() map[string]glua.LGFunction {
-	return map[string]glua.LGFunction{
+// handleMethods are the stream handle's methods on the request or the
+// response path.
+func (r *runner) handleMethods(response bool) map[string]glua.LGFunction {
+	m := map[string]glua.LGFunction{
 		"headers": func(L *glua.LState) int {
 			st := checkSelf[*stream](L)
 			L.Push(r.wrap(mtHeaders, st.headers))
@@ -651,10 +753,7 @@ func (r *runner) handleMethods() map[string]glua.LGFunction {
 			return 1
 		},
 		"respond": func(L *glua.LState) int {
-			st := checkSelf[*stream](L)
-			if st.response {
-				L.RaiseError("respond() cannot be called if headers have been continued")
-			}
+			checkSelf[*stream](L)
 			hs := tableHeaders(L, L.CheckTable(2))
 			status := 0
 			for _, h := range hs {
@@ -719,12 +818,9 @@ func (r *runner) handleMethods() map[string]glua.LGFunction {
 		},
 		"virtualHost": func(L *glua.LState) int { checkSelf[*stream](L); L.Push(r.wrap(mtRouteInfo, routeInfo{})); return 1 },
 		"route":       func(L *glua.LState) int { checkSelf[*stream](L); L.Push(r.wrap(mtRouteInfo, routeInfo{})); return 1 },
-		"downstreamRequestHeaders": func(L *glua.LState) int {
-			st := checkSelf[*stream](L)
-			if st.requestHeaders == nil {
-				L.RaiseError("downstreamRequestHeaders() is only available on the response path")
-			}
-			L.Push(r.wrap(mtHeaders, st.requestHeaders))
+		"stats": func(L *glua.LState) int {
+			checkSelf[*stream](L)
+			L.Push(r.wrap(mtStatsScope, statsScope{}))
 			return 1
 		},
 		"importPublicKey": func(L *glua.LState) int {
@@ -742,6 +838,15 @@ func (r *runner) handleMethods() map[string]glua.LGFunction {
 		},
 		"verifySignature": r.verifySignature,
 	}
+	if response {
+		delete(m, "respond")
+		m["downstreamRequestHeaders"] = func(L *glua.LState) int {
+			st := checkSelf[*stream](L)
+			L.Push(r.wrap(mtReadOnlyHdrs, st.requestHeaders))
+			return 1
+		}
+	}
+	return m
 }
 
 // verifySignature(hash, pubkey, signature, siglen, data, datalen) -> ok, err
@@ -789,7 +894,9 @@ func prefix(s string, n int) string {
 
 // httpCall follows makeHttpCall in Envoy's lua_filter.cc: cluster, then
 // pseudo-headers, then timeout, then the asynchronous flag are checked, with
-// Envoy's error texts (envoy-admin.md §6.4).
+// Envoy's error texts (envoyproxy/envoy
+// source/extensions/filters/http/lua/lua_filter.cc; the texts are the same in
+// every release from 2018 to 1.39).
 func (r *runner) httpCall(L *glua.LState) int {
 	st := checkSelf[*stream](L)
 	cluster := L.CheckString(2)
@@ -872,17 +979,10 @@ func tableHeaders(L *glua.LState, t *glua.LTable) []Header {
 	return hs
 }
 
-func (r *runner) headerMethods() map[string]glua.LGFunction {
-	mutable := func(L *glua.LState) *headerMap {
-		h := checkSelf[*headerMap](L)
-		if h.readOnly {
-			L.RaiseError("header map is read-only")
-		}
-		if h.iterating > 0 {
-			L.RaiseError("header map cannot be modified while iterating")
-		}
-		return h
-	}
+// readHeaderMethods read a header map; a read-only map (downstreamRequestHeaders)
+// has only these (ReadOnlyHeaderMapWrapper in Envoy's wrappers.h), so a
+// mutation fails as a call of a missing method, as in Envoy.
+func (r *runner) readHeaderMethods() map[string]glua.LGFunction {
 	return map[string]glua.LGFunction{
 		"get": func(L *glua.LState) int {
 			h := checkSelf[*headerMap](L)
@@ -929,6 +1029,20 @@ func (r *runner) headerMethods() map[string]glua.LGFunction {
 			L.Push(glua.LNumber(n))
 			return 1
 		},
+	}
+}
+
+// headerMethods are a mutable header map's: the read methods and the mutations.
+func (r *runner) headerMethods() map[string]glua.LGFunction {
+	mutable := func(L *glua.LState) *headerMap {
+		h := checkSelf[*headerMap](L)
+		if h.iterating > 0 {
+			L.RaiseError("header map cannot be modified while iterating")
+		}
+		return h
+	}
+	m := r.readHeaderMethods()
+	maps.Copy(m, map[string]glua.LGFunction{
 		"add": func(L *glua.LState) int {
 			h := mutable(L)
 			h.entries = append(h.entries, Header{strings.ToLower(L.CheckString(2)), L.CheckString(3)})
@@ -974,7 +1088,8 @@ func (r *runner) headerMethods() map[string]glua.LGFunction {
 			h.reason = L.CheckString(2)
 			return 0
 		},
-	}
+	})
+	return m
 }
 
 // headerPairs iterates entries in order, repeating a key per value.
@@ -1119,4 +1234,103 @@ func (r *runner) iterate(L *glua.LState, names []string) int {
 	L.Push(glua.LNil)
 	L.Push(glua.LNil)
 	return 3
+}
+
+// filterStateMethods: set(key, factory, bytes) stores the object Envoy's
+// factory would build from bytes (for the string accessor Envoy registers,
+// the bytes themselves); get(key[, field]) returns what was stored, or nil.
+// Nothing else writes filter state in the sandbox.
+func (r *runner) filterStateMethods() map[string]glua.LGFunction {
+	return map[string]glua.LGFunction{
+		"get": func(L *glua.LState) int {
+			checkSelf[filterState](L)
+			v, ok := r.filterState[L.CheckString(2)]
+			if !ok {
+				L.Push(glua.LNil)
+				return 1
+			}
+			L.Push(glua.LString(v))
+			return 1
+		},
+		"set": func(L *glua.LState) int {
+			checkSelf[filterState](L)
+			key, _, value := L.CheckString(2), L.CheckString(3), L.CheckString(4)
+			if r.filterState == nil {
+				r.filterState = map[string]string{}
+			}
+			r.filterState[key] = value
+			return 0
+		},
+	}
+}
+
+// statsScope is handle:stats(); a statRef is one of the stats it made.
+type statsScope struct{}
+
+type statRef struct{ s *Stat }
+
+// stat returns the stat called name of type typ, making it on first use, as
+// Envoy's scope gets or creates it.
+func (r *runner) stat(name, typ, unit string) *Stat {
+	for _, s := range r.stats {
+		if s.Name == name && s.Type == typ {
+			return s
+		}
+	}
+	s := &Stat{Name: name, Type: typ, Unit: unit}
+	r.stats = append(r.stats, s)
+	return s
+}
+
+// statsMethods implement handle:stats() (StatsScopeWrapper) and the
+// counter, gauge and histogram it hands out, keeping their values for the
+// report. Amounts are unsigned 64-bit, as Envoy's stats are.
+func (r *runner) statsMethods(t objType) map[string]glua.LGFunction {
+	amount := func(L *glua.LState, i int) uint64 { return uint64(L.CheckInt64(i)) }
+	self := func(L *glua.LState) *Stat { return checkSelf[statRef](L).s }
+	value := func(L *glua.LState) int { L.Push(glua.LNumber(self(L).Value)); return 1 }
+	switch t {
+	case typeStatsScope:
+		return map[string]glua.LGFunction{
+			"counter": func(L *glua.LState) int {
+				checkSelf[statsScope](L)
+				L.Push(r.wrap(mtCounter, statRef{r.stat(L.CheckString(2), "counter", "")}))
+				return 1
+			},
+			"gauge": func(L *glua.LState) int {
+				checkSelf[statsScope](L)
+				L.Push(r.wrap(mtGauge, statRef{r.stat(L.CheckString(2), "gauge", "")}))
+				return 1
+			},
+			"histogram": func(L *glua.LState) int {
+				checkSelf[statsScope](L)
+				L.Push(r.wrap(mtHistogram, statRef{r.stat(L.CheckString(2), "histogram", L.OptString(3, "unspecified"))}))
+				return 1
+			},
+		}
+	case typeCounter:
+		return map[string]glua.LGFunction{
+			"inc":   func(L *glua.LState) int { self(L).Value++; return 0 },
+			"add":   func(L *glua.LState) int { self(L).Value += amount(L, 2); return 0 },
+			"value": value,
+		}
+	case typeGauge:
+		return map[string]glua.LGFunction{
+			"inc":   func(L *glua.LState) int { self(L).Value++; return 0 },
+			"dec":   func(L *glua.LState) int { self(L).Value--; return 0 },
+			"add":   func(L *glua.LState) int { self(L).Value += amount(L, 2); return 0 },
+			"sub":   func(L *glua.LState) int { self(L).Value -= amount(L, 2); return 0 },
+			"set":   func(L *glua.LState) int { self(L).Value = amount(L, 2); return 0 },
+			"value": value,
+		}
+	case typeHistogram:
+		return map[string]glua.LGFunction{
+			"recordValue": func(L *glua.LState) int {
+				s := self(L)
+				s.Samples = append(s.Samples, amount(L, 2))
+				return 0
+			},
+		}
+	}
+	return nil
 }

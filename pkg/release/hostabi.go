@@ -7,16 +7,19 @@ package release
 // signatures, and the start-up allow-list. `wasm inspect` and `wasm run`
 // both read it; nothing else restates these facts.
 //
-// Sources (shared/reference/proxy-wasm-abi.md and hostsigs.txt):
-//   - env.* names and ABI split: proxy-wasm-cpp-host src/wasm.cc
-//     registerCallbacks() and include/proxy-wasm/exports.h (HEAD 52a0291).
-//   - signatures: exports.h declarations (Word = i32, int64/uint64 = i64),
-//     listed in hostsigs.txt.
+// Sources, all in github.com/proxy-wasm/proxy-wasm-cpp-host at 52a0291
+// (2026-07-01) unless a commit is named:
+//   - env.* names and ABI split: src/wasm.cc registerCallbacks() and
+//     include/proxy-wasm/exports.h.
+//   - signatures: the exports.h declarations (Word = i32, int64/uint64 =
+//     i64), written "(i32, i64) -> (i32)" below.
 //   - WASI: FOR_ALL_WASI_FUNCTIONS in exports.h, registered under both
-//     wasi_unstable and wasi_snapshot_preview1 (src/wasm.cc); first Envoy per
-//     cpp-host commit from proxy-wasm-abi.md §2.3.
-//   - exports: include/proxy-wasm/wasm.h and WasmBase::getFunctions() (§1.5).
-//   - start-up allow-list: WasmBase::startVm() setRestrictedCallback (§2.2).
+//     wasi_unstable and wasi_snapshot_preview1 (src/wasm.cc); the first
+//     Envoy of each function is derived from the cpp-host commit that added
+//     it (see the envoy* variables).
+//   - exports: include/proxy-wasm/wasm.h and WasmBase::getFunctions().
+//   - start-up allow-list: WasmBase::startVm() setRestrictedCallback
+//     (src/v8/v8.cc; commits in startupAllowed).
 
 import (
 	"sort"
@@ -66,7 +69,7 @@ type Signature struct {
 	Results []ValType
 }
 
-// String renders "(i32, i64) -> (i32)", the form used in hostsigs.txt.
+// String renders "(i32, i64) -> (i32)".
 func (s Signature) String() string {
 	return "(" + joinTypes(s.Params) + ") -> (" + joinTypes(s.Results) + ")"
 }
@@ -114,7 +117,7 @@ func (s Signature) Equal(o Signature) bool {
 }
 
 // sig builds a signature from compact type lists ("i32x5 i64", see
-// parseTypes) so the table reads like hostsigs.txt.
+// parseTypes) so the table reads like the exports.h declarations.
 func sig(params string, results string) Signature {
 	return Signature{Params: parseTypes(params), Results: parseTypes(results)}
 }
@@ -270,7 +273,8 @@ var (
 	envoyFullWASI = Version{1, 39}
 )
 
-// hostFunctions is the table. Order follows hostsigs.txt.
+// hostFunctions is the table, grouped by how cpp-host registers each
+// function: for every ABI, per ABI, then WASI.
 var hostFunctions = func() []HostFunction {
 	abi010 := []ABI{ABI010}
 	abi02x := []ABI{ABI020, ABI021}
@@ -447,7 +451,8 @@ func FirstEnvoyProviding(module, name string) (Version, bool) {
 
 // SupportedABIs lists the ABI versions Envoy envoy accepts. Every upstream
 // Envoy since 1.16 (Istio ≥1.8) knows 0.1.0, 0.2.0 and 0.2.1 and nothing
-// newer (§3.2).
+// newer (cpp-host src/bytecode_util.cc at 52a0291 knows no other marker
+// export).
 func SupportedABIs(envoy Version) []ABI {
 	if envoy.Less(OldestWasmEnvoy) {
 		return []ABI{ABI010}
@@ -549,8 +554,8 @@ func containsABI(as []ABI, a ABI) bool {
 // startupAllowed is the restricted-callback allow-list that V8 applies
 // while _initialize, main, __main_void or _start run. Each step adds to the
 // previous one; keys are WASI names (both WASI modules) unless prefixed
-// "env.". Dates and commits from §2.2; Envoy releases inferred as the first
-// release after the commit.
+// "env.". Commits are proxy-wasm-cpp-host's; Envoy releases inferred as the
+// first release after the commit.
 var startupAllowed = []struct {
 	since Version
 	names []string

@@ -57,7 +57,7 @@ func (i Istio) String() string { return i.Version.String() }
 
 // istioReleases maps each Istio minor to its Envoy minor.
 // Source: istio/proxy release branches (WORKSPACE ENVOY_SHA and commit
-// messages), as collected in shared/reference/proxy-wasm-abi.md §3.1:
+// messages, read on 2026-08-22):
 // 1.8→1.16 (istio/proxy dd64630c8), 1.10→1.18, 1.11→1.19, 1.12→1.20,
 // 1.13→1.21, 1.14…1.20 follow N+8, 1.21→1.29.3 (467438722), 1.25→1.33
 // (ab5b0d32f), 1.26→1.34 (3a04f68cd), 1.27→1.35, 1.28→1.36, 1.29→1.37,

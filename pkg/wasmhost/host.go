@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
 )
 
 // Context IDs as Envoy hands them out: the VM context is 0, the plugin's
@@ -70,7 +71,8 @@ func Run(ctx context.Context, wasm []byte, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rt.Close(context.Background())
+	// Closing frees the runtime's memory; the report is complete by then.
+	defer func() { _ = rt.Close(context.Background()) }()
 
 	if !h.load(ctx, rt, wasm) {
 		return h.rep, nil
@@ -149,22 +151,18 @@ func (h *host) fail(stage string, lines ...string) {
 // link, required exports, then start-up code under the restricted-callback
 // rule.
 func (h *host) load(ctx context.Context, rt wazero.Runtime, wasm []byte) bool {
-	shape, err := readShape(wasm)
+	// The module's structure, read by the same decoder as `wasm inspect`:
+	// anything it cannot follow is what cpp-host answers with "Failed to
+	// parse corrupted Wasm module". Its ABI is the first function export
+	// whose name is a marker Envoy knows (cpp-host bytecode_util.cc
+	// getAbiVersion).
+	shape, err := wasminspect.ParseBytes(wasm)
 	if err != nil {
 		h.fail("load", msgCorrupt, msgLoadCode, msgFailClosed)
 		h.rep.Failure.Detail = err.Error()
 		return false
 	}
-	h.abi = release.ABIUnknown
-	for _, e := range shape.exports {
-		if e.kind != kindFunc {
-			continue
-		}
-		if abi, ok := release.ABIFromExport(e.name); ok {
-			h.abi = abi
-			break
-		}
-	}
+	h.abi = shape.ABI
 	h.rep.Module.ABI = h.abi.String()
 	if h.abi == release.ABIUnknown || !containsABI(release.SupportedABIs(h.opts.Envoy), h.abi) {
 		h.fail("load", msgUnknownABI, msgLoadCode, msgFailClosed)
@@ -256,26 +254,26 @@ func (h *host) callStart(ctx context.Context, name string, args ...uint64) bool 
 
 // linkError checks imports in module order, as V8's link does, and returns
 // Envoy's text for the first one the host does not provide.
-func (h *host) linkError(shape moduleShape, compiled wazero.CompiledModule) (string, bool) {
+func (h *host) linkError(shape *wasminspect.Module, compiled wazero.CompiledModule) (string, bool) {
 	defs := map[release.ImportKey]api.FunctionDefinition{}
 	for _, d := range compiled.ImportedFunctions() {
 		m, n, _ := d.Import()
 		defs[release.ImportKey{Module: m, Name: n}] = d
 	}
-	for _, imp := range shape.imports {
-		key := release.ImportKey{Module: imp.module, Name: imp.name}
-		switch imp.kind {
-		case kindMemory, kindTable:
+	for _, imp := range shape.Imports {
+		key := imp.Key()
+		switch imp.Kind {
+		case wasminspect.KindMemory, wasminspect.KindTable:
 			continue
-		case kindFunc:
+		case wasminspect.KindFunc:
 		default:
 			return "Failed to load Wasm module due to a missing import: " + key.String(), false
 		}
-		module := imp.module
+		module := imp.Module
 		if module == release.ModuleWASIUnstable {
 			module = release.ModuleWASI
 		}
-		want, ok := release.Provides(h.opts.Envoy, h.abi, module, imp.name)
+		want, ok := release.Provides(h.opts.Envoy, h.abi, module, imp.Name)
 		if !ok {
 			return "Failed to load Wasm module due to a missing import: " + key.String(), false
 		}

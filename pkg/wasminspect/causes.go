@@ -6,9 +6,13 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
-// Why a build ends up with an import. Facts from proxy-wasm-abi.md §2.3
-// (reported failures), §4.1 (what Go's runtime and syscall packages import)
-// and §4.3 (other producers).
+// Why a build ends up with an import. Sources: the imports of modules built
+// with Go 1.26.8 (GOOS=wasip1, measured); reported failures in
+// istio/istio#39697 (Rust std), tetratelabs/proxy-wasm-go-sdk#251 and #324
+// (TinyGo), wasilibs/nottinygc#8 and #47, higress-group/higress-standalone#151
+// and proxy-wasm/proxy-wasm-cpp-host#308; and the imports other producers
+// leave (solo-io/proxy-runtime's env.abort, emscripten's
+// env.emscripten_notify_memory_growth, GOOS=js's gojs module).
 var wasiCauses = map[string]string{
 	"sched_yield":             "the Go runtime's scheduler (every GOOS=wasip1 Go module); Rust std Mutex; TinyGo with nottinygc",
 	"poll_oneoff":             "the Go runtime's timers and netpoll (every GOOS=wasip1 Go module); Rust std::thread::sleep; TinyGo time.Sleep",

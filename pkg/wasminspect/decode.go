@@ -95,11 +95,13 @@ func (s *scanner) readByte() (byte, error) {
 	return b, nil
 }
 
-// u32 reads an unsigned LEB128 of at most 5 bytes.
-func (s *scanner) u32() (uint32, error) {
+// uleb32 reads the binary format's u32, an unsigned LEB128 of at most 5
+// bytes, taking each byte from next. It is the one LEB128 reader: the
+// scanner feeds it from the file, the cursor from a section in memory.
+func uleb32(next func() (byte, error)) (uint32, error) {
 	var v uint32
 	for i := 0; i < 5; i++ {
-		b, err := s.readByte()
+		b, err := next()
 		if err != nil {
 			return 0, err
 		}
@@ -113,6 +115,9 @@ func (s *scanner) u32() (uint32, error) {
 	}
 	return 0, errors.New("integer representation too long")
 }
+
+// u32 reads an unsigned LEB128 of at most 5 bytes.
+func (s *scanner) u32() (uint32, error) { return uleb32(s.readByte) }
 
 // read returns the next n bytes; the caller has checked n against remaining.
 func (s *scanner) read(n int64) ([]byte, error) {
@@ -352,24 +357,22 @@ func (c *cursor) byte1() byte {
 	return b
 }
 
+// next is byte1 in the form uleb32 takes.
+func (c *cursor) next() (byte, error) {
+	b := c.byte1()
+	return b, c.err
+}
+
 func (c *cursor) u32() uint32 {
-	var v uint32
-	for i := 0; i < 5; i++ {
-		b := c.byte1()
-		if c.err != nil {
-			return 0
-		}
-		if i == 4 && b > 0x0f {
-			c.fail("integer too large")
-			return 0
-		}
-		v |= uint32(b&0x7f) << (7 * i)
-		if b&0x80 == 0 {
-			return v
-		}
+	if c.err != nil {
+		return 0
 	}
-	c.fail("integer representation too long")
-	return 0
+	v, err := uleb32(c.next)
+	if err != nil {
+		c.fail("%s", err) // a no-op when byte1 already failed
+		return 0
+	}
+	return v
 }
 
 // u64 reads an unsigned LEB128 of at most 10 bytes (memory64 limits).
@@ -414,7 +417,7 @@ func (c *cursor) name() string {
 	return s
 }
 
-// decoded is the neutral result of either decoder.
+// decoded is what decodeSections read.
 type decoded struct {
 	types     []*release.Signature // nil entry: a type that is not a function type
 	imports   []Import
@@ -429,14 +432,14 @@ type decodedExport struct {
 	index uint32
 }
 
-// ownDecoder is filterdoctor's own tolerant decoder: it understands the
-// encodings of newer proposals (GC types, memory64, shared memory, tags)
-// well enough to list imports and exports.
-type ownDecoder struct{}
+// decoderName is what Module.Decoder reports.
+const decoderName = "filterdoctor"
 
-func (ownDecoder) name() string { return "filterdoctor" }
-
-func (ownDecoder) decode(raw *rawSections) (*decoded, error) {
+// decodeSections decodes the type, import, function, memory and export
+// sections. It understands the encodings of newer proposals (GC types,
+// memory64, shared memory, tags) well enough to list imports and exports,
+// and every length it reads is checked against the bytes behind it.
+func decodeSections(raw *rawSections) (*decoded, error) {
 	d := &decoded{}
 	if err := d.decodeTypes(raw.types); err != nil {
 		return d, fmt.Errorf("type section: %w", err)

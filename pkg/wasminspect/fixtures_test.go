@@ -24,7 +24,7 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if fixtureDir != "" {
-		os.RemoveAll(fixtureDir)
+		_ = os.RemoveAll(fixtureDir)
 	}
 	os.Exit(code)
 }

@@ -123,8 +123,8 @@ type Module struct {
 	// maxCustomNames; CustomSectionCount counts them all).
 	CustomSections     []string
 	CustomSectionCount int
-	// Decoder names what decoded the sections: "wabin", or "filterdoctor"
-	// with the reason wabin could not.
+	// Decoder names what decoded the sections: always "filterdoctor", the
+	// one decoder of wasm inspect and wasm run (kept in the JSON summary).
 	Decoder string
 }
 

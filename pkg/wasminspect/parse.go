@@ -10,12 +10,6 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
-// primaryDecoder decodes the header-level sections; when it fails (newer
-// proposals it does not know, such as GC types or shared memory), the
-// result of ownDecoder is used instead. Swapping parsers means changing
-// this one variable.
-var primaryDecoder sectionDecoder = wabinDecoder{}
-
 // ParseBytes reads a module held in memory.
 func ParseBytes(b []byte) (*Module, error) {
 	return Parse(bytes.NewReader(b), int64(len(b)))
@@ -35,9 +29,10 @@ func Parse(r io.ReaderAt, size int64) (*Module, error) {
 	if err := checkV8Limits(&res.raw); err != nil {
 		return nil, err
 	}
-	// Walk every section with the tolerant decoder first: if it cannot
-	// follow the structure, no decoder can, and the module is corrupt.
-	own, err := ownDecoder{}.decode(&res.raw)
+	// One decoder reads the sections for `wasm inspect` and `wasm run`;
+	// tetratelabs/wabin cross-checks it in the tests (wabin_test.go). What it
+	// cannot follow is corrupt.
+	d, err := decodeSections(&res.raw)
 	if err != nil {
 		return nil, &CorruptError{Offset: 8, Reason: err.Error()}
 	}
@@ -47,12 +42,7 @@ func Parse(r io.ReaderAt, size int64) (*Module, error) {
 		CustomSections:     res.customs,
 		CustomSectionCount: res.nCustom,
 		Producer:           detectProducer(parseProducers(res.producers), res.fp),
-	}
-	d, err := primaryDecoder.decode(&res.raw)
-	m.Decoder = primaryDecoder.name()
-	if err != nil {
-		d = own
-		m.Decoder = fmt.Sprintf("%s (%s: %s)", ownDecoder{}.name(), primaryDecoder.name(), oneLine(err.Error()))
+		Decoder:            decoderName,
 	}
 	if defined := countDefined(d); defined != int(res.codeCount) && (defined > 0 || res.raw.present[secCode]) {
 		return nil, &CorruptError{Offset: 8, Reason: fmt.Sprintf("function section declares %d functions but the code section has %d bodies", defined, res.codeCount)}
@@ -71,8 +61,6 @@ func countDefined(d *decoded) int {
 	}
 	return len(d.funcTypes) - imported
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // fill derives the summary facts from the decoded sections.
 func (m *Module) fill(d *decoded) {

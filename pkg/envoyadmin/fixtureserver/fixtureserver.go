@@ -9,9 +9,10 @@
 // code by the edits in scenario.go, and SetLatency and SetFault model slow and
 // broken proxies.
 //
-// The captures live outside the repository, in shared/fixtures/envoy next to
-// the module root; Dir finds them. server_info.json is the exception (see
-// testdata/README.md).
+// The captures are istio/istio's own test data, kept in captures/ (each
+// file's source in captures/README.md); Dir finds them, or the same files in
+// shared/fixtures/envoy next to the module root when CI provides it.
+// server_info.json is the exception (see testdata/README.md).
 package fixtureserver
 
 import (

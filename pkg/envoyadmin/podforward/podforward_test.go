@@ -68,7 +68,7 @@ func TestAdminAPIThroughPortForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fw.Close()
+	defer func() { _ = fw.Close() }()
 	tr := envoyadmin.DialTransport(fw.DialContext)
 	defer tr.CloseIdleConnections()
 	c := envoyadmin.New("http://web-1.shop:15000", tr, 0)
@@ -108,7 +108,7 @@ func TestRefusedPortGivesTheKubeletsReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fw.Close()
+	defer func() { _ = fw.Close() }()
 	tr := envoyadmin.DialTransport(fw.DialContext)
 	defer tr.CloseIdleConnections()
 	_, err = envoyadmin.New("http://web-1.shop:15099", tr, 0).Loggers(ctx)

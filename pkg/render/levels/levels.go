@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"istio.io/api/annotation"
+
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
@@ -273,7 +275,7 @@ func (inv Invocation) persistAdvice(reach []fleet.FilterReach) *Persist {
 		if len(inv.Spec.Loggers) > 0 {
 			v += "," + fleet.LevelSpec{Loggers: inv.Spec.Loggers}.String()
 		}
-		return &Persist{Annotation: "sidecar.istio.io/logLevel", Value: v, Restart: restart}
+		return &Persist{Annotation: annotation.SidecarLogLevel.Name, Value: v, Restart: restart}
 	}
 	comp := map[string]string{"misc": "error"}
 	if inv.Spec.Base != "" {
@@ -284,7 +286,7 @@ func (inv Invocation) persistAdvice(reach []fleet.FilterReach) *Persist {
 	for name, level := range inv.Spec.Loggers {
 		comp[name] = level
 	}
-	return &Persist{Annotation: "sidecar.istio.io/componentLogLevel", Value: fleet.LevelSpec{Loggers: comp}.String(), Restart: restart}
+	return &Persist{Annotation: annotation.SidecarComponentLogLevel.Name, Value: fleet.LevelSpec{Loggers: comp}.String(), Restart: restart}
 }
 
 // Formats are the -o values.
