@@ -117,8 +117,8 @@ type RunResult struct {
 	// Stats are the counters, gauges and histograms the script made through
 	// handle:stats(), by name as the script gave it (Envoy puts them under
 	// the filter's stats scope).
-	Stats []Stat       `json:"stats,omitempty"`
-	Hooks []string     `json:"hooks"`
+	Stats []Stat   `json:"stats,omitempty"`
+	Hooks []string `json:"hooks"`
 	// Failure is why the script failed; `wasm run` uses the same key.
 	Error *ScriptError `json:"failure,omitempty"`
 }

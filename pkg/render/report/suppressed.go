@@ -42,7 +42,7 @@ func suppressedNote(s finding.Summary) string {
 	return fmt.Sprintf(", %d suppressed", s.Suppressed)
 }
 
-// sarifSuppression is SARIF 2.1.0's suppression object (§3.35): kind
+// sarifSuppression is the suppression object of SARIF 2.1.0 (section 3.35): kind
 // "inSource" for a suppression stored in the artifact itself (the
 // filterdoctor.io/ignore annotation), "external" for one kept elsewhere
 // (a --suppress flag in a CI job); status "accepted".
