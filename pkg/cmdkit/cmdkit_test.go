@@ -1,0 +1,104 @@
+package cmdkit
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
+)
+
+func TestReleaseTargetOneRule(t *testing.T) {
+	newest := release.NewestIstio()
+	for _, tc := range []struct {
+		istio, envoy string
+		wantEnvoy    string
+		wantIstio    string
+		wantErr      string
+	}{
+		{"", "", newest.Envoy.String(), newest.Version.String(), ""},
+		{"1.24", "", "1.32", "1.24", ""},
+		{"1.24.3", "", "1.32", "1.24", ""},
+		{"", "1.32", "1.32", "1.24", ""},
+		{"", "1.99", "1.99", "", ""}, // newer than the table: newest facts
+		{"", "1.15", "", "", "--envoy-version 1.15: filterdoctor knows Envoy 1.16 and later"},
+		{"", "x", "", "", "--envoy-version: version"},
+		{"1.99", "", "", "", "--istio-version: unknown Istio version 1.99"},
+		{"1.24", "1.32", "", "", "--istio-version and --envoy-version cannot be combined"},
+	} {
+		r := ReleaseTarget{Istio: tc.istio, Envoy: tc.envoy}
+		got, err := r.Resolve()
+		if tc.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("%q/%q: error %v, want %q", tc.istio, tc.envoy, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.Envoy.String() != tc.wantEnvoy || got.IstioName() != tc.wantIstio {
+			t.Errorf("%q/%q: got Envoy %s Istio %q (%v), want %s %q", tc.istio, tc.envoy, got.Envoy, got.IstioName(), err, tc.wantEnvoy, tc.wantIstio)
+		}
+	}
+}
+
+func TestParseWorkload(t *testing.T) {
+	check := WorkloadOptions{SeparateArgs: true}
+	loglevel := WorkloadOptions{BareNameIsPod: true, Kinds: []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}}
+	for _, tc := range []struct {
+		args    []string
+		o       WorkloadOptions
+		want    string
+		wantErr string
+	}{
+		{nil, check, "<nil>", ""},
+		{[]string{"deploy/web"}, check, "Deployment/web", ""},
+		{[]string{"deployments.apps/web"}, check, "Deployment/web", ""},
+		{[]string{"Deployment", "web"}, check, "Deployment/web", ""},
+		{[]string{"cj/nightly"}, check, "CronJob/nightly", ""},
+		{[]string{"web"}, check, "", `target "web": want TYPE/NAME`},
+		{[]string{"svc/web"}, check, "", "(want deploy, sts, ds, rs, job, cronjob or pod)"},
+		{[]string{"web"}, loglevel, "Pod/web", ""},
+		{[]string{"job.batch/x"}, loglevel, "Job/x", ""},
+		{[]string{"cronjob/x"}, loglevel, "", "(want deploy, sts, ds, rs, job or pod)"},
+		{[]string{"deploy/a/b"}, loglevel, "", "want TYPE/NAME"},
+		{[]string{"deploy", "web"}, loglevel, "", "at most one target"},
+	} {
+		w, err := ParseWorkload(tc.args, tc.o)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: error %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		got := "<nil>"
+		if w != nil {
+			got = w.Kind + "/" + w.Name
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q: %s (%v), want %s", tc.args, got, err, tc.want)
+		}
+	}
+	for _, k := range WorkloadKinds {
+		if got := ShortRef(k.Kind, "x"); got != k.Short+"/x" {
+			t.Errorf("ShortRef(%s) = %s", k.Kind, got)
+		}
+	}
+}
+
+func TestOutputAndFailOn(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	o := AddOutputFlag(fs, "text", "json")
+	f := AddFailOnFlag(fs)
+	if err := fs.Parse([]string{"-o", "yaml", "--fail-on", "loud"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Validate(); err == nil || err.Error() != `--output "yaml": want one of text, json` {
+		t.Errorf("output: %v", err)
+	}
+	if err := f.Complete(); err == nil || !strings.HasPrefix(err.Error(), "--fail-on: ") {
+		t.Errorf("fail-on: %v", err)
+	}
+	if u := fs.Lookup("output").Usage; u != "output format: text or json" {
+		t.Errorf("usage %q", u)
+	}
+}
