@@ -17,7 +17,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
-	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/render/report"
@@ -32,11 +32,11 @@ type CheckOptions struct {
 
 	Files          []string
 	AllNamespaces  bool
-	IstioVersion   string
+	Release        *cmdkit.ReleaseTarget
 	RootNamespace  string
 	IstioNamespace string
-	Output         string
-	FailOn         string
+	Output         *cmdkit.Output
+	FailOn         *cmdkit.FailOn
 	Timeout        time.Duration
 	NoProxy        bool
 	Parallel       int
@@ -47,9 +47,7 @@ type CheckOptions struct {
 	target     *checks.TargetRef
 	namespace  string // explicit or kubeconfig namespace
 	explicitNS bool
-	istio      release.Istio
-	istioFlag  bool
-	failOn     finding.Severity // 0 means never fail
+	release    cmdkit.Release
 	color      bool
 	suppress   []suppress.Rule
 }
@@ -96,39 +94,33 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 
   # A rendered chart, with one accepted finding suppressed
   helm template shop chart/ | kubectl filterdoctor check -f - --suppress FD2021:Deployment/shop/web`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cmdkit.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Files, "filename", "f", nil, "manifest file or directory to check offline (repeatable; - for stdin)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "check workloads in every namespace")
-	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release to judge against, e.g. 1.24 (default: live, the proxy image tag of the targeted pods; offline, the newest known)")
+	o.Release = cmdkit.AddReleaseFlags(f, "the filters are judged against", "live, the proxy image tag of the targeted pods; offline, the newest known")
 	f.StringVar(&o.RootNamespace, "root-namespace", "", "mesh root namespace (default: live, meshConfig.rootNamespace from the mesh config; offline, istio-system)")
 	f.StringVar(&o.IstioNamespace, "istio-namespace", snapshot.DefaultRootNamespace, "namespace of Istio's mesh config ConfigMaps (istio, istio-sidecar-injector)")
 	f.BoolVar(&o.NoProxy, "no-proxy", false, "live: do not read the pods' istio-proxy admin APIs (judge only what the API server stores)")
 	f.IntVar(&o.Parallel, "parallel", fleet.DefaultParallelism, "live: how many istio-proxies to read at once")
 	f.IntVar(&o.AdminPort, "proxy-admin-port", 0, "live: Envoy admin port in every pod (default: the pod's proxy.istio.io/config, else meshConfig.defaultConfig.proxyAdminPort, else 15000)")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json, yaml or sarif")
-	f.StringVar(&o.FailOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
+	o.Output = cmdkit.AddOutputFlag(f, report.Formats...)
+	o.FailOn = cmdkit.AddFailOnFlag(f)
 	f.StringArrayVar(&o.Suppress, "suppress", nil, "suppress a finding: CODE, or CODE:KIND/NAMESPACE/NAME (repeatable; also the filterdoctor.io/ignore annotation); suppressed findings are listed and counted, never fail the run")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading the cluster, and again for reading the proxies (--request-timeout, when set, bounds each request and the whole API read)")
 	return cmd
 }
 
 // Complete fills derived fields from flags, arguments and kubeconfig.
-func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
-	target, err := parseTarget(args)
+func (o *CheckOptions) Complete(_ *cobra.Command, args []string) error {
+	target, err := cmdkit.ParseWorkload(args, checkTargets)
 	if err != nil {
 		return err
 	}
-	o.target = target
+	if target != nil {
+		o.target = &checks.TargetRef{Kind: target.Kind, Name: target.Name}
+	}
 	if o.kube.Namespace != nil && *o.kube.Namespace != "" {
 		o.namespace, o.explicitNS = *o.kube.Namespace, true
 	} else if len(o.Files) == 0 {
@@ -138,17 +130,11 @@ func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.namespace = ns
 	}
-	if o.IstioVersion == "" {
-		o.istio = release.NewestIstio()
-	} else if o.istio, err = release.LookupIstio(o.IstioVersion); err != nil {
+	if o.release, err = o.Release.Resolve(); err != nil {
 		return err
-	} else {
-		o.istioFlag = true
 	}
-	if o.FailOn != "none" {
-		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
-			return fmt.Errorf("--fail-on: %w (or none)", err)
-		}
+	if err := o.FailOn.Complete(); err != nil {
+		return err
 	}
 	if o.suppress, err = suppress.ParseRules(o.Suppress); err != nil {
 		return err
@@ -159,8 +145,8 @@ func (o *CheckOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate rejects flag combinations that cannot mean anything.
 func (o *CheckOptions) Validate() error {
-	if !report.ValidFormat(o.Output) {
-		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(report.Formats, ", "))
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if o.target != nil && o.AllNamespaces {
 		return fmt.Errorf("a workload name cannot be combined with --all-namespaces")
@@ -182,9 +168,6 @@ func (o *CheckOptions) Validate() error {
 
 // Run loads the snapshot, runs every check and renders the result.
 func (o *CheckOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// A check holds a whole mesh briefly while loading it; collecting more
 	// often keeps peak memory ~10% lower than GOGC=70 and ~20% lower than
 	// the default at no measurable cost in time (bench/check-vs-istioctl.sh).
@@ -200,11 +183,9 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if root == "" {
 		root = snap.Mesh.RootNamespace
 	}
-	opts := checks.Options{Istio: o.istio, RootNamespace: root, Target: o.target,
-		Release: checks.ReleaseOf(o.istio, "newest known release (no --istio-version)")}
-	if o.istioFlag {
-		opts.Release = checks.ReleaseOf(o.istio, "--istio-version")
-	}
+	istio := o.release.JudgeIstio()
+	opts := checks.Options{Istio: istio, RootNamespace: root, Target: o.target,
+		Release: checks.ReleaseOf(istio, o.release.Source("newest known release (no --istio-version)"))}
 	if !o.AllNamespaces && o.namespace != "" {
 		opts.Namespaces = []string{o.namespace}
 	}
@@ -226,16 +207,10 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if err := applySuppressions(&res, snap, o.suppress); err != nil {
 		return err
 	}
-	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output, Color: o.color, Version: clibase.Version}); err != nil {
+	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
-	if o.failOn != 0 && finding.AtOrAbove(res.Findings, o.failOn) {
-		n := 0
-		for _, f := range res.Findings {
-			if f.Severity >= o.failOn {
-				n++
-			}
-		}
+	if n := o.FailOn.Count(res.Findings); n > 0 {
 		return clibase.FindingsError{N: n}
 	}
 	return nil
@@ -295,7 +270,7 @@ func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, *rest.Conf
 // the release to judge against from their proxy images.
 func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *snapshot.Snapshot, opts *checks.Options) {
 	pods := checks.NewContext(snap, *opts).TargetPods()
-	if !o.istioFlag {
+	if !o.release.Set() {
 		if r, source, ok := liveRelease(pods); ok {
 			opts.Istio, opts.Release = r, checks.ReleaseOf(r, source)
 		}
@@ -393,42 +368,8 @@ func hasWorkload(snap *snapshot.Snapshot, t *checks.TargetRef) bool {
 	return false
 }
 
-// workloadAliases maps kubectl's spellings to kinds.
-var workloadAliases = map[string]string{
-	"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-	"sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
-	"ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
-	"rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
-	"job": "Job", "jobs": "Job",
-	"cj": "CronJob", "cronjob": "CronJob", "cronjobs": "CronJob",
-	"po": "Pod", "pod": "Pod", "pods": "Pod",
-}
-
-// parseTarget accepts TYPE/NAME or TYPE NAME, with TYPE as kubectl spells it
-// (optionally with its API group, e.g. deployments.apps).
-func parseTarget(args []string) (*checks.TargetRef, error) {
-	var typ, name string
-	switch len(args) {
-	case 0:
-		return nil, nil
-	case 1:
-		var ok bool
-		typ, name, ok = strings.Cut(args[0], "/")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("target %q: want TYPE/NAME, e.g. deploy/web", args[0])
-		}
-	case 2:
-		typ, name = args[0], args[1]
-	default:
-		return nil, fmt.Errorf("want at most one target, got %d arguments", len(args))
-	}
-	base, _, _ := strings.Cut(strings.ToLower(typ), ".")
-	kind, ok := workloadAliases[base]
-	if !ok {
-		return nil, fmt.Errorf("target type %q is not a workload (want deploy, sts, ds, rs, job, cronjob or pod)", typ)
-	}
-	return &checks.TargetRef{Kind: kind, Name: name}, nil
-}
+// checkTargets: check takes every workload kind, as TYPE/NAME or TYPE NAME.
+var checkTargets = cmdkit.WorkloadOptions{SeparateArgs: true}
 
 // useColor follows the NO_COLOR convention and colours only terminals.
 func useColor(streams genericiooptions.IOStreams) bool {

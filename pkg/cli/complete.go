@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
@@ -261,13 +262,12 @@ var workloadTypes = []struct {
 // workloadGVR finds the resource of a TYPE as kubectl users spell it
 // (deploy, deployment, deployments.apps, ...), as check and loglevel accept.
 func workloadGVR(typ string) (schema.GroupVersionResource, bool) {
-	base, _, _ := strings.Cut(strings.ToLower(typ), ".")
-	kind, ok := workloadAliases[base]
+	kind, ok := cmdkit.LookupKind(typ)
 	if !ok {
 		return schema.GroupVersionResource{}, false
 	}
 	for _, t := range workloadTypes {
-		if k := workloadAliases[t.short]; k == kind {
+		if t.short == kind.Short {
 			return t.gvr, true
 		}
 	}
@@ -298,25 +298,17 @@ func (l liveCompleter) workloadTarget(toComplete string, types []string) ([]cobr
 	return withPrefix(names, typ+"/", toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
-func typeShorts() []string {
-	out := make([]string, len(workloadTypes))
-	for i, t := range workloadTypes {
-		out[i] = t.short
-	}
-	return out
-}
-
 // checkTarget completes `check [TYPE/NAME | TYPE NAME]`.
 func (l liveCompleter) checkTarget(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	switch len(args) {
 	case 0:
-		return l.workloadTarget(toComplete, typeShorts())
+		return l.workloadTarget(toComplete, checkTargets.ShortNames())
 	case 1:
 		if strings.Contains(args[0], "/") {
 			break
 		}
 		// TYPE NAME: the names alone.
-		out, dir := l.workloadTarget(args[0]+"/"+toComplete, typeShorts())
+		out, dir := l.workloadTarget(args[0]+"/"+toComplete, checkTargets.ShortNames())
 		for i, c := range out {
 			out[i] = strings.TrimPrefix(c, args[0]+"/")
 		}
@@ -330,7 +322,7 @@ var loglevelLevels = []string{"trace", "debug", "info", "warning", "error", "cri
 
 // loglevelArgs completes `loglevel [LEVELS] [TYPE/NAME]`.
 func (l liveCompleter) loglevelArgs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	types := []string{"pod", "deploy", "sts", "ds", "rs", "job"}
+	types := loglevelTargets.ShortNames()
 	targetGiven := slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, "/") })
 	if targetGiven || len(args) >= 2 {
 		return nil, cobra.ShellCompDirectiveNoFileComp

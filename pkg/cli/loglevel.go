@@ -20,6 +20,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/render/levels"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
@@ -40,7 +41,7 @@ type LoglevelOptions struct {
 	All           bool
 	Reset         bool
 	For           time.Duration
-	Output        string
+	Output        *cmdkit.Output
 	AdminPort     int
 	Timeout       time.Duration
 	Parallel      int
@@ -125,22 +126,14 @@ ended --for's wait and the levels were restored.`,
   # Back to the levels from before filterdoctor changed them
   kubectl filterdoctor loglevel --reset deploy/web -n shop`,
 		Args: cobra.MaximumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cmdkit.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Selector, "selector", "l", "", "label selector of the pods, instead of TYPE/NAME")
 	f.BoolVar(&o.All, "all", false, "a bare LEVEL sets every logger, not just lua and wasm")
 	f.BoolVar(&o.Reset, "reset", false, "restore the levels saved before filterdoctor's first change (the start-up levels for a pod with nothing saved)")
 	f.DurationVar(&o.For, "for", 0, "set LEVELS for this long (e.g. 5m), then restore the previous levels; Ctrl-C restores at once")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(levels.Formats, " or "))
+	o.Output = cmdkit.AddOutputFlag(f, levels.Formats...)
 	f.IntVar(&o.AdminPort, "proxy-admin-port", fleet.DefaultAdminPort, "Envoy admin port in the pod (default: the pod's proxy.istio.io/config proxyAdminPort, else 15000)")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for each Kubernetes and Envoy admin request")
 	f.IntVar(&o.Parallel, "parallel", fleet.DefaultParallelism, "how many proxies to read and change at once (1: one after the other)")
@@ -173,7 +166,7 @@ func (o *LoglevelOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.spec = spec
 	}
 	if targetArg != "" {
-		t, err := fleet.ParseTarget(targetArg)
+		t, err := cmdkit.ParseWorkload([]string{targetArg}, loglevelTargets)
 		if err != nil {
 			return err
 		}
@@ -191,6 +184,11 @@ func (o *LoglevelOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// loglevelTargets: loglevel acts on pods, so a bare NAME is a pod; a
+// CronJob has no pods of its own to change.
+var loglevelTargets = cmdkit.WorkloadOptions{BareNameIsPod: true,
+	Kinds: []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}}
 
 func looksLikeLevels(s string) bool {
 	_, err := fleet.ParseLevelSpec(s)
@@ -216,8 +214,8 @@ func (o *LoglevelOptions) Validate() error {
 		return errors.New("--all needs a LEVEL to set every logger to (listing always shows every logger)")
 	case o.All && o.spec.Base == "":
 		return fmt.Errorf("--all needs a bare LEVEL, e.g. --all debug or --all debug,misc:error (got %q)", o.levelArg)
-	case o.Output != "text" && o.Output != "json":
-		return fmt.Errorf("unknown output format %q: use text or json", o.Output)
+	case o.Output.Validate() != nil:
+		return o.Output.Validate()
 	case o.AdminPort < 1 || o.AdminPort > 65535:
 		return fmt.Errorf("--proxy-admin-port %d is not a port", o.AdminPort)
 	case o.Timeout <= 0:
@@ -303,13 +301,13 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 	inv := o.invocation()
 	rep := levels.Build(out, inv)
 	if o.For == 0 || len(changedPods(out)) == 0 {
-		if err := levels.Write(o.streams.Out, rep, o.Output); err != nil {
+		if err := levels.Write(o.streams.Out, rep, o.Output.Value); err != nil {
 			return err
 		}
 		return partial(out, verbFor(o.action()))
 	}
 
-	if o.Output == "text" {
+	if o.Output.Value == "text" {
 		if err := levels.Text(o.streams.Out, rep); err != nil {
 			return err
 		}
@@ -323,13 +321,13 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 	}
 	rrep := levels.Build(restored, inv)
 	rrep.Interrupted = interrupted
-	if o.Output == "text" {
+	if o.Output.Value == "text" {
 		if err := levels.Text(o.streams.Out, rrep); err != nil {
 			return err
 		}
 	} else {
 		rep.Restore = rrep
-		if err := levels.Write(o.streams.Out, rep, o.Output); err != nil {
+		if err := levels.Write(o.streams.Out, rep, o.Output.Value); err != nil {
 			return err
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
-	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
@@ -27,8 +27,7 @@ import (
 type WasmRunOptions struct {
 	streams genericiooptions.IOStreams
 
-	IstioVersion     string
-	EnvoyVersion     string
+	Release          *cmdkit.ReleaseTarget
 	VMConfig         string
 	PluginConfig     string
 	PluginName       string
@@ -42,7 +41,7 @@ type WasmRunOptions struct {
 	CallResponses    []string
 	Ticks            int
 	LogLevel         string
-	Output           string
+	Output           *cmdkit.Output
 	Timeout          time.Duration
 	Engine           string
 
@@ -79,19 +78,10 @@ unusable input).`,
   kubectl filterdoctor wasm run callout.wasm --plugin-config @config.json \
       --call-response 'outbound|8080||auth.shop.svc.cluster.local=403:denied' -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cmdkit.RunE(o),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release whose Envoy hosts the module (default: newest known)")
-	f.StringVar(&o.EnvoyVersion, "envoy-version", "", "Envoy release hosting the module, instead of --istio-version")
+	o.Release = cmdkit.AddReleaseFlags(f, "hosts the module", "the newest known")
 	f.StringVar(&o.VMConfig, "vm-config", "", "vm_config.configuration passed to proxy_on_vm_start (S or @file)")
 	f.StringVar(&o.PluginConfig, "plugin-config", "", "plugin configuration passed to proxy_on_configure (S or @file)")
 	f.StringVar(&o.PluginName, "plugin-name", "filterdoctor", "plugin name (property plugin_name)")
@@ -105,7 +95,7 @@ unusable input).`,
 	f.StringArrayVar(&o.CallResponses, "call-response", nil, "answer proxy_http_call to a cluster: cluster=STATUS:BODY (repeatable)")
 	f.IntVar(&o.Ticks, "ticks", 0, fmt.Sprintf("call proxy_on_tick N times when the module set a tick period (at most %d)", wasmhost.MaxTicks))
 	f.StringVar(&o.LogLevel, "log-level", "info", "level of Envoy's wasm logger; lower lines are shown as hidden")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	o.Output = cmdkit.AddOutputFlag(f, "text", "json")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "stop the module if the run takes longer")
 	f.StringVar(&o.Engine, "engine", "auto", "wazero engine: auto (compiled code from the cache when present, else the interpreter), compiler (compiles and fills the cache) or interpreter")
 	return cmd
@@ -113,8 +103,8 @@ unusable input).`,
 
 // Validate rejects flag values that cannot mean anything.
 func (o *WasmRunOptions) Validate() error {
-	if o.Output != "text" && o.Output != "json" {
-		return fmt.Errorf("--output %q: want text or json", o.Output)
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if o.Ticks < 0 || o.Ticks > wasmhost.MaxTicks {
 		return fmt.Errorf("--ticks %d: want 0 to %d (the bound on ticks)", o.Ticks, wasmhost.MaxTicks)
@@ -126,7 +116,7 @@ func (o *WasmRunOptions) Validate() error {
 }
 
 // Complete parses flags into host options.
-func (o *WasmRunOptions) Complete(args []string) error {
+func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 	o.file = args[0]
 	level, err := wasmhost.ParseLogLevel(o.LogLevel)
 	if err != nil {
@@ -136,7 +126,7 @@ func (o *WasmRunOptions) Complete(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--engine: %w", err)
 	}
-	envoy, istio, err := hostVersion(o.IstioVersion, o.EnvoyVersion)
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
@@ -149,7 +139,7 @@ func (o *WasmRunOptions) Complete(args []string) error {
 		return err
 	}
 	o.opts = wasmhost.Options{
-		File: o.file, Istio: istio, Envoy: envoy,
+		File: o.file, Istio: rel.IstioName(), Envoy: rel.Envoy,
 		VMConfig: vmConfig, PluginConfig: pluginConfig,
 		PluginName: o.PluginName, RootID: o.RootID, VMID: "",
 		Request:  wasmhost.Exchange{Body: []byte(o.RequestBody)},
@@ -190,36 +180,6 @@ func (o *WasmRunOptions) Complete(args []string) error {
 	return nil
 }
 
-// hostVersion picks the Envoy whose host surface the module gets.
-func hostVersion(istio, envoy string) (release.Version, string, error) {
-	switch {
-	case istio != "" && envoy != "":
-		return release.Version{}, "", errors.New("give --istio-version or --envoy-version, not both")
-	case envoy != "":
-		v, err := release.ParseVersion(envoy)
-		if err != nil {
-			return release.Version{}, "", fmt.Errorf("--envoy-version: %w", err)
-		}
-		oldest, newest := release.IstioReleases()[0].Envoy, release.NewestIstio().Envoy
-		if v.Less(oldest) || newest.Less(v) {
-			return release.Version{}, "", fmt.Errorf("--envoy-version %s: filterdoctor knows Envoy %s to %s", v, oldest, newest)
-		}
-		name := ""
-		if r, ok := release.IstioForEnvoy(v); ok {
-			name = r.Version.String()
-		}
-		return v, name, nil
-	case istio != "":
-		r, err := release.LookupIstio(istio)
-		if err != nil {
-			return release.Version{}, "", err
-		}
-		return r.Envoy, r.Version.String(), nil
-	}
-	r := release.NewestIstio()
-	return r.Envoy, r.Version.String(), nil
-}
-
 // valueOrFile reads "@path" from a file (at most snapshot.MaxFileSize, so
 // @/dev/zero cannot exhaust memory) and takes anything else literally.
 func valueOrFile(flag, v string) ([]byte, error) {
@@ -255,7 +215,7 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wasm run %s: %w", o.file, err)
 	}
-	if o.Output == "json" {
+	if o.Output.Value == "json" {
 		enc := json.NewEncoder(o.streams.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {

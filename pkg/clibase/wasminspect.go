@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
 )
@@ -49,10 +49,9 @@ type WasmInspectOptions struct {
 	// (kubectl-filterdoctor hands such command lines to the engine).
 	cluster ConfigMapSource
 
-	IstioVersion string
-	EnvoyVersion string
-	Output       string
-	FailOn       string
+	Release      *cmdkit.ReleaseTarget
+	Output       *cmdkit.Output
+	FailOn       *cmdkit.FailOn
 	ForConfigMap bool
 	Timeout      time.Duration
 
@@ -62,10 +61,7 @@ type WasmInspectOptions struct {
 	cmKey     string
 	namespace string
 	host      wasminspect.Host
-	failOn    finding.Severity
 }
-
-var wasmOutputFormats = []string{"text", "json", "yaml"}
 
 // NewWasmInspectCommand builds `wasm inspect`; cluster may be nil.
 func NewWasmInspectCommand(streams genericiooptions.IOStreams, cluster ConfigMapSource) *cobra.Command {
@@ -92,21 +88,12 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
   kubectl filterdoctor wasm inspect cm/filters:auth.wasm -n shop --envoy-version 1.33
   kubectl filterdoctor wasm inspect header-filter.wasm -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cmdkit.RunE(o),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.IstioVersion, "istio-version", "", "Istio release whose Envoy loads the module, e.g. 1.24 (default: the newest known)")
-	f.StringVar(&o.EnvoyVersion, "envoy-version", "", "Envoy release that loads the module, e.g. 1.32, instead of --istio-version")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or yaml")
-	f.StringVar(&o.FailOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
+	o.Release = cmdkit.AddReleaseFlags(f, "loads the module", "the newest known")
+	o.Output = cmdkit.AddOutputFlag(f, "text", "json", "yaml")
+	o.FailOn = cmdkit.AddFailOnFlag(f)
 	f.BoolVar(&o.ForConfigMap, "for-configmap", false, "the module will be mounted from a ConfigMap: check the 1 MiB limit (implied for cm/NAME)")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading a ConfigMap from the cluster")
 	return cmd
@@ -114,11 +101,8 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 
 // Validate rejects flag values and combinations that cannot mean anything.
 func (o *WasmInspectOptions) Validate() error {
-	if o.IstioVersion != "" && o.EnvoyVersion != "" {
-		return errors.New("--istio-version and --envoy-version cannot be combined")
-	}
-	if !slices.Contains(wasmOutputFormats, o.Output) {
-		return fmt.Errorf("--output %q: want one of %s", o.Output, strings.Join(wasmOutputFormats, ", "))
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
@@ -127,7 +111,7 @@ func (o *WasmInspectOptions) Validate() error {
 }
 
 // Complete parses the argument and flags.
-func (o *WasmInspectOptions) Complete(args []string) error {
+func (o *WasmInspectOptions) Complete(_ *cobra.Command, args []string) error {
 	arg := args[0]
 	if rest, ok := cutConfigMapPrefix(arg); ok {
 		o.cmName, o.cmKey, _ = strings.Cut(rest, ":")
@@ -138,30 +122,13 @@ func (o *WasmInspectOptions) Complete(args []string) error {
 	} else {
 		o.source = arg
 	}
-	switch {
-	case o.EnvoyVersion != "":
-		v, err := release.ParseVersion(o.EnvoyVersion)
-		if err != nil {
-			return fmt.Errorf("--envoy-version: %w", err)
-		}
-		if v.Less(release.OldestWasmEnvoy) {
-			return fmt.Errorf("--envoy-version %s: filterdoctor knows Envoy %s and later", v, release.OldestWasmEnvoy)
-		}
-		o.host = wasminspect.HostForEnvoy(v)
-	case o.IstioVersion != "":
-		i, err := release.LookupIstio(o.IstioVersion)
-		if err != nil {
-			return fmt.Errorf("--istio-version: %w", err)
-		}
-		o.host = wasminspect.HostForIstio(i)
-	default:
-		o.host = wasminspect.HostForIstio(release.NewestIstio())
+	rel, err := o.Release.Resolve()
+	if err != nil {
+		return err
 	}
-	if o.FailOn != "none" {
-		var err error
-		if o.failOn, err = finding.ParseSeverity(o.FailOn); err != nil {
-			return fmt.Errorf("--fail-on: %w (or none)", err)
-		}
+	o.host = wasminspect.Host{Envoy: rel.Envoy, Istio: rel.Istio}
+	if err := o.FailOn.Complete(); err != nil {
+		return err
 	}
 	if o.source == "" {
 		if o.cluster == nil {
@@ -194,9 +161,6 @@ func cutConfigMapPrefix(arg string) (string, bool) {
 
 // Run reads the module, inspects it and renders the report.
 func (o *WasmInspectOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	var rep wasminspect.Report
 	var err error
 	if o.source != "" {
@@ -209,7 +173,7 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 	}
 	// The inspector orders findings as Envoy meets the problems (imports
 	// in import order), which reads better than sorting by message.
-	switch o.Output {
+	switch o.Output.Value {
 	case "json":
 		// Signatures contain "->", which the default encoder escapes.
 		enc := json.NewEncoder(o.streams.Out)
@@ -224,16 +188,8 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
-	if o.failOn != 0 {
-		n := 0
-		for _, f := range rep.Findings {
-			if f.Severity >= o.failOn {
-				n++
-			}
-		}
-		if n > 0 {
-			return FindingsError{N: n}
-		}
+	if n := o.FailOn.Count(rep.Findings); n > 0 {
+		return FindingsError{N: n}
 	}
 	return nil
 }

@@ -78,6 +78,29 @@ func TestParseWorkload(t *testing.T) {
 			t.Errorf("%q: %s (%v), want %s", tc.args, got, err, tc.want)
 		}
 	}
+	// loglevel's spellings (formerly fleet.ParseTarget's own table).
+	for in, want := range map[string]Workload{
+		"web-abc":             {Kind: "Pod", Name: "web-abc"},
+		"pod/web-abc":         {Kind: "Pod", Name: "web-abc"},
+		"po/web-abc":          {Kind: "Pod", Name: "web-abc"},
+		"deploy/web":          {Kind: "Deployment", Name: "web"},
+		"deployment.apps/web": {Kind: "Deployment", Name: "web"},
+		"Deployments/web":     {Kind: "Deployment", Name: "web"},
+		"sts/db":              {Kind: "StatefulSet", Name: "db"},
+		"ds/agent":            {Kind: "DaemonSet", Name: "agent"},
+		"rs/web-7d9f8":        {Kind: "ReplicaSet", Name: "web-7d9f8"},
+		"job.batch/migrate":   {Kind: "Job", Name: "migrate"},
+	} {
+		got, err := ParseWorkload([]string{in}, loglevel)
+		if err != nil || *got != want {
+			t.Errorf("ParseWorkload(%q) = %+v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"svc/web", "deploy/", "deploy/a/b", "/web"} {
+		if _, err := ParseWorkload([]string{in}, loglevel); err == nil {
+			t.Errorf("ParseWorkload(%q) accepted", in)
+		}
+	}
 	for _, k := range WorkloadKinds {
 		if got := ShortRef(k.Kind, "x"); got != k.Short+"/x" {
 			t.Errorf("ShortRef(%s) = %s", k.Kind, got)

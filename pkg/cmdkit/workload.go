@@ -13,6 +13,9 @@ type Workload struct {
 	Name string
 }
 
+// String is the short kubectl spelling, e.g. "deploy/web".
+func (w *Workload) String() string { return ShortRef(w.Kind, w.Name) }
+
 // WorkloadKind is one kind TYPE/NAME can name: its kubectl short name
 // (what completion offers and ShortRef prints) and every spelling kubectl
 // accepts for it.

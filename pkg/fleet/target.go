@@ -15,6 +15,8 @@ import (
 	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 )
 
 // Clients are the typed API clients fleet reads pods and workloads with:
@@ -43,52 +45,12 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 	return &Clients{Core: core, Apps: apps, Batch: batch}, nil
 }
 
-// Target is a TYPE/NAME argument: one pod or a workload whose pods are
-// found through its selector.
-type Target struct {
-	Kind string // Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job
-	Name string
-}
-
-var targetKinds = map[string]string{
-	"pod": "Pod", "pods": "Pod", "po": "Pod",
-	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
-	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
-	"replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
-	"job": "Job", "jobs": "Job",
-}
-
-var kindShort = map[string]string{"Pod": "pod", "Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "ReplicaSet": "rs", "Job": "job", "CronJob": "cronjob"}
-
-// ParseTarget reads TYPE/NAME as kubectl spells it (deploy/web,
-// deployment.apps/web, pod/x or a bare pod name).
-func ParseTarget(s string) (*Target, error) {
-	typ, name, ok := strings.Cut(s, "/")
-	if !ok {
-		typ, name = "pod", s
-	}
-	typ = strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(typ, ".apps"), ".batch"))
-	kind, known := targetKinds[typ]
-	if !known {
-		return nil, fmt.Errorf("unsupported target type %q in %q: use pod, deploy, sts, ds, rs or job", typ, s)
-	}
-	if name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("bad target %q: want TYPE/NAME, e.g. deploy/web", s)
-	}
-	return &Target{Kind: kind, Name: name}, nil
-}
-
-// String is the short kubectl spelling, e.g. "deploy/web".
-func (t *Target) String() string { return ShortRef(t.Kind, t.Name) }
+// Target is a TYPE/NAME argument (parsed by cmdkit.ParseWorkload): one
+// pod or a workload whose pods are found through its selector.
+type Target = cmdkit.Workload
 
 // ShortRef spells kind/name the short kubectl way ("deploy/web").
-func ShortRef(kind, name string) string {
-	if s, ok := kindShort[kind]; ok {
-		return s + "/" + name
-	}
-	return strings.ToLower(kind) + "/" + name
-}
+func ShortRef(kind, name string) string { return cmdkit.ShortRef(kind, name) }
 
 // SkippedPod is a targeted pod whose proxy was not read or not changed,
 // and why. Pods are never dropped silently.
