@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
@@ -44,7 +46,7 @@ type luaRunOptions struct {
 	requestBody     string
 	responseBody    string
 	callResponses   []string
-	output          string
+	output          *cmdkit.Output
 	timeout         time.Duration
 
 	input lua.RunInput
@@ -81,15 +83,7 @@ could not run (bad flags, unusable input).`,
 		Example: `  kubectl filterdoctor lua run filter.lua --request-header :path=/admin --request-header x-user=bob
   kubectl filterdoctor lua run envoyfilter.yaml --call-response 'outbound|8080||auth.shop.svc.cluster.local=200:ok' -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := o.complete(args); err != nil {
-				return err
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			return o.run()
-		},
+		RunE: cmdkit.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&o.requestHeaders, "request-header", nil, "request header NAME=VALUE (repeatable; :path=/x sets a pseudo-header)")
@@ -98,15 +92,15 @@ could not run (bad flags, unusable input).`,
 	f.StringVar(&o.responseBody, "response-body", "", "response body")
 	f.StringArrayVar(&o.callResponses, "call-response", nil, "answer httpCall to CLUSTER with CLUSTER=STATUS:BODY (repeatable)")
 	f.StringVar(&o.script, "script", "", "which script of an EnvoyFilter to run (as listed when there are several)")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	o.output = cmdkit.AddOutputFlag(f, "text", "json")
 	f.DurationVar(&o.timeout, "timeout", lua.DefaultRunTimeout, "stop the script after this long")
 	return cmd
 }
 
-// validate rejects flag values that cannot mean anything.
-func (o *luaRunOptions) validate() error {
-	if o.output != "text" && o.output != "json" {
-		return fmt.Errorf("--output %q: want text or json", o.output)
+// Validate rejects flag values that cannot mean anything.
+func (o *luaRunOptions) Validate() error {
+	if err := o.output.Validate(); err != nil {
+		return err
 	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
@@ -114,8 +108,8 @@ func (o *luaRunOptions) validate() error {
 	return nil
 }
 
-// complete parses the argument and flags into the run's input.
-func (o *luaRunOptions) complete(args []string) error {
+// Complete parses the argument and flags into the run's input.
+func (o *luaRunOptions) Complete(_ *cobra.Command, args []string) error {
 	o.path = args[0]
 	var err error
 	if o.input.RequestHeaders, err = parseHeaderFlags("--request-header", o.requestHeaders); err != nil {
@@ -235,10 +229,10 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func (o *luaRunOptions) run() error {
+func (o *luaRunOptions) Run(context.Context) error {
 	res := lua.Run(o.src, o.input)
 	var err error
-	if o.output == "json" {
+	if o.output.Value == "json" {
 		enc := json.NewEncoder(o.streams.Out)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)

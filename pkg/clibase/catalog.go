@@ -1,44 +1,62 @@
 package clibase
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 )
 
+// checksOptions are the inputs of `checks`.
+type checksOptions struct {
+	streams genericiooptions.IOStreams
+	output  *cmdkit.Output
+}
+
 // NewChecksCommand builds `checks`.
 func NewChecksCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	var output string
+	o := &checksOptions{streams: streams}
 	cmd := &cobra.Command{
 		Use:   "checks",
 		Short: "List every finding code with its severity and title",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			codes := finding.All()
-			switch output {
-			case "text":
-				return render.CatalogText(streams.Out, codes)
-			case "json":
-				return render.JSON(streams.Out, render.Catalog(codes))
-			case "yaml":
-				return render.YAML(streams.Out, render.Catalog(codes))
-			case "markdown":
-				return render.CatalogMarkdown(streams.Out, codes)
-			}
-			return fmt.Errorf("--output %q: want text, json, yaml or markdown", output)
-		},
+		RunE:  cmdkit.RunE(o),
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json, yaml or markdown")
+	o.output = cmdkit.AddOutputFlag(cmd.Flags(), "text", "json", "yaml", "markdown")
 	return cmd
+}
+
+func (o *checksOptions) Complete(*cobra.Command, []string) error { return nil }
+func (o *checksOptions) Validate() error                         { return o.output.Validate() }
+
+func (o *checksOptions) Run(context.Context) error {
+	codes := finding.All()
+	switch o.output.Value {
+	case "json":
+		return render.JSON(o.streams.Out, render.Catalog(codes))
+	case "yaml":
+		return render.YAML(o.streams.Out, render.Catalog(codes))
+	case "markdown":
+		return render.CatalogMarkdown(o.streams.Out, codes)
+	}
+	return render.CatalogText(o.streams.Out, codes)
+}
+
+// explainOptions are the inputs of `explain CODE`.
+type explainOptions struct {
+	streams genericiooptions.IOStreams
+	code    *finding.Code
 }
 
 // NewExplainCommand builds `explain CODE`.
 func NewExplainCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &explainOptions{streams: streams}
 	return &cobra.Command{
 		Use:     "explain CODE",
 		Short:   "Explain a finding code: what it means, why, how to fix it",
@@ -50,15 +68,22 @@ func NewExplainCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			return CompleteCodes(cmd, args, toComplete)
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
-			c, ok := finding.Lookup(args[0])
-			if !ok {
-				return fmt.Errorf("unknown code %q; `kubectl filterdoctor checks` lists them", args[0])
-			}
-			return render.Explain(streams.Out, c)
-		},
+		RunE: cmdkit.RunE(o),
 	}
 }
+
+func (o *explainOptions) Complete(_ *cobra.Command, args []string) error {
+	c, ok := finding.Lookup(args[0])
+	if !ok {
+		return fmt.Errorf("unknown code %q; `kubectl filterdoctor checks` lists them", args[0])
+	}
+	o.code = c
+	return nil
+}
+
+func (o *explainOptions) Validate() error { return nil }
+
+func (o *explainOptions) Run(context.Context) error { return render.Explain(o.streams.Out, o.code) }
 
 // CompleteCodes completes a finding code, each with its title (explain's
 // argument, check's --suppress). Lower-case input matches too, as Lookup

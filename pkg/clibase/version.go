@@ -1,6 +1,7 @@
 package clibase
 
 import (
+	"context"
 	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 )
 
 // Executable is what `version` says of one of the two executables.
@@ -121,7 +124,7 @@ var Engine func() (string, error)
 
 // NewVersionCommand builds `version`.
 func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	var output string
+	o := &versionOptions{streams: streams}
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go release of filterdoctor's executables",
@@ -129,48 +132,56 @@ func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 platform: the one running and, run as kubectl-filterdoctor, the filterdoctor-engine it
 hands commands to (read from its build information, without running it).`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			exes := []Executable{Self()}
-			if Engine != nil {
-				if path, err := Engine(); err != nil {
-					exes = append(exes, Executable{Name: "filterdoctor-engine", Error: err.Error()})
-				} else {
-					exes = append(exes, Describe("filterdoctor-engine", path))
-				}
-			}
-			switch output {
-			case "json":
-				b, err := json.MarshalIndent(struct {
-					Version     string       `json:"version"`
-					Executables []Executable `json:"executables"`
-				}{Version, exes}, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(streams.Out, "%s\n", b)
-				return err
-			case "text":
-				var b strings.Builder
-				fmt.Fprintf(&b, "filterdoctor %s\n", Version)
-				for _, e := range exes {
-					if e.Error != "" {
-						fmt.Fprintf(&b, "  %s: %s\n", e.Name, e.Error)
-						continue
-					}
-					commit := e.Commit
-					if commit == "" {
-						commit = "unknown commit"
-					} else if e.Modified {
-						commit += " (modified)"
-					}
-					fmt.Fprintf(&b, "  %s %s, %s, %s, %s\n", e.Name, e.Version, commit, e.Go, e.Platform)
-				}
-				_, err := fmt.Fprint(streams.Out, b.String())
-				return err
-			}
-			return fmt.Errorf("--output %q: want text or json", output)
-		},
+		RunE: cmdkit.RunE(o),
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	o.output = cmdkit.AddOutputFlag(cmd.Flags(), "text", "json")
 	return cmd
+}
+
+// versionOptions are the inputs of `version`.
+type versionOptions struct {
+	streams genericiooptions.IOStreams
+	output  *cmdkit.Output
+}
+
+func (o *versionOptions) Complete(*cobra.Command, []string) error { return nil }
+func (o *versionOptions) Validate() error                         { return o.output.Validate() }
+
+func (o *versionOptions) Run(context.Context) error {
+	exes := []Executable{Self()}
+	if Engine != nil {
+		if path, err := Engine(); err != nil {
+			exes = append(exes, Executable{Name: "filterdoctor-engine", Error: err.Error()})
+		} else {
+			exes = append(exes, Describe("filterdoctor-engine", path))
+		}
+	}
+	if o.output.Value == "json" {
+		b, err := json.MarshalIndent(struct {
+			Version     string       `json:"version"`
+			Executables []Executable `json:"executables"`
+		}{Version, exes}, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.streams.Out, "%s\n", b)
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "filterdoctor %s\n", Version)
+	for _, e := range exes {
+		if e.Error != "" {
+			fmt.Fprintf(&b, "  %s: %s\n", e.Name, e.Error)
+			continue
+		}
+		commit := e.Commit
+		if commit == "" {
+			commit = "unknown commit"
+		} else if e.Modified {
+			commit += " (modified)"
+		}
+		fmt.Fprintf(&b, "  %s %s, %s, %s, %s\n", e.Name, e.Version, commit, e.Go, e.Platform)
+	}
+	_, err := fmt.Fprint(o.streams.Out, b.String())
+	return err
 }
