@@ -66,7 +66,7 @@ func registerCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlag
 				mustRegister(c.RegisterFlagCompletionFunc(f.Name, fn))
 			}
 		})
-		switch namePath(c) {
+		switch clibase.CommandPath(c) {
 		case "check":
 			c.ValidArgsFunction = live.checkTarget
 		case "loglevel":
@@ -81,15 +81,6 @@ func mustRegister(err error) {
 	if err != nil {
 		panic(err) // a flag renamed without its completion: caught by every test run
 	}
-}
-
-// namePath is the command's words after the root: "wasm inspect".
-func namePath(c *cobra.Command) string {
-	var words []string
-	for ; c.HasParent(); c = c.Parent() {
-		words = append([]string{c.Name()}, words...)
-	}
-	return strings.Join(words, " ")
 }
 
 func walk(c *cobra.Command, fn func(*cobra.Command)) {

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/filterdoctor/filterdoctor/pkg/checks"
@@ -26,15 +25,6 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
-
-func newLuaCommand(_ *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "lua",
-		Short: "Work with Envoy Lua filter scripts",
-	}
-	cmd.AddCommand(newLuaRunCommand(streams))
-	return cmd
-}
 
 // luaRunOptions are the flags of `lua run`.
 type luaRunOptions struct {

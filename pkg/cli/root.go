@@ -44,22 +44,17 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 func newRootCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	root := clibase.NewRootCommand(streams)
 	kube.AddFlags(root.PersistentFlags())
-	wasm := clibase.NewWasmCommand()
-	wasm.AddCommand(
-		clibase.NewWasmInspectCommand(streams, kubeConfigMaps{kube}),
-		newWasmRunCommand(kube, streams),
-	)
-	offline := []*cobra.Command{clibase.NewChecksCommand(streams), clibase.NewExplainCommand(streams), clibase.NewVersionCommand(streams)}
-	for _, c := range offline {
-		hideKubeFlagsInHelp(c)
-	}
-	root.AddCommand(
-		newCheckCommand(kube, streams),
-		offline[0], offline[1], offline[2],
-		newLuaCommand(kube, streams),
-		wasm,
-		newLoglevelCommand(kube, streams),
-	)
+	env := clibase.Env{Streams: streams, ConfigMaps: kubeConfigMaps{kube}}
+	clibase.AddCommands(root, env, map[string]func(clibase.Env) *cobra.Command{
+		"check":    func(e clibase.Env) *cobra.Command { return newCheckCommand(kube, e.Streams) },
+		"loglevel": func(e clibase.Env) *cobra.Command { return newLoglevelCommand(kube, e.Streams) },
+		"lua run":  func(e clibase.Env) *cobra.Command { return newLuaRunCommand(e.Streams) },
+		"wasm run": func(e clibase.Env) *cobra.Command { return newWasmRunCommand(kube, e.Streams) },
+	}, func(row clibase.Command, c *cobra.Command) {
+		if row.Offline {
+			hideKubeFlagsInHelp(c)
+		}
+	})
 	registerCompletions(root, kube)
 	return root
 }

@@ -173,3 +173,11 @@ func NewWasmCommand() *cobra.Command {
 		},
 	}
 }
+
+// NewLuaCommand builds the `lua` group; callers add its subcommands.
+func NewLuaCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lua",
+		Short: "Work with Envoy Lua filter scripts",
+	}
+}

@@ -1,6 +1,7 @@
 // Package dispatch is kubectl-filterdoctor's entry point. It runs the
 // commands that need no Kubernetes client, Envoy protos, Lua VM or Wasm
-// runtime (version, checks, explain, wasm inspect FILE) in-process, so they
+// runtime (the InPlugin rows of clibase.Commands: version, checks, explain,
+// wasm inspect FILE) in-process, so they
 // start in a few milliseconds, and hands every other command line, unchanged,
 // to the filterdoctor-engine executable installed beside it.
 //
@@ -45,26 +46,20 @@ func Main(args []string, streams genericiooptions.IOStreams) int {
 	return handOff(engine, args, append(os.Environ(), clibase.PluginVersionEnv+"="+clibase.Version), streams)
 }
 
-// newRootCommand is the part of the command tree that runs in-process. Its
-// commands are built by the same constructors as the engine's.
+// newRootCommand is the part of the command tree that runs in-process: the
+// InPlugin rows of clibase.Commands, built by the same constructors as the
+// engine's.
 func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	root := clibase.NewRootCommand(streams)
-	wasm := clibase.NewWasmCommand()
-	wasm.AddCommand(clibase.NewWasmInspectCommand(streams, nil))
-	root.AddCommand(
-		clibase.NewVersionCommand(streams),
-		clibase.NewChecksCommand(streams),
-		clibase.NewExplainCommand(streams),
-		wasm,
-	)
+	clibase.AddCommands(root, clibase.Env{Streams: streams}, nil, nil)
 	return root
 }
 
 // InProcess reports whether args is a well-formed command line for one of the
-// in-process commands. Anything else (help, a kube flag such as -n or
-// --kubeconfig, a cm/NAME module, an unknown command, a usage error) goes to
-// the engine, whose full command tree prints the same output or error it
-// always would.
+// InPlugin commands of clibase.Commands that its row does not hand over.
+// Anything else (help, a kube flag such as -n or --kubeconfig, a cm/NAME
+// module, an unknown command, a usage error) goes to the engine, whose full
+// command tree prints the same output or error it always would.
 func InProcess(args []string) bool {
 	root := newRootCommand(genericiooptions.IOStreams{In: eofReader{}, Out: io.Discard, ErrOut: io.Discard})
 	cmd, rest, err := root.Find(args)
@@ -79,10 +74,8 @@ func InProcess(args []string) bool {
 	if err := cmd.ValidateArgs(positional); err != nil {
 		return false
 	}
-	if cmd.Name() == "inspect" && clibase.IsConfigMapRef(positional[0]) {
-		return false
-	}
-	return true
+	row, ok := clibase.LookupCommand(clibase.CommandPath(cmd))
+	return ok && row.Where == clibase.InPlugin && (row.HandOver == nil || !row.HandOver(positional))
 }
 
 // CompletionName is the executable kubectl runs to complete the plugin's
