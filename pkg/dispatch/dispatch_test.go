@@ -144,6 +144,11 @@ func TestExecutables(t *testing.T) {
 			{[]string{"wasm", "inspect", filepath.Join(alone, "missing.wasm")}, "", 2},
 			{[]string{"wasm", "inspect", good, "-o", "sarif"}, "", 2},
 			{[]string{"wasm", "inspect", good, "--istio-version", "0.9"}, "", 2},
+			{[]string{"wasm", "inspect", good, "--envoy-version", "1.99"}, "", 0},
+			{[]string{"wasm", "inspect", good, "--envoy-version", "1.15"}, "", 2},
+			{[]string{"wasm", "inspect", good, "--istio-version", "1.24", "--envoy-version", "1.32"}, "", 2},
+			{[]string{"checks", "-o", "sarif"}, "", 2},
+			{[]string{"version", "-o", "yaml"}, "", 2},
 		} {
 			got := run(t, "", tc.stdin, frontAlone, tc.args...)
 			want := run(t, "", tc.stdin, engine, tc.args...)
