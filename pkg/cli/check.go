@@ -66,7 +66,8 @@ through the API server's port-forward, each pod's istio-proxy admin API (/server
 whether each filter is in the proxy's chain before the router, whether Envoy rejected a
 listener or extension config, whether the Wasm VM runs, and which log levels the proxy
 really has. --no-proxy skips the proxies. The Istio release judged against is read from
-the proxy image tag unless --istio-version is given; every output says which was used.
+the proxy image tag unless --istio-version or --envoy-version is given; every output says
+which was used.
 
 With -f, manifests are read from files and directories (recursively; multi-document YAML,
 JSON and kind: List) and nothing is read from a cluster. Without -n, every namespace in the
@@ -99,7 +100,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Files, "filename", "f", nil, "manifest file or directory to check offline (repeatable; - for stdin)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "check workloads in every namespace")
-	o.Release = cmdkit.AddReleaseFlags(f, "the filters are judged against", "live, the proxy image tag of the targeted pods; offline, the newest known")
+	o.Release = cmdkit.AddReleaseFlags(f, "runs the filters", "live, the proxy image tag of the targeted pods; offline, the newest known")
 	f.StringVar(&o.RootNamespace, "root-namespace", "", "mesh root namespace (default: live, meshConfig.rootNamespace from the mesh config; offline, istio-system)")
 	f.StringVar(&o.IstioNamespace, "istio-namespace", snapshot.DefaultRootNamespace, "namespace of Istio's mesh config ConfigMaps (istio, istio-sidecar-injector)")
 	f.BoolVar(&o.NoProxy, "no-proxy", false, "live: do not read the pods' istio-proxy admin APIs (judge only what the API server stores)")

@@ -103,6 +103,24 @@ func TestUnknownIstioVersionListsKnownOnes(t *testing.T) {
 	}
 }
 
+// check takes the release target every command takes: --envoy-version too,
+// and the report says which release was used and why.
+func TestCheckEnvoyVersion(t *testing.T) {
+	for envoy, want := range map[string]string{
+		"1.32": `"istio": "1.24"`,
+		"1.99": `"source": "--envoy-version (newer than every known release`,
+	} {
+		stdout, stderr, exit := runBinary(t, "check", "-f", cleanFixture, "--envoy-version", envoy, "-o", "json")
+		if exit != 0 || !strings.Contains(stdout, want) || !strings.Contains(stdout, `"envoy": "`+envoy+`"`) {
+			t.Errorf("--envoy-version %s: exit %d, stderr %q, stdout lacks %q:\n%s", envoy, exit, stderr, want, stdout)
+		}
+	}
+	_, stderr, exit := runBinary(t, "check", "-f", cleanFixture, "--istio-version", "1.24", "--envoy-version", "1.32")
+	if exit != 2 || !strings.Contains(stderr, "--istio-version and --envoy-version cannot be combined") {
+		t.Errorf("both flags: exit %d, stderr %q", exit, stderr)
+	}
+}
+
 func TestBrokenInputIsOneLineError(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
