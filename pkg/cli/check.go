@@ -211,10 +211,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
-	if n := o.FailOn.Count(res.Findings); n > 0 {
-		return clibase.FindingsError{N: n}
-	}
-	return nil
+	return o.FailOn.Err(res.Findings)
 }
 
 func (o *CheckOptions) inputName() string {

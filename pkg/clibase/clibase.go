@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 )
 
 // Exit codes, identical for every output format.
@@ -34,12 +36,8 @@ type FilterFailedError struct{ Msg string }
 func (e FilterFailedError) Error() string { return e.Msg }
 
 // FindingsError signals exit code 1 without printing anything more: the
-// findings were already rendered.
-type FindingsError struct{ N int }
-
-func (e FindingsError) Error() string {
-	return fmt.Sprintf("%d finding(s) at or above --fail-on", e.N)
-}
+// findings were already rendered (cmdkit.FailOn.Err returns it).
+type FindingsError = cmdkit.FindingsError
 
 // CodeError ends a run with exit code Code, after printing Err as one
 // line ("error: ...") when it is set: for outcomes that are neither success

@@ -188,10 +188,7 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
-	if n := o.FailOn.Count(rep.Findings); n > 0 {
-		return FindingsError{N: n}
-	}
-	return nil
+	return o.FailOn.Err(rep.Findings)
 }
 
 func (o *WasmInspectOptions) options(name, file string) wasminspect.Options {

@@ -49,3 +49,20 @@ func (f *FailOn) Count(fs []finding.Finding) int {
 	}
 	return n
 }
+
+// FindingsError signals exit code 1 without printing anything more: the
+// findings were already rendered.
+type FindingsError struct{ N int }
+
+func (e FindingsError) Error() string {
+	return fmt.Sprintf("%d finding(s) at or above --fail-on", e.N)
+}
+
+// Err is the run's outcome after its findings were rendered: a
+// FindingsError when any is at or above the level, else nil.
+func (f *FailOn) Err(fs []finding.Finding) error {
+	if n := f.Count(fs); n > 0 {
+		return FindingsError{N: n}
+	}
+	return nil
+}
