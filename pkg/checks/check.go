@@ -63,6 +63,7 @@ func All() []Check {
 		wasmPluginSpec{},
 		trafficExtensions{},
 		policyTargets{},
+		ambientFilters{},
 		runningPods{},
 		proxyFacts{},
 		manifestKinds{},

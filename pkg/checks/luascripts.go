@@ -258,6 +258,9 @@ func hiddenLuaLogs(c *Context, applied []*snapshot.Workload, logs []scriptLog) [
 		if !inScope[w] {
 			continue
 		}
+		if ambient, _ := c.AmbientFor(w); ambient {
+			continue // no sidecar, no lua logger: FD7006 says the filter does not run
+		}
 		if proxies := c.ProxiesOf(w); len(proxies) > 0 {
 			out = append(out, liveHiddenLuaLogs(w, proxies, logs)...)
 			continue

@@ -31,7 +31,7 @@ var (
 	EnvoyFilterNoSidecar = register(Code{
 		ID: "FD1005", Severity: Error,
 		Title:   "EnvoyFilter targets a workload that gets no sidecar",
-		Explain: "An EnvoyFilter patches the istio-proxy sidecar. A workload whose pods are not injected (namespace not labelled istio-injection=enabled or istio.io/rev, or sidecar.istio.io/inject: \"false\" on the pod template) has no proxy, so the filter can never run.",
+		Explain: "An EnvoyFilter patches the istio-proxy sidecar. A workload whose pods are not injected (namespace not labelled istio-injection=enabled or istio.io/rev, or sidecar.istio.io/inject: \"false\" on the pod template) has no proxy, so the filter can never run. A workload of an ambient namespace (istio.io/dataplane-mode=ambient) is FD7006's instead: there the fix is a waypoint, not injection.",
 		Fix:     "Label the namespace for injection (kubectl label namespace NS istio-injection=enabled) or remove the inject=false label, then restart the workload.",
 	})
 	EnvoyFilterLegacyName = register(Code{
