@@ -110,4 +110,11 @@ var (
 		Explain: "patch.filterClass (AUTHN, AUTHZ, STATS) was never implemented in istiod (istio/istio#51177), so the filter is not placed where the field suggests.",
 		Fix:     "Remove filterClass and position the filter with INSERT_BEFORE/INSERT_AFTER and a subFilter.",
 	})
+	EnvoyFilterWasmRuntime = register(Code{
+		ID: "FD1023", Severity: Error,
+		Title:   "EnvoyFilter Wasm VM runtime is not built into istio-proxy",
+		Explain: "vm_config.runtime picks the Wasm engine by extension name. istio-proxy is built with --define wasm=v8 (istio/proxy .bazelrc), so only envoy.wasm.runtime.v8 and the always-present envoy.wasm.runtime.null (modules compiled into Envoy) exist; envoy.wasm.runtime.wamr, .wasmtime and .wavm are upstream Envoy options that istio-proxy does not link. Envoy then logs \"Failed to create Wasm VM using ... runtime. Envoy was compiled without support for it\" (envoyproxy/envoy source/extensions/common/wasm/wasm_vm.cc createWasmVm) and rejects the filter, and with it the listener or extension config.",
+		Fix:     "Set vm_config.runtime: envoy.wasm.runtime.v8 (or let a WasmPlugin pick it).",
+		Example: "vm_config:\n  runtime: envoy.wasm.runtime.wasmtime",
+	})
 )
