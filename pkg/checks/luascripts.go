@@ -374,6 +374,9 @@ type clusterSet struct {
 	serviceNamespaces map[string]bool
 	haveEntries       bool
 	live              bool
+	// serviceRead reports, live, whether the Services of a namespace were
+	// read (check -n reads only the namespaces it is given).
+	serviceRead func(namespace string) bool
 }
 
 type clusterCandidate struct {
@@ -388,7 +391,8 @@ var istioBuiltinClusters = map[string]bool{
 }
 
 func knownClusters(c *Context) *clusterSet {
-	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live && !c.Snap.DeniedAny("services", "serviceentries.networking.istio.io")}
+	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live && !c.Snap.DeniedAny("services", "serviceentries.networking.istio.io"),
+		serviceRead: func(ns string) bool { return c.Snap.Complete("Service", ns) }}
 	for _, ef := range c.Snap.EnvoyFilters {
 		for _, p := range ef.EF.Spec.GetConfigPatches() {
 			if p.GetApplyTo().String() != "CLUSTER" {
@@ -457,6 +461,11 @@ func (cs *clusterSet) defined(name string) bool {
 		return true
 	}
 	if cs.live {
+		// A Service of a namespace the live run did not read (check -n
+		// shop calling auth/auth) is no evidence of absence.
+		if labels := strings.Split(host, "."); len(labels) >= 3 && labels[2] == "svc" && cs.serviceRead != nil {
+			return !cs.serviceRead(labels[1])
+		}
 		return false
 	}
 	if labels := strings.Split(host, "."); len(labels) >= 3 && labels[2] == "svc" {
