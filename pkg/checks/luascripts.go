@@ -203,6 +203,7 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 		}
 	}
 	reports := lua.LintAll(srcs, opts)
+	scoped := outboundClusters(c.Snap)
 	var out []finding.Finding
 	for i := 0; i < len(all); {
 		holder, applied := all[i].holder, all[i].applied
@@ -219,6 +220,9 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 			}
 			for _, l := range rep.Logs {
 				logs = append(logs, scriptLog{script: s, call: l})
+			}
+			if len(rep.Calls) > 0 && len(scoped) > 0 {
+				out = append(out, httpCallScope(c, scoped, holder, s, rep.Calls, applied())...)
 			}
 		}
 		out = append(out, hiddenLuaLogs(c, applied(), logs)...)

@@ -49,4 +49,11 @@ var (
 		Fix:     "Replace the EnvoyFilter with a WasmPlugin (Wasm) or, on Istio 1.30+, a TrafficExtension (Wasm or Lua) with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: WAYPOINT}].",
 		Example: "kind: EnvoyFilter\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]   # class istio-waypoint",
 	})
+	HTTPCallOutOfScope = register(Code{
+		ID: "FD7008", Severity: Error,
+		Title:   "httpCall cluster exists in the mesh but not in the calling proxy",
+		Explain: "Istio gives each proxy only the outbound clusters of its scope. A Sidecar resource limits it to its egress hosts (\"NAMESPACE/HOST\", \"./*\", \"*/*\"): the workload's own Sidecar (workloadSelector), else its namespace's default Sidecar, else the root namespace's default (istio/istio pilot/pkg/model/sidecar.go, push_context.go getSidecarScope). And a Service (annotation networking.istio.io/exportTo) or ServiceEntry (spec.exportTo) exported to other namespaces only is invisible elsewhere. A Lua httpCall naming an outbound cluster outside that scope finds no cluster in this proxy, though other proxies have it, and Envoy fails the call at request time (\"http call cluster invalid. Must be configured\").",
+		Fix:     "Add the service's \"NAMESPACE/HOST\" to the Sidecar's egress hosts, or export the Service or ServiceEntry to the caller's namespace.",
+		Example: "kind: Sidecar\nspec:\n  egress: [{hosts: [\"./*\", \"istio-system/*\"]}]   # the httpCall goes to auth/auth",
+	})
 )
