@@ -63,6 +63,7 @@ func All() []Check {
 		luaScripts{},
 		wasmPluginSelection{},
 		wasmPluginSpec{},
+		wasmPluginMatch{},
 		trafficExtensions{},
 		policyTargets{},
 		ambientFilters{},
