@@ -64,6 +64,7 @@ func All() []Check {
 		wasmPluginSelection{},
 		wasmPluginSpec{},
 		wasmPluginMatch{},
+		extensionOrder{},
 		trafficExtensions{},
 		policyTargets{},
 		ambientFilters{},

@@ -21,4 +21,11 @@ var (
 		Fix:     "List the target (container) port in match[].ports, or drop ports to match every inbound port.",
 		Example: "match:\n- mode: SERVER\n  ports: [{number: 80}]   # Service port; the container listens on 8080",
 	})
+	ExtensionPriorityTie = register(Code{
+		ID: "FD5007", Severity: Warning,
+		Title:   "Two plugins on one proxy share phase and priority, so creation time orders them",
+		Explain: "istiod orders the WasmPlugins and TrafficExtensions of a proxy per phase by priority, highest first; plugins of equal priority keep the order of their creation time (istio/istio pilot/pkg/model/push_context.go: sortConfigByCreationTime, then a stable sortByPriority). Two plugins in one phase with the same explicit priority therefore run in the order they happened to be applied: re-creating one (a restore, a GitOps re-sync, another cluster) swaps them. Setting a priority says the order matters, so a tie is a latent bug.",
+		Fix:     "Give the plugin that must run first the higher priority.",
+		Example: "phase: AUTHN\npriority: 10   # in two WasmPlugins for the same workload",
+	})
 )
