@@ -55,6 +55,7 @@ func All() []Check {
 		envoyFilterPatches{},
 		envoyFilterTypedConfig{},
 		envoyFilterWasmRuntime{},
+		envoyFilterExtensionRelease{},
 		sidecarAnnotations{},
 		wasmMounts{},
 		nativeLibraryMounts{},

@@ -117,4 +117,10 @@ var (
 		Fix:     "Set vm_config.runtime: envoy.wasm.runtime.v8 (or let a WasmPlugin pick it).",
 		Example: "vm_config:\n  runtime: envoy.wasm.runtime.wasmtime",
 	})
+	EnvoyFilterExtensionTooNew = register(Code{
+		ID: "FD1024", Severity: Error,
+		Title:   "EnvoyFilter uses a filter the judged istio-proxy release is not built with",
+		Explain: "istio-proxy links only the Envoy extensions listed in istio/proxy bazel/extension_config/extensions_build_config.bzl. envoy.filters.http.golang was enabled there for Istio 1.18 (istio/proxy PR #4463) and envoy.filters.http.dynamic_modules for Istio 1.31 (istio/proxy PR #6955). On an older release Envoy has no such filter: it rejects the listener (\"Didn't find a registered implementation for name\"), so the patch takes the whole listener down with it.",
+		Fix:     "Upgrade Istio to the release the message names, or write the filter as Wasm (a WasmPlugin) or Lua.",
+	})
 )
