@@ -100,7 +100,7 @@ var (
 	ManifestKindTypo = register(Code{
 		ID: "FD1021", Severity: Info,
 		Title:   "Object of an unknown kind looks like a misspelt kind filterdoctor checks",
-		Explain: "filterdoctor reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services, Namespaces, ConfigMaps, ServiceEntries, EnvoyFilters and WasmPlugins and counts every other object as skipped. An object whose kind is one or two letters (or only letter case) away from one of those is most likely a typo: the API server refuses it (\"no matches for kind\"), and filterdoctor did not check it.",
+		Explain: "filterdoctor reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services, Namespaces, ConfigMaps, ServiceEntries, Sidecars, EnvoyFilters, WasmPlugins and TrafficExtensions (and Gateway API Gateways) and counts every other object as skipped. An object whose kind is one or two letters (or only letter case) away from one of those is most likely a typo: the API server refuses it (\"no matches for kind\"), and filterdoctor did not check it.",
 		Fix:     "Correct the kind to the one named in the message.",
 		Example: "kind: EnvoyFilterr",
 	})
