@@ -224,6 +224,9 @@ func (logLevels) Name() string { return "log-levels" }
 func (logLevels) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, w := range c.Workloads() {
+		if ambient, _ := c.AmbientFor(w); ambient {
+			continue // no sidecar, no wasm logger: FD7006 says the filter does not run
+		}
 		var live []liveLevel
 		if proxies := c.ProxiesOf(w); len(proxies) > 0 {
 			live = liveLevels(proxies, "wasm", "info")

@@ -142,6 +142,9 @@ func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
 		t := EnvoyFilterTarget(ef)
+		if envoyFilterOnWaypoint(c, ef) {
+			continue // FD7007 (ambient.go)
+		}
 		if t.HasTargets {
 			fs = append(fs, targetRefFindings(c, ef, t)...)
 			continue
@@ -154,6 +157,9 @@ func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 		for _, w := range applied {
 			if !inList(c.Workloads(), w) {
 				continue
+			}
+			if ambient, _ := c.AmbientFor(w); ambient {
+				continue // FD7006 (ambient.go), whose fix fits ambient
 			}
 			if inj, why := c.InjectionFor(w); inj == NotInjected {
 				fs = append(fs, noSidecarFinding(c, w, why).With(refOf(ef.Object)))
@@ -182,6 +188,12 @@ func noSidecarFinding(c *Context, w *snapshot.Workload, why string) finding.Find
 			ref = ns.RefAt("metadata", "labels")
 		}
 		fix = fmt.Sprintf("kubectl label namespace %s istio-injection=enabled --overwrite, then kubectl rollout restart %s/%s -n %s.", w.Namespace, strings.ToLower(w.Kind), w.Name, w.Namespace)
+		if ns := c.Snap.Namespace(w.Namespace); ns != nil && ns.Labels[LabelDataplaneMode] == "ambient" {
+			// Labelling an ambient namespace for injection would move all
+			// its workloads to sidecars; this one opted out of ambient.
+			fix = fmt.Sprintf("Namespace %s is ambient and %s %s opted out (%s=none): remove that label so that it joins ambient, and attach the filter to its waypoint with targetRefs (a WasmPlugin or TrafficExtension); or give only this workload a sidecar with label %s: \"true\" on its pod template, then kubectl rollout restart %s/%s -n %s.",
+				w.Namespace, w.Kind, w.Name, LabelDataplaneMode, LabelInject, strings.ToLower(w.Kind), w.Name, w.Namespace)
+		}
 	}
 	return finding.EnvoyFilterNoSidecar.Newf(ref, fix,
 		"%s %s/%s gets no istio-proxy sidecar (%s), so no EnvoyFilter can apply to it.", w.Kind, w.Namespace, w.Name, why).

@@ -17,7 +17,7 @@ func (manifestKinds) Name() string { return "manifest-kinds" }
 // checkedKinds are the kinds the snapshot reads (snapshot.New).
 var checkedKinds = []string{
 	"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",
-	"Service", "Namespace", "ConfigMap", "ServiceEntry", "EnvoyFilter", "WasmPlugin",
+	"Service", "Namespace", "ConfigMap", "ServiceEntry", "Sidecar", "EnvoyFilter", "WasmPlugin",
 	"TrafficExtension",
 }
 

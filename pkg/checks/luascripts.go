@@ -203,6 +203,7 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 		}
 	}
 	reports := lua.LintAll(srcs, opts)
+	scoped := outboundClusters(c.Snap)
 	var out []finding.Finding
 	for i := 0; i < len(all); {
 		holder, applied := all[i].holder, all[i].applied
@@ -219,6 +220,9 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 			}
 			for _, l := range rep.Logs {
 				logs = append(logs, scriptLog{script: s, call: l})
+			}
+			if len(rep.Calls) > 0 && len(scoped) > 0 {
+				out = append(out, httpCallScope(c, scoped, holder, s, rep.Calls, applied())...)
 			}
 		}
 		out = append(out, hiddenLuaLogs(c, applied(), logs)...)
@@ -257,6 +261,9 @@ func hiddenLuaLogs(c *Context, applied []*snapshot.Workload, logs []scriptLog) [
 	for _, w := range applied {
 		if !inScope[w] {
 			continue
+		}
+		if ambient, _ := c.AmbientFor(w); ambient {
+			continue // no sidecar, no lua logger: FD7006 says the filter does not run
 		}
 		if proxies := c.ProxiesOf(w); len(proxies) > 0 {
 			out = append(out, liveHiddenLuaLogs(w, proxies, logs)...)
@@ -371,6 +378,9 @@ type clusterSet struct {
 	serviceNamespaces map[string]bool
 	haveEntries       bool
 	live              bool
+	// serviceRead reports, live, whether the Services of a namespace were
+	// read (check -n reads only the namespaces it is given).
+	serviceRead func(namespace string) bool
 }
 
 type clusterCandidate struct {
@@ -385,7 +395,8 @@ var istioBuiltinClusters = map[string]bool{
 }
 
 func knownClusters(c *Context) *clusterSet {
-	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live && !c.Snap.DeniedAny("services", "serviceentries.networking.istio.io")}
+	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live && !c.Snap.DeniedAny("services", "serviceentries.networking.istio.io"),
+		serviceRead: func(ns string) bool { return c.Snap.Complete("Service", ns) }}
 	for _, ef := range c.Snap.EnvoyFilters {
 		for _, p := range ef.EF.Spec.GetConfigPatches() {
 			if p.GetApplyTo().String() != "CLUSTER" {
@@ -454,6 +465,11 @@ func (cs *clusterSet) defined(name string) bool {
 		return true
 	}
 	if cs.live {
+		// A Service of a namespace the live run did not read (check -n
+		// shop calling auth/auth) is no evidence of absence.
+		if labels := strings.Split(host, "."); len(labels) >= 3 && labels[2] == "svc" && cs.serviceRead != nil {
+			return !cs.serviceRead(labels[1])
+		}
 		return false
 	}
 	if labels := strings.Split(host, "."); len(labels) >= 3 && labels[2] == "svc" {

@@ -62,11 +62,12 @@ func TestLuaFixtures(t *testing.T) {
 	}
 }
 
-// TestEveryLuaCodeHasFixtures: each FD3 code, and FD2020 (a Lua script's
-// logs hidden by the log level), has a fixture producing it, and clean
-// fixtures exist beside them.
+// TestEveryLuaCodeHasFixtures: each FD3 code, FD2020 (a Lua script's logs
+// hidden by the log level) and FD7008 (an httpCall cluster outside the
+// proxy's scope) has a fixture producing it, and clean fixtures exist
+// beside them.
 func TestEveryLuaCodeHasFixtures(t *testing.T) {
-	assertFixturesCover(t, "testdata/lua", []string{"FD3", "FD2020"}, nil, 5)
+	assertFixturesCover(t, "testdata/lua", []string{"FD3", "FD2020", "FD7008"}, nil, 5)
 }
 
 func TestLuaScriptsInFindsEveryForm(t *testing.T) {

@@ -30,6 +30,14 @@ var onlyInFiles = map[string]string{
 	"fd1022-duplicate-object.yaml": "an object given twice is one object in the cluster",
 }
 
+// otherNamespaceNotRead are offline fixtures whose finding rests on an
+// object of another namespace: `check -n shop` live reads only shop (and
+// the root namespace's policies), so live has no evidence either way and
+// says nothing, where the files hold both namespaces.
+var otherNamespaceNotRead = map[string]string{
+	"fd7008-exportto-hides-service.yaml": "the exportTo of Service auth/auth, which a live check -n shop does not read",
+}
+
 // TestOfflineFixturesRunLive applies each offline fixture of a shop
 // namespace to the real API server and requires `check` to find what the
 // offline check finds: the same codes on the same objects.
@@ -54,6 +62,9 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 		}
 		base := filepath.Base(path)
 		if _, ok := onlyInFiles[base]; ok {
+			continue
+		}
+		if _, ok := otherNamespaceNotRead[base]; ok {
 			continue
 		}
 		t.Run(base, func(t *testing.T) {

@@ -302,6 +302,9 @@ func renderWasmRun(r *wasmhost.Report) string {
 		}
 	}
 	section("Request headers", r.Request)
+	if rc := r.RouteCache; rc != nil {
+		p("\nRouting\n  %s\n", rc.Message)
+	}
 	section("Response headers", r.Response)
 	if lr := r.LocalReply; lr != nil {
 		p("\nLocal reply\n  %d %s\n", lr.Status, lr.Details)

@@ -3,7 +3,10 @@
 package envoyproto
 
 // knownTypes are the top-level messages of go-control-plane's
-// envoy/extensions and envoy/config packages.
+// envoy/extensions and envoy/config packages, and of the contrib filters
+// istio-proxy enables (ISTIO_ENABLED_CONTRIB_EXTENSIONS in istio/proxy
+// bazel/extension_config/extensions_build_config.bzl), which
+// go-control-plane publishes in a module of their own.
 var knownTypes = map[string]bool{
 	"envoy.config.accesslog.v3.AccessLog":                                                 true,
 	"envoy.config.accesslog.v3.AccessLogFilter":                                           true,
@@ -371,6 +374,9 @@ var knownTypes = map[string]bool{
 	"envoy.extensions.filters.http.gcp_authn.v3.TokenCacheConfig":                                                         true,
 	"envoy.extensions.filters.http.gcp_authn.v3.TokenHeader":                                                              true,
 	"envoy.extensions.filters.http.geoip.v3.Geoip":                                                                        true,
+	"envoy.extensions.filters.http.golang.v3alpha.Config":                                                                 true,
+	"envoy.extensions.filters.http.golang.v3alpha.ConfigsPerRoute":                                                        true,
+	"envoy.extensions.filters.http.golang.v3alpha.RouterPlugin":                                                           true,
 	"envoy.extensions.filters.http.grpc_field_extraction.v3.FieldExtractions":                                             true,
 	"envoy.extensions.filters.http.grpc_field_extraction.v3.GrpcFieldExtractionConfig":                                    true,
 	"envoy.extensions.filters.http.grpc_field_extraction.v3.RequestFieldValueDisposition":                                 true,
@@ -508,6 +514,7 @@ var knownTypes = map[string]bool{
 	"envoy.extensions.filters.network.generic_proxy.v3.RouteConfiguration":                                                true,
 	"envoy.extensions.filters.network.generic_proxy.v3.VirtualHost":                                                       true,
 	"envoy.extensions.filters.network.geoip.v3.Geoip":                                                                     true,
+	"envoy.extensions.filters.network.golang.v3alpha.Config":                                                              true,
 	"envoy.extensions.filters.network.http_connection_manager.v3.EnvoyMobileHttpConnectionManager":                        true,
 	"envoy.extensions.filters.network.http_connection_manager.v3.ForwardProtoConfig":                                      true,
 	"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager":                                   true,

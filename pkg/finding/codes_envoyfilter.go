@@ -31,7 +31,7 @@ var (
 	EnvoyFilterNoSidecar = register(Code{
 		ID: "FD1005", Severity: Error,
 		Title:   "EnvoyFilter targets a workload that gets no sidecar",
-		Explain: "An EnvoyFilter patches the istio-proxy sidecar. A workload whose pods are not injected (namespace not labelled istio-injection=enabled or istio.io/rev, or sidecar.istio.io/inject: \"false\" on the pod template) has no proxy, so the filter can never run.",
+		Explain: "An EnvoyFilter patches the istio-proxy sidecar. A workload whose pods are not injected (namespace not labelled istio-injection=enabled or istio.io/rev, or sidecar.istio.io/inject: \"false\" on the pod template) has no proxy, so the filter can never run. A workload of an ambient namespace (istio.io/dataplane-mode=ambient) is FD7006's instead: there the fix is a waypoint, not injection.",
 		Fix:     "Label the namespace for injection (kubectl label namespace NS istio-injection=enabled) or remove the inject=false label, then restart the workload.",
 	})
 	EnvoyFilterLegacyName = register(Code{
@@ -100,7 +100,7 @@ var (
 	ManifestKindTypo = register(Code{
 		ID: "FD1021", Severity: Info,
 		Title:   "Object of an unknown kind looks like a misspelt kind filterdoctor checks",
-		Explain: "filterdoctor reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services, Namespaces, ConfigMaps, ServiceEntries, EnvoyFilters and WasmPlugins and counts every other object as skipped. An object whose kind is one or two letters (or only letter case) away from one of those is most likely a typo: the API server refuses it (\"no matches for kind\"), and filterdoctor did not check it.",
+		Explain: "filterdoctor reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Pods, Services, Namespaces, ConfigMaps, ServiceEntries, Sidecars, EnvoyFilters, WasmPlugins and TrafficExtensions (and Gateway API Gateways) and counts every other object as skipped. An object whose kind is one or two letters (or only letter case) away from one of those is most likely a typo: the API server refuses it (\"no matches for kind\"), and filterdoctor did not check it.",
 		Fix:     "Correct the kind to the one named in the message.",
 		Example: "kind: EnvoyFilterr",
 	})
@@ -109,5 +109,18 @@ var (
 		Title:   "EnvoyFilter patch sets filterClass, which Istio ignores",
 		Explain: "patch.filterClass (AUTHN, AUTHZ, STATS) was never implemented in istiod (istio/istio#51177), so the filter is not placed where the field suggests.",
 		Fix:     "Remove filterClass and position the filter with INSERT_BEFORE/INSERT_AFTER and a subFilter.",
+	})
+	EnvoyFilterWasmRuntime = register(Code{
+		ID: "FD1023", Severity: Error,
+		Title:   "EnvoyFilter Wasm VM runtime is not built into istio-proxy",
+		Explain: "vm_config.runtime picks the Wasm engine by extension name. istio-proxy is built with --define wasm=v8 (istio/proxy .bazelrc), so only envoy.wasm.runtime.v8 and the always-present envoy.wasm.runtime.null (modules compiled into Envoy) exist; envoy.wasm.runtime.wamr, .wasmtime and .wavm are upstream Envoy options that istio-proxy does not link. Envoy then logs \"Failed to create Wasm VM using ... runtime. Envoy was compiled without support for it\" (envoyproxy/envoy source/extensions/common/wasm/wasm_vm.cc createWasmVm) and rejects the filter, and with it the listener or extension config.",
+		Fix:     "Set vm_config.runtime: envoy.wasm.runtime.v8 (or let a WasmPlugin pick it).",
+		Example: "vm_config:\n  runtime: envoy.wasm.runtime.wasmtime",
+	})
+	EnvoyFilterExtensionTooNew = register(Code{
+		ID: "FD1024", Severity: Error,
+		Title:   "EnvoyFilter uses a filter the judged istio-proxy release is not built with",
+		Explain: "istio-proxy links only the Envoy extensions listed in istio/proxy bazel/extension_config/extensions_build_config.bzl. envoy.filters.http.golang was enabled there for Istio 1.18 (istio/proxy PR #4463) and envoy.filters.http.dynamic_modules for Istio 1.31 (istio/proxy PR #6955). On an older release Envoy has no such filter: it rejects the listener (\"Didn't find a registered implementation for name\"), so the patch takes the whole listener down with it.",
+		Fix:     "Upgrade Istio to the release the message names, or write the filter as Wasm (a WasmPlugin) or Lua.",
 	})
 )

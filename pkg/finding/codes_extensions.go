@@ -35,4 +35,25 @@ var (
 		Explain: "Waypoint proxies (Gateways of class istio-waypoint) never use workload selectors: istiod attaches a WasmPlugin or TrafficExtension to a waypoint only through targetRefs (pilot/pkg/model/policyattachment.go ShouldAttachPolicy: \"waypoints never use selector\"; traffic_extension.proto: \"Waypoint proxies are required to use this field for policies to apply; selector policies will be ignored\"). A selector that names the waypoint's pod labels therefore applies to nothing.",
 		Fix:     "Replace selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: WAYPOINT}] (or kind: Service for one service behind the waypoint).",
 	})
+	SidecarFilterOnAmbient = register(Code{
+		ID: "FD7006", Severity: Error,
+		Title:   "Sidecar-only filter reaches an ambient workload, which has no sidecar",
+		Explain: "A pod of a namespace labelled istio.io/dataplane-mode=ambient (or a pod with that label), and not injected with a sidecar, is captured by the node's ztunnel, which only handles L4: it runs no Envoy HTTP filter chain. An EnvoyFilter, and a WasmPlugin or TrafficExtension attached by selector (the sidecar and gateway attachment), patch or attach to a sidecar proxy, so for such a workload they do nothing. L7 processing in ambient happens in a waypoint proxy, and a waypoint takes extensions only through targetRefs (istio/istio pilot/pkg/model/policyattachment.go ShouldAttachPolicy); EnvoyFilter is not supported on waypoints (FD7007). Labelling the namespace for sidecar injection instead would take the workload out of ambient.",
+		Fix:     "Attach the filter to the workload's waypoint: a WasmPlugin (Wasm) or, on Istio 1.30+, a TrafficExtension (Wasm or Lua) with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: WAYPOINT}] (or kind: Service for one service), in the waypoint's namespace. Without a waypoint, deploy one (istioctl waypoint apply -n NS --enroll-namespace) first.",
+		Example: "metadata: {labels: {istio.io/dataplane-mode: ambient}}   # the namespace\n---\nkind: EnvoyFilter\nspec: {workloadSelector: {labels: {app: web}}}",
+	})
+	EnvoyFilterOnWaypoint = register(Code{
+		ID: "FD7007", Severity: Error,
+		Title:   "EnvoyFilter selects or targets a waypoint",
+		Explain: "EnvoyFilter is not supported on ambient waypoint proxies from Istio 1.26: Istio's ambient documentation lists EnvoyFilter as unsupported on waypoints and points to WasmPlugin (and, from 1.30, TrafficExtension) for extending them. A workloadSelector naming the waypoint's pod labels, or targetRefs naming a Gateway of class istio-waypoint (or the GatewayClass istio-waypoint), therefore changes nothing, and the patch silently does not run.",
+		Fix:     "Replace the EnvoyFilter with a WasmPlugin (Wasm) or, on Istio 1.30+, a TrafficExtension (Wasm or Lua) with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: WAYPOINT}].",
+		Example: "kind: EnvoyFilter\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]   # class istio-waypoint",
+	})
+	HTTPCallOutOfScope = register(Code{
+		ID: "FD7008", Severity: Error,
+		Title:   "httpCall cluster exists in the mesh but not in the calling proxy",
+		Explain: "Istio gives each proxy only the outbound clusters of its scope. A Sidecar resource limits it to its egress hosts (\"NAMESPACE/HOST\", \"./*\", \"*/*\"): the workload's own Sidecar (workloadSelector), else its namespace's default Sidecar, else the root namespace's default (istio/istio pilot/pkg/model/sidecar.go, push_context.go getSidecarScope). And a Service (annotation networking.istio.io/exportTo) or ServiceEntry (spec.exportTo) exported to other namespaces only is invisible elsewhere. A Lua httpCall naming an outbound cluster outside that scope finds no cluster in this proxy, though other proxies have it, and Envoy fails the call at request time (\"http call cluster invalid. Must be configured\").",
+		Fix:     "Add the service's \"NAMESPACE/HOST\" to the Sidecar's egress hosts, or export the Service or ServiceEntry to the caller's namespace.",
+		Example: "kind: Sidecar\nspec:\n  egress: [{hosts: [\"./*\", \"istio-system/*\"]}]   # the httpCall goes to auth/auth",
+	})
 )

@@ -75,6 +75,12 @@ var (
 		Explain: "The API server rejects a ConfigMap whose data and binaryData together exceed 1 MiB (1048576 bytes). Go and TinyGo modules often do.",
 		Fix:     "Shrink the module (strip debug sections, avoid heavy packages) or deliver it with a WasmPlugin from an OCI registry.",
 	})
+	NativeLibraryNotMounted = register(Code{
+		ID: "FD2015", Severity: Error,
+		Title:   "Native filter library (.so) is not under any userVolumeMount",
+		Explain: "envoy.filters.http.golang (library_path, istio-proxy 1.18+) and envoy.filters.http.dynamic_modules (dynamic_module_config.module.local.filename, istio-proxy 1.31+) make Envoy dlopen a shared library inside the istio-proxy container (envoyproxy/envoy contrib/golang/filters/http/source/config.cc, source/extensions/dynamic_modules/dynamic_modules.cc). The istio-proxy image holds no such library, so it must be mounted (sidecar.istio.io/userVolume and userVolumeMount, as for a local wasm file). When no mount covers the path, dlopen fails and Envoy rejects the filter and its listener. A shared library is also bound to the proxy's build: a Go filter must be built against the same Envoy API version, and a dynamic module against the same ABI (Envoy checks the ABI hash).",
+		Fix:     "Mount the library into istio-proxy with sidecar.istio.io/userVolume and userVolumeMount (an image volume, a PVC or a hostPath; a ConfigMap holds at most 1 MiB), and set the path under the mountPath.",
+	})
 	LuaLogHidden = register(Code{
 		ID: "FD2020", Severity: Warning,
 		Title:   "Lua filter logs below the lua logger's level",

@@ -51,6 +51,12 @@ type LogCall struct {
 	Line  int
 }
 
+// ClusterCall is one httpCall whose cluster name is a constant string.
+type ClusterCall struct {
+	Cluster string
+	Line    int
+}
+
 // Options are the facts a script is judged against.
 type Options struct {
 	// Envoy is the Envoy release the script will run in; the zero value
@@ -65,6 +71,9 @@ type Options struct {
 type Report struct {
 	Problems []Problem
 	Logs     []LogCall
+	// Calls are the httpCalls to a constant cluster name, defined or not,
+	// for the checks that judge the calling proxy's scope.
+	Calls []ClusterCall
 }
 
 // logLevels maps log methods to Envoy level names.
@@ -356,7 +365,11 @@ func joinLinks(base string, links []string) string {
 func (l *linter) httpCall(c *ast.FuncCallExpr, recv string) {
 	line := c.Line()
 	if len(c.Args) > 0 && l.opts.ClusterDefined != nil {
-		if name, ok := l.constString(c.Args[0]); ok && !l.opts.ClusterDefined(name) {
+		name, ok := l.constString(c.Args[0])
+		if ok {
+			l.report.Calls = append(l.report.Calls, ClusterCall{Cluster: name, Line: line})
+		}
+		if ok && !l.opts.ClusterDefined(name) {
 			l.add(Problem{
 				Kind: KindHTTPCallUnknownCluster, Line: line, Cluster: name,
 				Message: fmt.Sprintf("%s:httpCall() at script line %d calls cluster %q, which no EnvoyFilter CLUSTER patch, Service or ServiceEntry in the input defines; Envoy fails the call with \"http call cluster invalid. Must be configured\".", recv, line, name),

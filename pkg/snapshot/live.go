@@ -61,6 +61,9 @@ var liveResources = []liveResource{
 	// (absent where the Gateway API CRDs are not installed).
 	{gvr: schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}, kind: "Gateway", optional: true, needed: "waypoints and Gateway API gateways are not recognised"},
 	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "serviceentries"}, kind: "ServiceEntry", optional: true, needed: "httpCall clusters are not checked against ServiceEntries"},
+	// Sidecar resources limit the outbound clusters of a proxy; the root
+	// namespace's default applies to every namespace without its own.
+	{gvr: schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "sidecars"}, kind: "Sidecar", optional: true, rootToo: true, needed: "httpCall clusters are not checked against Sidecar egress scope"},
 }
 
 // Denied is a read that the user's RBAC refused. The run goes on without

@@ -110,6 +110,10 @@ type Snapshot struct {
 	ConfigMaps        []*ConfigMap
 	Services          []*Service
 	ServiceEntries    []*Object
+	// Sidecars are the Sidecar resources (networking.istio.io), kept
+	// generic: their egress hosts decide which outbound clusters a proxy
+	// has.
+	Sidecars []*Object
 	// Gateways are the Gateway API Gateways (gateway.networking.k8s.io),
 	// waypoints included, kept generic with their positions.
 	Gateways   []*Object
@@ -201,7 +205,7 @@ func New(objs []*Object, defaultNamespace string, live bool) (*Snapshot, error) 
 // other kind is only ever decoded into its typed form.
 func keepsData(o *Object) bool {
 	return ((o.Kind == "WasmPlugin" || o.Kind == "TrafficExtension") && isGroup(o.APIVersion, "extensions.istio.io")) ||
-		(o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io")) ||
+		((o.Kind == "ServiceEntry" || o.Kind == "Sidecar") && isGroup(o.APIVersion, "networking.istio.io")) ||
 		isGatewayAPIGateway(o)
 }
 
@@ -297,6 +301,8 @@ func (s *Snapshot) add(o *Object, d decodeResult) error {
 	case nil:
 		if o.Kind == "ServiceEntry" && isGroup(o.APIVersion, "networking.istio.io") {
 			s.ServiceEntries = append(s.ServiceEntries, o)
+		} else if o.Kind == "Sidecar" && isGroup(o.APIVersion, "networking.istio.io") {
+			s.Sidecars = append(s.Sidecars, o)
 		} else if isGatewayAPIGateway(o) {
 			s.Gateways = append(s.Gateways, o)
 		} else {

@@ -531,7 +531,20 @@ var envFuncs = map[string]hostFn{
 		ret(s, resultOk)
 	},
 	"proxy_call_foreign_function": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
-		// This host registers no foreign functions: Envoy answers NotFound.
+		// clear_route_cache is the one foreign function this host has
+		// (envoyproxy/envoy source/extensions/common/wasm/foreign.cc, from
+		// Envoy 1.33): it returns Ok and writes no result. For any other
+		// name Envoy answers NotFound.
+		name, ok := h.readString(mod, u32(s[0]), u32(s[1]))
+		if !ok {
+			ret(s, resultInvalidMemAccess)
+			return
+		}
+		if name == "clear_route_cache" && h.opts.Envoy.AtLeast(routeCacheRelease) {
+			h.routeCleared = true
+			ret(s, resultOk)
+			return
+		}
 		ret(s, resultNotFound)
 	},
 	"proxy_get_configuration": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
@@ -546,6 +559,7 @@ var envFuncs = map[string]hostFn{
 		ret(s, resultOk)
 	},
 	"proxy_clear_route_cache": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
+		h.routeCleared = true
 		ret(s, resultOk)
 	},
 	"proxy_continue_stream": func(ctx context.Context, h *host, mod api.Module, s []uint64) {

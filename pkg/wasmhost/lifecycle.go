@@ -220,6 +220,7 @@ func (h *host) runStream(ctx context.Context) {
 	}
 	passed := h.requestPath(ctx)
 	h.rep.Request.HeadersAfter = cloneHeaders(h.req.headers)
+	h.noteRouteCache()
 	h.rep.Request.BodyAfter = string(h.req.body)
 	h.rep.Request.TrailersAfter = cloneHeaders(h.req.trailers)
 	switch {
@@ -449,4 +450,45 @@ func (h *host) collectMetrics() {
 		m := h.metrics[id]
 		h.rep.Metrics = append(h.rep.Metrics, Metric{Name: m.name, Type: kinds[m.kind], Value: m.value})
 	}
+}
+
+// routeCacheRelease is the first Envoy that no longer clears the route
+// cache when a Wasm filter edits request headers (envoyproxy/envoy#36671,
+// Envoy 1.33, Istio 1.25; the runtime flag
+// envoy.reloadable_features.wasm_no_automatic_route_refresh reverts it):
+// the module must call the clear_route_cache foreign function.
+var routeCacheRelease = release.Version{Major: 1, Minor: 33}
+
+// routeHeaders are the request headers every route match is decided on.
+var routeHeaders = []string{":path", ":authority"}
+
+// noteRouteCache records, on Envoy 1.33 and later, a rewrite of :path or
+// :authority that the module did not follow with clear_route_cache:
+// Envoy routes the request by the route it chose before the edit.
+func (h *host) noteRouteCache() {
+	if h.routeCleared || !h.opts.Envoy.AtLeast(routeCacheRelease) {
+		return
+	}
+	var changed []string
+	for _, name := range routeHeaders {
+		if headerValue(h.rep.Request.HeadersBefore, name) != headerValue(h.rep.Request.HeadersAfter, name) {
+			changed = append(changed, name)
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	h.rep.RouteCache = &RouteCacheNote{Headers: changed, Message: fmt.Sprintf(
+		"The module rewrote %s but did not call the clear_route_cache foreign function: on Envoy %s (1.33 and later, Istio 1.25 and later) a Wasm filter's header edits no longer clear the route cache, so routing will not follow the edit: the request goes by the route chosen before it. Call proxy_call_foreign_function(\"clear_route_cache\") after the rewrite (or set the runtime flag envoy.reloadable_features.wasm_no_automatic_route_refresh to false).",
+		strings.Join(changed, " and "), h.opts.Envoy)}
+}
+
+// headerValue is the first value of name, or "" (and absent) when none.
+func headerValue(hs []Header, name string) string {
+	for _, p := range hs {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return "\x00absent"
 }

@@ -110,10 +110,21 @@ type Report struct {
 	Logs       []LogLine   `json:"logs"`
 	Metrics    []Metric    `json:"metrics,omitempty"`
 	// TickPeriodMs is what the module asked with proxy_set_tick_period_milliseconds.
-	TickPeriodMs uint32   `json:"tickPeriodMs,omitempty"`
-	Ticks        int      `json:"ticks,omitempty"`
-	Failure      *Failure `json:"failure,omitempty"`
+	// RouteCache, when set, says that the module rewrote a header routing
+	// is decided on without clearing the route cache, on an Envoy that no
+	// longer clears it for the module.
+	RouteCache   *RouteCacheNote `json:"routeCache,omitempty"`
+	TickPeriodMs uint32          `json:"tickPeriodMs,omitempty"`
+	Ticks        int             `json:"ticks,omitempty"`
+	Failure      *Failure        `json:"failure,omitempty"`
 }
 
 // Failed reports whether Envoy would refuse or break the filter.
 func (r *Report) Failed() bool { return r.Failure != nil }
+
+// RouteCacheNote is a request-header rewrite routing will not follow.
+type RouteCacheNote struct {
+	// Headers are the rewritten headers (":path", ":authority").
+	Headers []string `json:"headers"`
+	Message string   `json:"message"`
+}

@@ -61,10 +61,13 @@ type pendingCall struct {
 // host is one Envoy worker's view of one plugin: the VM, its root context
 // and one stream.
 type host struct {
-	opts   Options
-	rep    *Report
-	abi    release.ABI
-	engine Engine
+	opts Options
+	rep  *Report
+	// routeCleared: the module cleared the route cache (the
+	// clear_route_cache foreign function or proxy_clear_route_cache).
+	routeCleared bool
+	abi          release.ABI
+	engine       Engine
 
 	mod       api.Module
 	alloc     api.Function
