@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/filterdoctor/filterdoctor/internal/heapwatch"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
@@ -171,7 +171,8 @@ func Run(src string, in RunInput) *RunResult {
 	defer cancel(nil)
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, in.Timeout, fmt.Errorf("the script ran longer than %s", in.Timeout))
 	defer cancelTimeout()
-	stopWatch := watchHeap(ctx, cancel)
+	// A script building huge tables in a loop grows the Go heap.
+	stopWatch := heapwatch.Watch(ctx, cancel, maxSandboxHeap, fmt.Errorf("the script allocated more than %d MiB", maxSandboxHeap>>20))
 	defer stopWatch()
 
 	L := glua.NewState(sandboxOptions())
@@ -247,34 +248,6 @@ func withDefaults(hs []Header, defaults []Header) []Header {
 }
 
 func cloneHeaders(hs []Header) []Header { return append([]Header{}, hs...) }
-
-// watchHeap cancels the run when the Go heap grows past maxSandboxHeap over
-// what it was at the start: a script building huge tables in a loop.
-func watchHeap(ctx context.Context, cancel context.CancelCauseFunc) func() {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				metrics.Read(sample)
-				if used := sample[0].Value.Uint64(); used > base && used-base > maxSandboxHeap {
-					cancel(fmt.Errorf("the script allocated more than %d MiB", maxSandboxHeap>>20))
-					return
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
-}
 
 type runner struct {
 	in  RunInput

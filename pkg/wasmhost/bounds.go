@@ -3,8 +3,8 @@ package wasmhost
 import (
 	"context"
 	"fmt"
-	"runtime/metrics"
-	"time"
+
+	"github.com/filterdoctor/filterdoctor/internal/heapwatch"
 )
 
 // Bounds on what a module can make the host (filterdoctor, not the guest's
@@ -39,29 +39,7 @@ func watchHostHeap(ctx context.Context, cancel context.CancelCauseFunc, guestMax
 	if !linearMemoryOutsideHeap {
 		limit += guestMax
 	}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				metrics.Read(sample)
-				if used := sample[0].Value.Uint64(); used > base && used-base > limit {
-					cancel(errHostMemory)
-					return
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
+	return heapwatch.Watch(ctx, cancel, limit, errHostMemory)
 }
 
 // logBudget tracks MaxLogLines and MaxLogBytes for one run.
