@@ -147,13 +147,25 @@ func EnvoyFilterTarget(ef *snapshot.EnvoyFilter) PolicyTarget {
 	if ws := ef.EF.Spec.GetWorkloadSelector(); ws != nil {
 		t.Selector = ws.GetLabels()
 	}
-	for _, r := range ef.EF.Spec.GetTargetRefs() {
+	addTargetRefs(&t, ef.EF.Spec.GetTargetRefs())
+	return t
+}
+
+// targetRef is what every policy kind's targetRefs entry offers.
+type targetRef interface {
+	GetKind() string
+	GetName() string
+}
+
+// addTargetRefs records that the policy uses targetRefs, and the Gateways
+// they name.
+func addTargetRefs[R targetRef](t *PolicyTarget, refs []R) {
+	for _, r := range refs {
 		t.HasTargets = true
 		if r.GetKind() == "Gateway" {
 			t.GatewayTargets = append(t.GatewayTargets, r.GetName())
 		}
 	}
-	return t
 }
 
 // WasmPluginTarget extracts the selecting part of a WasmPlugin (or of the
@@ -170,12 +182,7 @@ func WasmPluginTarget(wp *snapshot.WasmPlugin) PolicyTarget {
 	if r := wp.WP.Spec.GetTargetRef(); r != nil {
 		refs = append(refs, r)
 	}
-	for _, r := range refs {
-		t.HasTargets = true
-		if r.GetKind() == "Gateway" {
-			t.GatewayTargets = append(t.GatewayTargets, r.GetName())
-		}
-	}
+	addTargetRefs(&t, refs)
 	return t
 }
 

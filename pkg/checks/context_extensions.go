@@ -21,12 +21,7 @@ func TrafficExtensionTarget(te *snapshot.TrafficExtension) PolicyTarget {
 	if sel := te.TE.Spec.GetSelector(); sel != nil {
 		t.Selector = sel.GetMatchLabels()
 	}
-	for _, r := range te.TE.Spec.GetTargetRefs() {
-		t.HasTargets = true
-		if r.GetKind() == "Gateway" {
-			t.GatewayTargets = append(t.GatewayTargets, r.GetName())
-		}
-	}
+	addTargetRefs(&t, te.TE.Spec.GetTargetRefs())
 	return t
 }
 

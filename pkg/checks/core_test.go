@@ -108,8 +108,9 @@ func TestCoreFixtures(t *testing.T) {
 	}
 }
 
-// assertExact holds every finding to the brief: it names the object with
-// its file and line, says what is wrong, and says how to fix it.
+// assertExact holds every finding to the project's rule for findings
+// (README: every finding names the object to edit): it names the object
+// with its file and line, says what is wrong, and says how to fix it.
 func assertExact(t *testing.T, f finding.Finding) {
 	t.Helper()
 	r := f.Resource

@@ -104,7 +104,8 @@ func Execute(root *cobra.Command, args []string, streams genericiooptions.IOStre
 	}
 }
 
-// OneLine keeps errors to one line, as the brief promises for bad input.
+// OneLine keeps errors to one line: bad input gets one line on stderr,
+// never a wall of wrapped causes (README, "Exit codes").
 func OneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")

@@ -110,6 +110,12 @@ func (r *reader) has(o map[string]any, key string) bool {
 
 // objs returns the objects of the array o[key].
 func (r *reader) objs(o map[string]any, path, key string) []map[string]any {
+	return arrayOf[map[string]any](r, o, path, key, "an object")
+}
+
+// arrayOf returns the elements of the array o[key], each of type T (what
+// names it in errors); a missing key is nil, a wrong type an error.
+func arrayOf[T any](r *reader, o map[string]any, path, key, what string) []T {
 	v, ok := get(o, key)
 	if !ok {
 		return nil
@@ -119,14 +125,14 @@ func (r *reader) objs(o map[string]any, path, key string) []map[string]any {
 		r.failf(path+"."+key, "want an array, got %s", jsonKind(v))
 		return nil
 	}
-	out := make([]map[string]any, 0, len(a))
+	out := make([]T, 0, len(a))
 	for i, e := range a {
-		m, ok := e.(map[string]any)
+		x, ok := e.(T)
 		if !ok {
-			r.failf(fmt.Sprintf("%s.%s[%d]", path, key, i), "want an object, got %s", jsonKind(e))
+			r.failf(fmt.Sprintf("%s.%s[%d]", path, key, i), "want %s, got %s", what, jsonKind(e))
 			return nil
 		}
-		out = append(out, m)
+		out = append(out, x)
 	}
 	return out
 }
@@ -144,25 +150,7 @@ func (r *reader) str(o map[string]any, path, key string) string {
 }
 
 func (r *reader) strs(o map[string]any, path, key string) []string {
-	v, ok := get(o, key)
-	if !ok {
-		return nil
-	}
-	a, ok := v.([]any)
-	if !ok {
-		r.failf(path+"."+key, "want an array, got %s", jsonKind(v))
-		return nil
-	}
-	out := make([]string, 0, len(a))
-	for i, e := range a {
-		s, ok := e.(string)
-		if !ok {
-			r.failf(fmt.Sprintf("%s.%s[%d]", path, key, i), "want a string, got %s", jsonKind(e))
-			return nil
-		}
-		out = append(out, s)
-	}
-	return out
+	return arrayOf[string](r, o, path, key, "a string")
 }
 
 func (r *reader) flag(o map[string]any, path, key string) bool {
