@@ -60,6 +60,7 @@ func All() []Check {
 		wasmMounts{},
 		nativeLibraryMounts{},
 		wasmModules{},
+		wasmModuleType{},
 		logLevels{},
 		luaScripts{},
 		wasmPluginSelection{},
