@@ -525,9 +525,9 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 			continue
 		}
 		if e.Placeholder != "" {
-			effect := "every request it sees is denied with 403 \"RBAC: access denied\" (FAIL_CLOSE)"
+			effect := fmt.Sprintf("every request it sees is denied with 403 \"RBAC: access denied\" (%s)", failStrategyName(wp))
 			if e.Placeholder == envoyadmin.PlaceholderAllowAll {
-				effect = "requests pass but the plugin never runs (FAIL_OPEN)"
+				effect = fmt.Sprintf("requests pass but the plugin never runs (%s)", failStrategyName(wp))
 			}
 			msg := fmt.Sprintf("In the istio-proxy of %s, %s %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
 				podLabel(pod), wp.Kind, wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)

@@ -11,7 +11,7 @@ var (
 	WasmPluginFileNotMounted = register(Code{
 		ID: "FD5002", Severity: Error,
 		Title:   "WasmPlugin file:// url is not mounted into the proxy",
-		Explain: "A file:// url is read by Envoy from the istio-proxy container's file system, without the agent. When no userVolumeMount covers the path, loading fails and, with the default FAIL_CLOSE, requests are denied.",
+		Explain: "A file:// url is read by Envoy itself from the istio-proxy container's file system: istio-agent fetches only oci:// and http(s):// modules and passes a local one through (istio/istio pkg/wasm/convert.go tryUnmarshal), so none of its deny-all or allow-all placeholders is involved. When no userVolumeMount covers the path, Envoy cannot read the module and rejects the plugin's extension config whatever its failStrategy (fail_open covers a failing VM, not a module that does not load at configuration time). The filter is then left with no config: an HTTP filter answers every request it applies to with 500 and response flag NFCF (envoyproxy/envoy source/common/http/filter_chain_helper.cc MissingConfigFilter), and a network filter's listener closes the connection.",
 		Fix:     "Mount the module with sidecar.istio.io/userVolume/userVolumeMount at the url's path, or serve it from an OCI registry.",
 	})
 	WasmPluginMatchPort = register(Code{
