@@ -63,6 +63,7 @@ func All() []Check {
 		wasmModuleType{},
 		logLevels{},
 		luaScripts{},
+		wasmCallScope{},
 		wasmPluginSelection{},
 		wasmPluginSpec{},
 		wasmPluginMatch{},

@@ -378,6 +378,13 @@ var liveScenarios = []liveScenario{
 		says: `refuses to fetch oci://registry.example.com/filters/auth:v1 ("missing image pulling secret")`,
 	},
 	{
+		name:     "WasmPlugin pluginConfig names a cluster the proxy lacks",
+		manifest: strings.Replace(wasmPlugin, "imagePullPolicy: Always", "imagePullPolicy: Always\n  pluginConfig: {cluster: \"outbound|8080||auth.NAMESPACE.svc.cluster.local\"}", 1),
+		edit:     pluginPresent,
+		want:     []string{"FD2021 Deployment/web", "FD6017 WasmPlugin/auth"},
+		says:     "returns BadArgument",
+	},
+	{
 		name: "httpCall cluster hidden from the proxy", manifest: luaHTTPCall,
 		annotations: map[string]string{"sidecar.istio.io/componentLogLevel": "lua:info"},
 		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) {
