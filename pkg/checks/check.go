@@ -61,6 +61,8 @@ func All() []Check {
 		nativeLibraryMounts{},
 		wasmModules{},
 		wasmModuleType{},
+		wasmPluginFiles{},
+		wasmPluginModules{},
 		logLevels{},
 		luaScripts{},
 		wasmCallScope{},

@@ -17,7 +17,7 @@ import (
 func coreChecks() []Check {
 	var out []Check
 	for _, c := range All() {
-		if c.Name() != "lua-scripts" && c.Name() != "wasm-modules" {
+		if c.Name() != "lua-scripts" && c.Name() != "wasm-modules" && c.Name() != "wasmplugin-modules" {
 			out = append(out, c)
 		}
 	}

@@ -51,8 +51,9 @@ func loadWasmTypeFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot
 	return fx, snap
 }
 
-// TestWasmModuleTypeFixtures runs every check (the module inspector
-// included: the test modules are otherwise correct) over each fixture.
+// TestWasmModuleTypeFixtures runs every check over each fixture: the module
+// inspector included, which judges a file:// plugin's module as it does an
+// EnvoyFilter's (the FD5008 test modules are otherwise correct).
 func TestWasmModuleTypeFixtures(t *testing.T) {
 	paths, err := filepath.Glob("testdata/wasmtype/*.yaml")
 	if err != nil || len(paths) < 8 {
@@ -65,6 +66,9 @@ func TestWasmModuleTypeFixtures(t *testing.T) {
 			assertCodes(t, fx, res)
 			for _, f := range res.Findings {
 				assertExact(t, f)
+				if strings.HasPrefix(f.Code, "FD4") && !slices.ContainsFunc(f.Related, func(r finding.Ref) bool { return r.Kind == "WasmPlugin" }) {
+					t.Errorf("%s on a plugin's module: related %+v lacks the WasmPlugin", f.Code, f.Related)
+				}
 				if f.Code != "FD5008" {
 					continue
 				}
