@@ -493,9 +493,7 @@ func wasmPluginFilterName(ns, name string) *regexp.Regexp {
 func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugin) []finding.Finding {
 	var out []finding.Finding
 	for _, wp := range wps {
-		if wp.WP.Spec.GetType().String() == "NETWORK" {
-			continue // a network filter; HTTP chains do not hold it
-		}
+		network := isNetworkPlugin(wp)
 		re := wasmPluginFilterName(wp.Namespace, wp.Name)
 		if wp.Extension != nil {
 			re = trafficExtensionFilterName(wp.Namespace, wp.Name)
@@ -503,17 +501,27 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		found := ""
 		for _, l := range p.Config.Listeners {
 			for _, fc := range l.Chains {
-				if fc.HTTP == nil {
-					continue
+				names := fc.NetworkFilters // a NETWORK plugin is a network filter
+				if !network {
+					if fc.HTTP == nil {
+						continue
+					}
+					names = names[:0:0]
+					for _, f := range fc.HTTP.Filters {
+						names = append(names, f.Name)
+					}
 				}
-				for _, f := range fc.HTTP.Filters {
-					if re.MatchString(f.Name) {
-						found = f.Name
+				for _, name := range names {
+					if re.MatchString(name) {
+						found = name
 					}
 				}
 			}
 		}
 		rel := podRel(pod)
+		if found == "" && network {
+			continue // FD6010 speaks of HTTP chains; a network plugin's absence is not judged
+		}
 		if found == "" {
 			msg := fmt.Sprintf("%s %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
 				wp.Kind, wp.Namespace, wp.Name, podLabel(pod))
@@ -526,8 +534,13 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		}
 		if e.Placeholder != "" {
 			effect := fmt.Sprintf("every request it sees is denied with 403 \"RBAC: access denied\" (%s)", failStrategyName(wp))
-			if e.Placeholder == envoyadmin.PlaceholderAllowAll {
+			switch {
+			case e.Placeholder == envoyadmin.PlaceholderAllowAll && network:
+				effect = fmt.Sprintf("connections pass but the plugin never runs (%s)", failStrategyName(wp))
+			case e.Placeholder == envoyadmin.PlaceholderAllowAll:
 				effect = fmt.Sprintf("requests pass but the plugin never runs (%s)", failStrategyName(wp))
+			case network:
+				effect = fmt.Sprintf("every connection it sees is closed by the network RBAC filter (%s)", failStrategyName(wp))
 			}
 			msg := fmt.Sprintf("In the istio-proxy of %s, %s %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
 				podLabel(pod), wp.Kind, wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)
