@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"istio.io/api/label"
+	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
@@ -19,10 +20,16 @@ var (
 	LabelUseWaypointNamespace = label.IoIstioUseWaypointNamespace.Name
 )
 
-// envoyFilterOffWaypointRelease is the first Istio release whose waypoints
-// take no EnvoyFilter (the release this project's brief and Istio's ambient
-// documentation give).
-var envoyFilterOffWaypointRelease = release.Version{Major: 1, Minor: 26}
+// envoyFilterPolicyMatchRelease is the first Istio release that matches
+// EnvoyFilters to proxies with the policy matcher every other extension API
+// uses (istio/istio#56476, commit 001621b0aed, first in 1.27.0:
+// pilot/pkg/model/push_context.go getMatchedEnvoyFilters calls
+// PolicyMatcherForProxy(proxy).ShouldAttachPolicy). From it a waypoint
+// ignores a workloadSelector and takes an EnvoyFilter only through targetRefs;
+// up to 1.26 istiod matched on workloadSelector alone and ignored targetRefs
+// (istio/istio#56417), so an EnvoyFilter with only targetRefs reached every
+// proxy of its namespace.
+var envoyFilterPolicyMatchRelease = release.Version{Major: 1, Minor: 27}
 
 // AmbientFor reports whether w's pods are ambient: captured by ztunnel
 // rather than given a sidecar. A pod is ambient when it gets no sidecar, its
@@ -171,11 +178,8 @@ func (ambientFilters) Run(c *Context) []finding.Finding {
 			fs = append(fs, envoyFilterWaypointTargets(c, ef)...)
 			continue
 		}
-		if gw, ok := waypointSelected(c, t); ok && !c.Opts.Istio.Version.Less(envoyFilterOffWaypointRelease) {
-			fs = append(fs, finding.EnvoyFilterOnWaypoint.Newf(ef.RefAt("spec", "workloadSelector"),
-				fmt.Sprintf("Replace EnvoyFilter %s with %s in namespace %s with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", ef.Name, waypointAPI(c, envoyFilterLang(ef)), ef.Namespace, gw),
-				"EnvoyFilter %s/%s selects %s, the pods of waypoint %s/%s, but Istio %s applies no EnvoyFilter to a waypoint, so the patch never runs.",
-				ef.Namespace, ef.Name, describeSelector(t.Selector), ef.Namespace, gw, c.Opts.Istio))
+		if gw, ok := waypointSelected(c, t); ok {
+			fs = append(fs, envoyFilterSelectsWaypoint(c, ef, t, gw))
 			continue
 		}
 		at := []any{"spec", "workloadSelector"}
@@ -213,21 +217,91 @@ func selectorPath(set bool) []any {
 	return []any{"spec"}
 }
 
-// envoyFilterWaypointTargets reports EnvoyFilter targetRefs that name a
-// waypoint: a Gateway of class istio-waypoint, or that GatewayClass.
-func envoyFilterWaypointTargets(c *Context, ef *snapshot.EnvoyFilter) []finding.Finding {
-	if c.Opts.Istio.Version.Less(envoyFilterOffWaypointRelease) {
-		return nil
+// waypointContexts are the patch contexts istiod applies to a waypoint's
+// configuration: a waypoint is not a Router, so its listeners are patched as
+// SIDECAR_INBOUND and SIDECAR_OUTBOUND (pilot/pkg/networking/core/
+// listener_builder.go patchListeners) and its clusters likewise (cluster.go,
+// case model.Waypoint), never as GATEWAY; the hidden WAYPOINT context is
+// validated but applied nowhere (istio/istio at 86c9f01f).
+var waypointContexts = map[netapi.EnvoyFilter_PatchContext]bool{
+	netapi.EnvoyFilter_ANY:              true,
+	netapi.EnvoyFilter_SIDECAR_INBOUND:  true,
+	netapi.EnvoyFilter_SIDECAR_OUTBOUND: true,
+}
+
+// patchesOnWaypoint splits an EnvoyFilter's patch contexts into those a
+// waypoint's configuration is patched in and the others.
+func patchesOnWaypoint(ef *snapshot.EnvoyFilter) (reach, miss []string) {
+	for _, p := range ef.EF.Spec.GetConfigPatches() {
+		ctx := p.GetMatch().GetContext()
+		if waypointContexts[ctx] {
+			reach = appendUnique(reach, ctx.String())
+		} else {
+			miss = appendUnique(miss, ctx.String())
+		}
 	}
+	return reach, miss
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// envoyFilterSelectsWaypoint judges an EnvoyFilter whose workloadSelector
+// names a waypoint's pods: from 1.27 the waypoint ignores it; before, the
+// waypoint takes it like any proxy.
+func envoyFilterSelectsWaypoint(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget, gw string) finding.Finding {
+	at := ef.RefAt("spec", "workloadSelector")
+	fix := fmt.Sprintf("Replace EnvoyFilter %s with %s in namespace %s with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", ef.Name, waypointAPI(c, envoyFilterLang(ef)), ef.Namespace, gw)
+	how := fmt.Sprintf("EnvoyFilter %s/%s selects %s, the pods of waypoint %s/%s", ef.Namespace, ef.Name, describeSelector(t.Selector), ef.Namespace, gw)
+	if c.Opts.Istio.Version.AtLeast(envoyFilterPolicyMatchRelease) {
+		return finding.EnvoyFilterOnWaypoint.Newf(at, fix,
+			"%s, but from Istio %s a waypoint takes an EnvoyFilter only through targetRefs and ignores a workloadSelector (istio/istio#56476), so on Istio %s the patch never runs.",
+			how, envoyFilterPolicyMatchRelease, c.Opts.Istio)
+	}
+	return envoyFilterOnWaypointPatches(c, ef, at, how, fix,
+		fmt.Sprintf("; from Istio %s a waypoint ignores a workloadSelector, so the patch stops running on upgrade", envoyFilterPolicyMatchRelease))
+}
+
+// envoyFilterOnWaypointPatches judges an EnvoyFilter that reaches a waypoint
+// by its patch contexts: none a waypoint is patched in means it never runs
+// (error); otherwise it runs, unsupported (warning).
+func envoyFilterOnWaypointPatches(c *Context, ef *snapshot.EnvoyFilter, at finding.Ref, how, fix, later string) finding.Finding {
+	reach, miss := patchesOnWaypoint(ef)
+	if len(reach) == 0 {
+		return finding.EnvoyFilterOnWaypoint.Newf(at, fix,
+			"%s, but istiod patches a waypoint's listeners and clusters in the SIDECAR_INBOUND and SIDECAR_OUTBOUND contexts, never %s, so none of its patches matches and it never runs; Istio supports no EnvoyFilter on waypoints in any release.",
+			how, strings.Join(miss, " or "))
+	}
+	f := finding.EnvoyFilterOnWaypoint.Newf(at, fix,
+		"%s: on Istio %s istiod does apply its %s patches to the waypoint, but only through code it shares with sidecars: Istio supports no EnvoyFilter on waypoints in any release (istio/istio#55149 switched it off, and #56114 reverted that before 1.26.0), so the patch may stop working in any release%s.",
+		how, c.Opts.Istio, strings.Join(reach, " and "), later)
+	f.Severity = finding.Warning
+	return f
+}
+
+// envoyFilterWaypointTargets reports EnvoyFilter targetRefs that name a
+// waypoint: a Gateway of class istio-waypoint, or that GatewayClass. From
+// 1.27 the waypoint takes the EnvoyFilter through them; before, istiod
+// ignored targetRefs and the EnvoyFilter reached every proxy of its
+// namespace, the waypoint among them.
+func envoyFilterWaypointTargets(c *Context, ef *snapshot.EnvoyFilter) []finding.Finding {
 	var fs []finding.Finding
 	for i, r := range ef.EF.Spec.GetTargetRefs() {
 		if !targetsWaypoint(c, ef.Namespace, r.GetKind(), r.GetName()) {
 			continue
 		}
-		fs = append(fs, finding.EnvoyFilterOnWaypoint.Newf(ef.RefAt("spec", "targetRefs", i),
-			fmt.Sprintf("Replace EnvoyFilter %s with %s in namespace %s with targetRefs: [{kind: %s, group: gateway.networking.k8s.io, name: %s}].", ef.Name, waypointAPI(c, envoyFilterLang(ef)), ef.Namespace, r.GetKind(), r.GetName()),
-			"EnvoyFilter %s/%s targetRefs[%d] names %s %s, a waypoint, but Istio %s applies no EnvoyFilter to a waypoint, so the patch never runs.",
-			ef.Namespace, ef.Name, i, r.GetKind(), r.GetName(), c.Opts.Istio))
+		how := fmt.Sprintf("EnvoyFilter %s/%s targetRefs[%d] names %s %s, a waypoint", ef.Namespace, ef.Name, i, r.GetKind(), r.GetName())
+		if c.Opts.Istio.Version.Less(envoyFilterPolicyMatchRelease) && len(ef.EF.Spec.GetWorkloadSelector().GetLabels()) == 0 {
+			how += fmt.Sprintf(" (Istio %s ignores targetRefs when matching EnvoyFilters, istio/istio#56417, and applies it to every proxy of namespace %s, sidecars and waypoint alike)", c.Opts.Istio, ef.Namespace)
+		}
+		fix := fmt.Sprintf("Replace EnvoyFilter %s with %s in namespace %s with targetRefs: [{kind: %s, group: gateway.networking.k8s.io, name: %s}].", ef.Name, waypointAPI(c, envoyFilterLang(ef)), ef.Namespace, r.GetKind(), r.GetName())
+		fs = append(fs, envoyFilterOnWaypointPatches(c, ef, ef.RefAt("spec", "targetRefs", i), how, fix, ""))
 	}
 	return fs
 }
@@ -247,13 +321,10 @@ func targetsWaypoint(c *Context, ns, kind, name string) bool {
 	return false
 }
 
-// envoyFilterOnWaypoint reports whether FD7007 judges ef: on a release
-// whose waypoints take no EnvoyFilter, its selector names waypoint pods or
-// every targetRef names a waypoint. FD1002 and FD1004 then leave it alone.
+// envoyFilterOnWaypoint reports whether FD7007 judges ef: its selector
+// names waypoint pods or every targetRef names a waypoint. FD1002 and
+// FD1004 then leave it alone.
 func envoyFilterOnWaypoint(c *Context, ef *snapshot.EnvoyFilter) bool {
-	if c.Opts.Istio.Version.Less(envoyFilterOffWaypointRelease) {
-		return false
-	}
 	refs := ef.EF.Spec.GetTargetRefs()
 	if len(refs) == 0 {
 		_, ok := waypointSelected(c, EnvoyFilterTarget(ef))

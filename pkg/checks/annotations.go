@@ -337,8 +337,8 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			uv := ParseUserVolumes(w.PodAnnotations())
 			if _, ok := ResolvePath(w, uv, path); !ok {
 				fs = append(fs, finding.WasmPluginFileNotMounted.Newf(wp.RefAt(wp.Field("url")...), "",
-					"%s %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
-					wp.Kind, wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv)).With(refOf(w.Object)))
+					"%s %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s). %s.",
+					wp.Kind, wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv), localFileEffect(c, wp, w)).With(refOf(w.Object)))
 			}
 		}
 	}

@@ -315,6 +315,13 @@ func targetRefFindings(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget) []f
 	if len(related) > 0 {
 		fix = fmt.Sprintf("Replace spec.targetRefs with workloadSelector: {labels: {%s}}.", strings.ReplaceAll(describeSelector(closestLabels(map[string]string{"app": ""}, related[0].PodLabels())), "=", ": "))
 	}
+	if c.Opts.Istio.Version.Less(envoyFilterPolicyMatchRelease) {
+		// Up to 1.26 istiod matched EnvoyFilters on workloadSelector alone
+		// (istio/istio#56417): targetRefs did not narrow anything.
+		return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.Newf(ef.RefAt("spec", "targetRefs"), fix,
+			"EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); Istio %s ignores targetRefs when matching EnvoyFilters (istio/istio#56417) and applies it to every proxy of namespace %s, and from Istio %s sidecar proxies ignore it altogether.",
+			ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", "), c.Opts.Istio, ef.Namespace, envoyFilterPolicyMatchRelease).With(WorkloadRefs(related)...)}
+	}
 	return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.Newf(ef.RefAt("spec", "targetRefs"), fix,
 		"EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); sidecar proxies ignore a policy with targetRefs altogether.",
 		ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", ")).With(WorkloadRefs(related)...)}

@@ -257,15 +257,15 @@ func missingPullSecrets(c *Context) []finding.Finding {
 	var out []finding.Finding
 	for _, wp := range c.WasmPlugins() {
 		name := wp.WP.Spec.GetImagePullSecret()
-		if name == "" {
-			continue
+		if name == "" || strings.HasPrefix(wp.WP.Spec.GetUrl(), "file://") {
+			continue // istio-agent fetches no file:// module, so it asks for no secret
 		}
 		exists, known := c.Snap.PullSecretExists(wp.Namespace, name)
 		if !known || exists {
 			continue
 		}
-		msg := fmt.Sprintf("%s %s/%s names imagePullSecret %q, but no Secret %s/%s exists: istio-agent pulls %s without credentials, and a private registry refuses it.",
-			wp.Kind, wp.Namespace, wp.Name, name, wp.Namespace, name, wp.WP.Spec.GetUrl())
+		msg := fmt.Sprintf("%s %s/%s names imagePullSecret %q, but no Secret %s/%s exists: istiod hands istio-agent an empty secret, and the agent refuses to fetch %s (\"missing image pulling secret\") without asking the registry, public or not. %s.",
+			wp.Kind, wp.Namespace, wp.Name, name, wp.Namespace, name, wp.WP.Spec.GetUrl(), capitalize(remoteFetchEffect(c, wp)))
 		fix := fmt.Sprintf("kubectl create secret docker-registry %s -n %s --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN, or correct %s.", name, wp.Namespace, pathString(wp.Field("imagePullSecret")))
 		out = append(out, finding.LivePullSecretMissing.New(wp.RefAt(wp.Field("imagePullSecret")...), msg, fix))
 	}

@@ -121,7 +121,7 @@ func (c *Context) proxyFindings(pod *snapshot.Pod, p *fleet.Proxy) []finding.Fin
 	if w != nil {
 		tes = c.ExtensionsFor(w)
 	}
-	out = append(out, c.calledClusters(pod, p, efs, tes)...)
+	out = append(out, c.calledClusters(pod, p, efs, wps, tes)...)
 	out = append(out, envoyVersion(pod, p)...)
 	return out
 }
@@ -493,9 +493,7 @@ func wasmPluginFilterName(ns, name string) *regexp.Regexp {
 func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugin) []finding.Finding {
 	var out []finding.Finding
 	for _, wp := range wps {
-		if wp.WP.Spec.GetType().String() == "NETWORK" {
-			continue // a network filter; HTTP chains do not hold it
-		}
+		network := isNetworkPlugin(wp)
 		re := wasmPluginFilterName(wp.Namespace, wp.Name)
 		if wp.Extension != nil {
 			re = trafficExtensionFilterName(wp.Namespace, wp.Name)
@@ -503,17 +501,27 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		found := ""
 		for _, l := range p.Config.Listeners {
 			for _, fc := range l.Chains {
-				if fc.HTTP == nil {
-					continue
+				names := fc.NetworkFilters // a NETWORK plugin is a network filter
+				if !network {
+					if fc.HTTP == nil {
+						continue
+					}
+					names = names[:0:0]
+					for _, f := range fc.HTTP.Filters {
+						names = append(names, f.Name)
+					}
 				}
-				for _, f := range fc.HTTP.Filters {
-					if re.MatchString(f.Name) {
-						found = f.Name
+				for _, name := range names {
+					if re.MatchString(name) {
+						found = name
 					}
 				}
 			}
 		}
 		rel := podRel(pod)
+		if found == "" && network {
+			continue // FD6010 speaks of HTTP chains; a network plugin's absence is not judged
+		}
 		if found == "" {
 			msg := fmt.Sprintf("%s %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
 				wp.Kind, wp.Namespace, wp.Name, podLabel(pod))
@@ -525,9 +533,14 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 			continue
 		}
 		if e.Placeholder != "" {
-			effect := "every request it sees is denied with 403 \"RBAC: access denied\" (FAIL_CLOSE)"
-			if e.Placeholder == envoyadmin.PlaceholderAllowAll {
-				effect = "requests pass but the plugin never runs (FAIL_OPEN)"
+			effect := fmt.Sprintf("every request it sees is denied with 403 \"RBAC: access denied\" (%s)", failStrategyName(wp))
+			switch {
+			case e.Placeholder == envoyadmin.PlaceholderAllowAll && network:
+				effect = fmt.Sprintf("connections pass but the plugin never runs (%s)", failStrategyName(wp))
+			case e.Placeholder == envoyadmin.PlaceholderAllowAll:
+				effect = fmt.Sprintf("requests pass but the plugin never runs (%s)", failStrategyName(wp))
+			case network:
+				effect = fmt.Sprintf("every connection it sees is closed by the network RBAC filter (%s)", failStrategyName(wp))
 			}
 			msg := fmt.Sprintf("In the istio-proxy of %s, %s %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
 				podLabel(pod), wp.Kind, wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)
@@ -588,20 +601,23 @@ func majorMinor(v string) string {
 	return parts[0] + "." + parts[1]
 }
 
-// istioCluster matches an Istio cluster name inside a plugin
-// configuration: outbound|PORT|SUBSET|HOST.
-var istioCluster = regexp.MustCompile(`outbound\|\d+\|[^|"\s]*\|[A-Za-z0-9.\-]+`)
-
 // calledClusters reports clusters that the Lua scripts and Wasm plugin
 // configurations of ef call but this proxy does not have, while the input
 // says they should exist (FD3006 reports names that exist nowhere).
-func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, tes []*snapshot.TrafficExtension) []finding.Finding {
+func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, wps []*snapshot.WasmPlugin, tes []*snapshot.TrafficExtension) []finding.Finding {
 	var out []finding.Finding
 	known := knownClusters(c)
 	rel := podRel(pod)
-	missing := func(ref finding.Ref, cluster, by string) finding.Finding {
+	// A Lua httpCall to a missing cluster raises an error; proxy_http_call
+	// returns BadArgument (envoyproxy/envoy source/extensions/common/wasm/
+	// context.cc Context::httpCall).
+	missing := func(ref finding.Ref, cluster, by string, wasm bool) finding.Finding {
 		msg := fmt.Sprintf("%s calls cluster %q, which the istio-proxy of %s does not have (it has %d clusters), so the call fails with \"http call cluster invalid. Must be configured\".",
 			by, cluster, podLabel(pod), len(p.Config.Clusters))
+		if wasm {
+			msg = fmt.Sprintf("%s names cluster %q, which the istio-proxy of %s does not have (it has %d clusters): a proxy_http_call (dispatch_http_call) to it returns BadArgument and sends nothing.",
+				by, cluster, podLabel(pod), len(p.Config.Clusters))
+		}
 		fix := fmt.Sprintf("A Sidecar resource or the Service's exportTo hides it from %s: add the host to the Sidecar's egress hosts (or export the Service), or call a cluster the proxy has (istioctl proxy-config clusters %s -n %s).", podLabel(pod), pod.Pod.Name, pod.Pod.Namespace)
 		return finding.LiveClusterMissing.New(ref, msg, fix).With(rel...)
 	}
@@ -620,17 +636,23 @@ func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snaps
 		}})
 		for _, name := range calls {
 			if known.defined(name) && !p.Config.HasCluster(name) {
-				out = append(out, missing(s.Filter.Ref(), name, fmt.Sprintf("%s %s/%s %s", s.Filter.Kind, s.Filter.Namespace, s.Filter.Name, s.Name)))
+				out = append(out, missing(s.Filter.Ref(), name, fmt.Sprintf("%s %s/%s %s", s.Filter.Kind, s.Filter.Namespace, s.Filter.Name, s.Name), false))
 			}
 		}
 	}
+	var wasm []wasmClusterNames
 	for _, ef := range efs {
-		for i, v := range ef.PatchValues() {
-			raw := fmt.Sprint(nested(v, "typed_config", "config", "configuration"), nested(v, "typed_config", "value", "config", "configuration"))
-			for _, name := range istioCluster.FindAllString(raw, -1) {
-				if !p.Config.HasCluster(name) {
-					out = append(out, missing(ef.RefAt(patchPath(i, "patch", "value")...), name, fmt.Sprintf("The Wasm plugin configuration of EnvoyFilter %s/%s configPatches[%d]", ef.Namespace, ef.Name, i)))
-				}
+		wasm = append(wasm, envoyFilterWasmClusters(ef)...)
+	}
+	for _, wp := range wps {
+		if names := pluginWasmClusters(wp); names != nil {
+			wasm = append(wasm, *names)
+		}
+	}
+	for _, wc := range wasm {
+		for _, name := range wc.clusters {
+			if !p.Config.HasCluster(name) {
+				out = append(out, missing(wc.holder.RefAt(wc.at...), name, wc.what, true))
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	extapi "istio.io/api/extensions/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -58,5 +59,30 @@ func TestTrafficExtensionFiltersProvenInProxy(t *testing.T) {
 	fs = pluginPresence(pod, p, snap.WasmPlugins)
 	if got := codes(fs); !slices.Equal(got, []string{"FD6010"}) || !strings.Contains(fs[0].Message, "TrafficExtension shop/header-wasm") {
 		t.Fatalf("a WasmPlugin's filter taken for the TrafficExtension's: %v %v", got, fs)
+	}
+}
+
+// TestNetworkPluginPlaceholderInProxy: a NETWORK plugin sits among the
+// network filters; its ECDS entry being the agent's deny-all is FD6015,
+// which says connections are closed; a missing one is not judged (FD6010
+// speaks of HTTP chains).
+func TestNetworkPluginPlaceholderInProxy(t *testing.T) {
+	_, snap := loadFixture(t, "testdata/core/fd5004-latest-ifnotpresent.yaml")
+	wp := snap.WasmPlugins[0]
+	wp.WP.Spec.Type = extapi.PluginType_NETWORK
+	name := "extensions.istio.io/wasmplugin/" + wp.Namespace + "." + wp.Name
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop"}}
+	cfg := &envoyadmin.ProxyConfig{
+		Listeners: []envoyadmin.Listener{{Name: "virtualInbound", Chains: []envoyadmin.FilterChain{{DestinationPort: 9000,
+			NetworkFilters: []string{"istio.metadata_exchange", name, "envoy.filters.network.tcp_proxy"}}}}},
+		ECDS: []envoyadmin.ECDSFilter{{Name: name, TypeURL: "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC", Placeholder: envoyadmin.PlaceholderDenyAll}},
+	}
+	fs := pluginPresence(&snapshot.Pod{Pod: pod}, &fleet.Proxy{Pod: pod, Config: cfg}, snap.WasmPlugins)
+	if got := codes(fs); !slices.Equal(got, []string{"FD6015"}) || !strings.Contains(fs[0].Message, "every connection it sees is closed") {
+		t.Fatalf("findings %v: %+v", got, fs)
+	}
+	cfg.Listeners[0].Chains[0].NetworkFilters = []string{"envoy.filters.network.tcp_proxy"}
+	if fs := pluginPresence(&snapshot.Pod{Pod: pod}, &fleet.Proxy{Pod: pod, Config: cfg}, snap.WasmPlugins); len(fs) != 0 {
+		t.Fatalf("an absent network plugin was judged: %v", codes(fs))
 	}
 }

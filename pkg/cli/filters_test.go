@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +52,7 @@ func TestReferenceGoModuleImportsPerIstioVersion(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building filters/header-wasm: %v\n%s", err, out)
 	}
+	referenceModuleType(t, module)
 	for _, r := range release.IstioReleases() {
 		if r.Version.Less(release.Version{Major: 1, Minor: 21}) {
 			continue // older hosts also lack path_open & co.; sched_yield is the point here
@@ -81,6 +84,62 @@ func TestReferenceGoModuleImportsPerIstioVersion(t *testing.T) {
 		want := []string{"wasi_snapshot_preview1.poll_oneoff", "wasi_snapshot_preview1.sched_yield"}
 		if exit != 1 || !slices.Equal(missing, want) || len(doc.Findings) != 2 {
 			t.Errorf("Istio %s: exit %d, missing %v, findings %v; want exactly %v", r, exit, missing, doc.Findings, want)
+		}
+	}
+}
+
+// referenceModuleType runs FD5008 on the real Go module: filters/proxywasm
+// exports HTTP callbacks only, so the module mounted for a WasmPlugin of
+// type NETWORK is reported and the same plugin of type HTTP (the reference
+// set-ups' default) is not. The ConfigMap is over 1 MiB (FD2014, which the
+// filters' README explains), so only FD5008 is looked at.
+func referenceModuleType(t *testing.T, module string) {
+	t.Helper()
+	b, err := os.ReadFile(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pluginType := range []string{"NETWORK", "HTTP"} {
+		manifest := fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        sidecar.istio.io/userVolume: '[{"name":"wasm","configMap":{"name":"header-wasm"}}]'
+        sidecar.istio.io/userVolumeMount: '[{"name":"wasm","mountPath":"/var/local/wasm","readOnly":true}]'
+        sidecar.istio.io/componentLogLevel: "wasm:info"
+    spec:
+      containers: [{name: web, image: nginx, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: header-wasm, namespace: shop}
+binaryData:
+  plugin.wasm: %s
+---
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: header-wasm, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  url: file:///var/local/wasm/plugin.wasm
+  type: %s
+`, base64.StdEncoding.EncodeToString(b), pluginType)
+		path := filepath.Join(t.TempDir(), "setup.yaml")
+		if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _, _ := runBinary(t, "check", "-A", "-f", path, "--istio-version", release.NewestIstio().String(), "-o", "json")
+		if got, want := strings.Contains(out, `"FD5008"`), pluginType == "NETWORK"; got != want {
+			t.Errorf("reference module as type %s: FD5008 %v, want %v\n%s", pluginType, got, want, out)
 		}
 	}
 }

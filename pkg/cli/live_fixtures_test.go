@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
+	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
 
@@ -44,7 +46,7 @@ var otherNamespaceNotRead = map[string]string{
 func TestOfflineFixturesRunLive(t *testing.T) {
 	c := testcluster.Get(t)
 	var paths []string
-	for _, dir := range []string{"../checks/testdata/core", "../checks/testdata/lua"} {
+	for _, dir := range []string{"../checks/testdata/core", "../checks/testdata/lua", "../checks/testdata/wasmtype"} {
 		got, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 		paths = append(paths, got...)
 	}
@@ -55,6 +57,15 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := string(raw)
+		if strings.Contains(text, "__MODULE_BASE64__") {
+			// The module of a testdata/wasmtype fixture, compiled into its
+			// ConfigMap: offline reads the filled copy, live applies it.
+			text = fillModule(t, path, text)
+			path = filepath.Join(t.TempDir(), filepath.Base(path))
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// Mesh-wide fixtures put objects in istio-system, which every test
 		// binary's cluster shares; they stay offline-only.
 		if strings.Contains(text, "istio-system") {
@@ -113,6 +124,26 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 	if ran < 40 {
 		t.Errorf("only %d fixtures ran live", ran)
 	}
+}
+
+// fillModule puts the module a fixture's "# module:" header names, built
+// from the .wat beside the fixture, in place of __MODULE_BASE64__.
+func fillModule(t *testing.T, path, text string) string {
+	t.Helper()
+	var module string
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, "# module: "); ok {
+			module = strings.TrimSpace(v)
+		}
+	}
+	if module == "" {
+		t.Fatalf("%s: no '# module:' header", path)
+	}
+	wasm, err := os.ReadFile(wat.Build(t, filepath.Join(filepath.Dir(path), module+".wat")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Replace(text, "__MODULE_BASE64__", base64.StdEncoding.EncodeToString(wasm), 1)
 }
 
 func replaceShop(args []string, ns string) []string {

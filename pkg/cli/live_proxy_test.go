@@ -375,7 +375,14 @@ var liveScenarios = []liveScenario{
 		name: "WasmPlugin pull secret missing", manifest: strings.Replace(wasmPlugin, "imagePullPolicy: Always", "imagePullPolicy: Always\n  imagePullSecret: regcred", 1),
 		edit: pluginPresent,
 		want: []string{"FD2021 Deployment/web", "FD6006 WasmPlugin/auth"},
-		says: `no Secret`,
+		says: `refuses to fetch oci://registry.example.com/filters/auth:v1 ("missing image pulling secret")`,
+	},
+	{
+		name:     "WasmPlugin pluginConfig names a cluster the proxy lacks",
+		manifest: strings.Replace(wasmPlugin, "imagePullPolicy: Always", "imagePullPolicy: Always\n  pluginConfig: {cluster: \"outbound|8080||auth.NAMESPACE.svc.cluster.local\"}", 1),
+		edit:     pluginPresent,
+		want:     []string{"FD2021 Deployment/web", "FD6017 WasmPlugin/auth"},
+		says:     "returns BadArgument",
 	},
 	{
 		name: "httpCall cluster hidden from the proxy", manifest: luaHTTPCall,

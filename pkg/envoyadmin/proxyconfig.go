@@ -208,8 +208,10 @@ type ECDSFilter struct {
 	VersionInfo, LastUpdated string
 	Lua                      *LuaFilter
 	Wasm                     *WasmFilter
-	// Placeholder is PlaceholderDenyAll or PlaceholderAllowAll when
-	// istio-agent replaced a Wasm module it could not fetch by RBAC.
+	// Placeholder is PlaceholderDenyAll or PlaceholderAllowAll when the
+	// entry has the shape of istio-agent's RBAC stand-in for a Wasm module
+	// it could not fetch; before Istio 1.28 that shape carries no stat
+	// prefix, so only an entry under a WasmPlugin's name is known to be one.
 	Placeholder string
 	Error       *UpdateFailure
 }

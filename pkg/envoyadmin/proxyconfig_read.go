@@ -584,7 +584,12 @@ func (r *reader) ecds(p *ProxyConfig, o map[string]any, path string) {
 // same name, deny-all "Rules: &rbacv3.RBAC{}" (ALLOW with no policy) with
 // stat prefix "wasm-default-deny", or allow-all "no rules" with
 // "wasm-default-allow". The HTTP RBAC names it rules_stat_prefix, the
-// network RBAC stat_prefix. An RBAC of any other shape is the user's.
+// network RBAC stat_prefix. Before Istio 1.28 (istio/istio#57824) the HTTP
+// placeholders had no prefix (and up to 1.24 the allow-all was an empty
+// RBAC, istio/istio#53363), so an RBAC without one is read by its rules
+// alone: the caller matches the ECDS name to a WasmPlugin, under whose name
+// nothing but the agent puts an RBAC filter. An RBAC of any other shape is
+// the user's.
 func (r *reader) placeholder(typeURL string, cfg map[string]any, path string) string {
 	var prefix string
 	switch {
@@ -596,16 +601,13 @@ func (r *reader) placeholder(typeURL string, cfg map[string]any, path string) st
 		return ""
 	}
 	rules := r.obj(cfg, path, "rules")
-	switch prefix {
-	case "wasm-default-deny":
-		action := r.str(rules, path+".rules", "action")
-		if rules != nil && len(r.obj(rules, path+".rules", "policies")) == 0 && (action == "" || action == "ALLOW") {
-			return PlaceholderDenyAll
-		}
-	case "wasm-default-allow":
-		if rules == nil {
-			return PlaceholderAllowAll
-		}
+	action := r.str(rules, path+".rules", "action")
+	denyAll := rules != nil && len(r.obj(rules, path+".rules", "policies")) == 0 && (action == "" || action == "ALLOW")
+	switch {
+	case (prefix == "wasm-default-deny" || prefix == "") && denyAll:
+		return PlaceholderDenyAll
+	case (prefix == "wasm-default-allow" || prefix == "") && rules == nil:
+		return PlaceholderAllowAll
 	}
 	return ""
 }

@@ -25,7 +25,7 @@ var (
 	EnvoyFilterTargetRefsOnSidecar = register(Code{
 		ID: "FD1004", Severity: Error,
 		Title:   "EnvoyFilter uses targetRefs, which sidecars ignore",
-		Explain: "Since Istio 1.22 an EnvoyFilter may use targetRefs to attach to Gateway API gateways and waypoints. A sidecar or classic gateway proxy ignores a policy with targetRefs altogether (policyattachment.go: \"if targetRef is specified, ignore the policy altogether\"), even when labels would match.",
+		Explain: "Since Istio 1.22 an EnvoyFilter may use targetRefs to attach to Gateway API gateways and waypoints. From Istio 1.27 istiod matches EnvoyFilters with its policy matcher (istio/istio#56476), and a sidecar or classic gateway proxy ignores a policy with targetRefs altogether (pilot/pkg/model/policyattachment.go: \"if targetRef is specified, ignore the policy altogether\"), even when labels would match. Up to 1.26 istiod matched EnvoyFilters on workloadSelector alone and ignored targetRefs (istio/istio#56417): an EnvoyFilter with only targetRefs applied to every proxy of its namespace, sidecars included, and stops applying to them on upgrade.",
 		Fix:     "For sidecars, replace targetRefs with workloadSelector.labels matching the pod labels.",
 	})
 	EnvoyFilterNoSidecar = register(Code{

@@ -37,7 +37,7 @@ var (
 	LivePullSecretMissing = register(Code{
 		ID: "FD6006", Severity: Error,
 		Title:   "WasmPlugin imagePullSecret does not exist",
-		Explain: "istiod reads the WasmPlugin's imagePullSecret from the WasmPlugin's own namespace and passes its credentials to istio-agent. A Secret that does not exist there gives no credentials: a private registry refuses the pull (401), the agent reports \"missing image pulling secret\" and, with the default FAIL_CLOSE, installs a deny-all filter (403 \"RBAC: access denied\").",
+		Explain: "istiod reads the WasmPlugin's imagePullSecret (a kubernetes.io/dockerconfigjson Secret) from the WasmPlugin's own namespace and passes its credentials to istio-agent in the plugin's VM environment. When there is no such Secret it passes an empty value, and the agent refuses the fetch with \"missing image pulling secret\" without asking the registry, public or not (istio/istio pilot/pkg/networking/core/extension updatePluginConfig, pkg/wasm/convert.go rewriteVMConfig). What the proxy runs instead depends on the release and the failStrategy: from Istio 1.25 a deny-all RBAC filter for FAIL_CLOSE (the default) and FAIL_RELOAD, so every request the plugin applies to gets 403 \"RBAC: access denied\", and an allow-all one for FAIL_OPEN; up to 1.24 the agent NACKs a closed plugin's config and the proxy waits for it, so a starting pod never becomes ready. A file:// module is read by Envoy and needs no secret.",
 		Fix:     "Create the docker-registry Secret in the WasmPlugin's namespace, or correct imagePullSecret.",
 	})
 	LiveProxyUnread = register(Code{
@@ -85,7 +85,7 @@ var (
 	LiveWasmPlaceholder = register(Code{
 		ID: "FD6015", Severity: Error,
 		Title:   "Wasm filter replaced by Istio's deny-all or allow-all placeholder",
-		Explain: "When istio-agent cannot fetch or convert a WasmPlugin's module, it sends Envoy an RBAC filter under the plugin's name instead (istio/istio pkg/wasm/convert.go): deny-all for FAIL_CLOSE (every request gets 403 \"RBAC: access denied\"), allow-all for FAIL_OPEN (requests pass, the plugin never runs).",
+		Explain: "When istio-agent cannot fetch or convert a WasmPlugin's module, it sends Envoy an RBAC filter under the plugin's name instead (istio/istio pkg/wasm/convert.go): from Istio 1.25 (istio/istio#53363) deny-all for FAIL_CLOSE and FAIL_RELOAD (every request gets 403 \"RBAC: access denied\", every connection of a NETWORK plugin is closed) and allow-all for FAIL_OPEN (traffic passes, the plugin never runs); up to 1.24 only FAIL_OPEN got the allow-all, and a closed plugin's update was NACKed instead. The placeholder carries the stat prefix wasm-default-deny or wasm-default-allow from Istio 1.28 (istio/istio#57824).",
 		Fix:     "Make the module fetchable: check url, tag or sha256, and imagePullSecret; istio-agent's log says why (kubectl logs POD -c istio-proxy | grep wasm).",
 	})
 	LiveWasmVMNotRunning = register(Code{

@@ -48,7 +48,7 @@ var (
 	WasmConfigMapMissing = register(Code{
 		ID: "FD2010", Severity: Error,
 		Title:   "ConfigMap named by userVolume does not exist",
-		Explain: "A configMap volume whose ConfigMap is missing keeps the pod in ContainerCreating (unless optional), and an optional one leaves the wasm file absent, so Envoy rejects the listener (\"Invalid path\").",
+		Explain: "A configMap volume whose ConfigMap is missing keeps the pod in ContainerCreating (unless optional), and an optional one leaves the wasm file absent, so Envoy rejects the listener an EnvoyFilter patched (\"Invalid path\"), or the extension config of a file:// WasmPlugin or TrafficExtension.",
 		Fix:     "Create the ConfigMap (kubectl create configmap NAME --from-file=FILE.wasm) in the workload's namespace.",
 	})
 	WasmFileNotMounted = register(Code{
@@ -60,7 +60,7 @@ var (
 	WasmFileNotInConfigMap = register(Code{
 		ID: "FD2012", Severity: Error,
 		Title:   "Wasm file name is not a key of the mounted ConfigMap",
-		Explain: "A configMap volume creates one file per key (or per items[].path). When the filename's last part is not one of them, the file does not exist in the container.",
+		Explain: "A configMap volume creates one file per key (or per items[].path). When the path below the mount (an EnvoyFilter's vm_config local filename, a WasmPlugin's or TrafficExtension's file:// url) is not one of them, the file does not exist in the container and Envoy cannot load the module.",
 		Fix:     "Name the ConfigMap key after the file, or change filename to an existing key.",
 	})
 	WasmInTextData = register(Code{

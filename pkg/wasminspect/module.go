@@ -161,3 +161,20 @@ func (m *Module) ImportsFunc(module, name string) bool {
 func isWASIModule(m string) bool {
 	return m == release.ModuleWASI || m == release.ModuleWASIUnstable
 }
+
+// StreamCallbacks lists the HTTP and the network stream callbacks the
+// module exports as functions (release.HTTPCallbacks, .NetworkCallbacks), in
+// their canonical order.
+func (m *Module) StreamCallbacks() (http, network []string) {
+	for _, name := range release.HTTPCallbacks {
+		if m.HasFuncExport(name) {
+			http = append(http, name)
+		}
+	}
+	for _, name := range release.NetworkCallbacks {
+		if m.HasFuncExport(name) {
+			network = append(network, name)
+		}
+	}
+	return http, network
+}
