@@ -5,15 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // printableResult returns res with every text that came from the input
 // (messages quote label values, script lines, names) made safe for a
 // terminal (render.Printable); the text report adds its own colours after.
-func printableResult(res checks.Result) checks.Result {
+func printableResult(res result.Check) result.Check {
 	fs := make([]finding.Finding, len(res.Findings))
 	for i, f := range res.Findings {
 		f.Message, f.Fix, f.Title = render.Printable(f.Message), render.Printable(f.Fix), render.Printable(f.Title)

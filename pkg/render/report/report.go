@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // Formats lists the -o values.
@@ -35,7 +35,7 @@ type Options struct {
 }
 
 // Write renders res to w in the chosen format.
-func Write(w io.Writer, res checks.Result, opts Options) error {
+func Write(w io.Writer, res result.Check, opts Options) error {
 	switch opts.Format {
 	case "", "text":
 		return Text(w, res, opts.Color)

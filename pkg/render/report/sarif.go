@@ -3,9 +3,9 @@ package report
 import (
 	"io"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // The SARIF 2.1.0 subset code-scanning UIs read: rules with help text, and
@@ -26,9 +26,9 @@ type sarifRun struct {
 }
 
 type sarifRunProperties struct {
-	Release checks.Release `json:"release"`
-	Checked checks.Checked `json:"checked"`
-	Live    *checks.Live   `json:"live,omitempty"`
+	Release result.Release `json:"release"`
+	Checked result.Checked `json:"checked"`
+	Live    *result.Live   `json:"live,omitempty"`
 }
 
 type sarifTool struct {
@@ -104,7 +104,7 @@ func sarifLevel(s finding.Severity) string {
 
 // SARIF writes a SARIF 2.1.0 log. Only codes that occur become rules, so
 // the log stays small and ruleIndex stays meaningful.
-func SARIF(w io.Writer, res checks.Result, version string) error {
+func SARIF(w io.Writer, res result.Check, version string) error {
 	run := sarifRun{
 		Tool: sarifTool{Driver: sarifDriver{
 			Name: "filterdoctor", Version: version,

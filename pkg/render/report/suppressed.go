@@ -5,12 +5,12 @@ import (
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/suppress"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // suppressedText lists the suppressed findings, one line each with the rule
 // and reason on the next, so that a silenced finding is still seen.
-func suppressedText(st textStyles, fs []suppress.Finding) string {
+func suppressedText(st textStyles, fs []result.Suppressed) string {
 	if len(fs) == 0 {
 		return ""
 	}
@@ -25,8 +25,8 @@ func suppressedText(st textStyles, fs []suppress.Finding) string {
 		why := "by " + f.Suppression.Rule
 		if f.Suppression.Reason != "" {
 			why += ": " + f.Suppression.Reason
-		} else if f.Suppression.Source == suppress.SourceAnnotation {
-			why += " (no " + suppress.AnnotationReason + ")"
+		} else if f.Suppression.Source == result.SourceAnnotation {
+			why += " (no " + result.AnnotationReason + ")"
 		}
 		b.WriteString("          " + st.dim.Render(why) + "\n")
 	}
@@ -52,9 +52,9 @@ type sarifSuppression struct {
 	Justification string `json:"justification,omitempty"`
 }
 
-func sarifSuppressions(s suppress.Suppression) []sarifSuppression {
+func sarifSuppressions(s result.Suppression) []sarifSuppression {
 	kind := "external"
-	if s.Source == suppress.SourceAnnotation {
+	if s.Source == result.SourceAnnotation {
 		kind = "inSource"
 	}
 	just := s.Rule

@@ -8,10 +8,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
-	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 type textStyles struct {
@@ -59,7 +58,7 @@ func workloadOf(f finding.Finding) (finding.Ref, bool) {
 	refs := append([]finding.Ref{f.Resource}, f.Related...)
 	for _, pods := range []bool{false, true} {
 		for _, r := range refs {
-			if snapshot.IsWorkloadKind(r.Kind) && (r.Kind == "Pod") == pods {
+			if finding.IsWorkloadKind(r.Kind) && (r.Kind == "Pod") == pods {
 				return finding.Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, true
 			}
 		}
@@ -94,7 +93,7 @@ func groupByWorkload(fs []finding.Finding) []group {
 
 // Text writes findings grouped by workload, then by object, and a summary
 // line that also says what was read.
-func Text(w io.Writer, res checks.Result, color bool) error {
+func Text(w io.Writer, res result.Check, color bool) error {
 	res = printableResult(res)
 	st := newTextStyles(w, color)
 	var b strings.Builder
@@ -131,7 +130,7 @@ func Text(w io.Writer, res checks.Result, color bool) error {
 	return err
 }
 
-func releaseLine(res checks.Result) string {
+func releaseLine(res result.Check) string {
 	r := res.Release
 	line := fmt.Sprintf("Judged against Istio %s (Envoy %s)", r.Istio, r.Envoy)
 	if r.Source != "" {
@@ -142,7 +141,7 @@ func releaseLine(res checks.Result) string {
 
 // liveLines says which pods and proxies a live run read, and which it
 // could not, so that no finding is never mistaken for not looked at.
-func liveLines(l *checks.Live) string {
+func liveLines(l *result.Live) string {
 	var b strings.Builder
 	var read, unread, bare []string
 	for _, p := range l.Pods {
@@ -188,7 +187,7 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-func summaryLine(res checks.Result) string {
+func summaryLine(res result.Check) string {
 	c := res.Checked
 	read := fmt.Sprintf("Checked %s, %s, %s, %s",
 		plural(c.Workloads, "workload", "workloads"),
