@@ -299,7 +299,7 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 		return err
 	}
 	inv := o.invocation()
-	rep := levels.Build(out, inv)
+	rep := buildLoglevelReport(out, inv)
 	if o.For == 0 || len(changedPods(out)) == 0 {
 		if err := levels.Write(o.streams.Out, rep, o.Output.Value); err != nil {
 			return err
@@ -319,7 +319,7 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return clibase.CodeError{Code: ExitFindings, Err: fmt.Errorf("restoring the levels after --for: %w; they are saved: run the same command with --reset instead of LEVELS and --for", err)}
 	}
-	rrep := levels.Build(restored, inv)
+	rrep := buildLoglevelReport(restored, inv)
 	rrep.Interrupted = interrupted
 	if o.Output.Value == "text" {
 		if err := levels.Text(o.streams.Out, rrep); err != nil {
@@ -370,8 +370,8 @@ func (o *LoglevelOptions) adminPort(pod *corev1.Pod) (int, error) {
 }
 
 // invocation spells this command line for the undo and restart commands.
-func (o *LoglevelOptions) invocation() levels.Invocation {
-	inv := levels.Invocation{Namespace: o.namespace, Spec: o.spec, All: o.All, For: o.For}
+func (o *LoglevelOptions) invocation() loglevelInvocation {
+	inv := loglevelInvocation{Namespace: o.namespace, Spec: o.spec, All: o.All, For: o.For}
 	switch {
 	case o.target != nil:
 		inv.Target, inv.TargetKind = o.target.String(), o.target.Kind

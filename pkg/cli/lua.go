@@ -23,6 +23,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -122,14 +123,14 @@ func (o *luaRunOptions) Complete(_ *cobra.Command, args []string) error {
 	return o.loadScript()
 }
 
-func parseHeaderFlags(flag string, values []string) ([]lua.Header, error) {
-	var out []lua.Header
+func parseHeaderFlags(flag string, values []string) ([]result.LuaHeader, error) {
+	var out []result.LuaHeader
 	for _, v := range values {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("%s %q: want NAME=VALUE", flag, v)
 		}
-		out = append(out, lua.Header{Key: strings.ToLower(k), Value: val})
+		out = append(out, result.LuaHeader{Key: strings.ToLower(k), Value: val})
 	}
 	return out, nil
 }
@@ -240,7 +241,7 @@ func (o *luaRunOptions) Run(context.Context) error {
 
 // renderLuaRun prints a run as a reviewer reads it: header diffs, logs,
 // calls, local reply, error.
-func renderLuaRun(name string, res *lua.RunResult) string {
+func renderLuaRun(name string, res *result.LuaRun) string {
 	var b strings.Builder
 	hooks := orNone(strings.Join(res.Hooks, ", "))
 	if res.Error != nil && res.Error.Phase == "load" {
@@ -330,11 +331,11 @@ func orNone(s string) string {
 
 // diffHeaders marks added (+), removed (-) and changed (~) headers, keeping
 // unchanged ones for context.
-func diffHeaders(before, after []lua.Header) string {
+func diffHeaders(before, after []result.LuaHeader) string {
 	var b strings.Builder
 	beforeVals, afterVals := groupHeaders(before), groupHeaders(after)
 	seen := map[string]bool{}
-	for _, h := range append(append([]lua.Header{}, before...), after...) {
+	for _, h := range append(append([]result.LuaHeader{}, before...), after...) {
 		if seen[h.Key] {
 			continue
 		}
@@ -355,7 +356,7 @@ func diffHeaders(before, after []lua.Header) string {
 	return b.String()
 }
 
-func groupHeaders(hs []lua.Header) map[string][]string {
+func groupHeaders(hs []result.LuaHeader) map[string][]string {
 	out := map[string][]string{}
 	for _, h := range hs {
 		out[h.Key] = append(out[h.Key], h.Value)
@@ -363,7 +364,7 @@ func groupHeaders(hs []lua.Header) map[string][]string {
 	return out
 }
 
-func headerValue(hs []lua.Header, key string) string {
+func headerValue(hs []result.LuaHeader, key string) string {
 	for _, h := range hs {
 		if h.Key == key {
 			return h.Value

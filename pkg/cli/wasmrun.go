@@ -19,6 +19,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
@@ -150,7 +151,7 @@ func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 	for _, hs := range []struct {
 		flag string
 		in   []string
-		out  *[]wasmhost.Header
+		out  *[]result.WasmHeader
 	}{
 		{"--request-header", o.RequestHeaders, &o.opts.Request.Headers},
 		{"--response-header", o.ResponseHeaders, &o.opts.Response.Headers},
@@ -162,7 +163,7 @@ func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 			if !ok || name == "" {
 				return fmt.Errorf("%s %q: want name=value", hs.flag, kv)
 			}
-			*hs.out = append(*hs.out, wasmhost.Header{Name: name, Value: value})
+			*hs.out = append(*hs.out, result.WasmHeader{Name: name, Value: value})
 		}
 	}
 	for _, cr := range o.CallResponses {
@@ -255,7 +256,7 @@ func readModule(path string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func renderWasmRun(r *wasmhost.Report) string {
+func renderWasmRun(r *result.WasmRun) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	start := r.Module.Start
@@ -286,7 +287,7 @@ func renderWasmRun(r *wasmhost.Report) string {
 			p("%s\n", strings.TrimRight(line, " "))
 		}
 	}
-	section := func(title string, m wasmhost.Message) {
+	section := func(title string, m result.WasmMessage) {
 		if m.HeadersBefore == nil {
 			return
 		}
@@ -364,7 +365,7 @@ func renderWasmRun(r *wasmhost.Report) string {
 
 // headerDiff lists headers after the filter ran, marking added (+) and
 // changed (~) ones, then removed (-) ones.
-func headerDiff(before, after []wasmhost.Header) []string {
+func headerDiff(before, after []result.WasmHeader) []string {
 	was := map[string][]string{}
 	for _, h := range before {
 		was[h.Name] = append(was[h.Name], h.Value)

@@ -19,6 +19,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
 )
 
@@ -161,7 +162,7 @@ func cutConfigMapPrefix(arg string) (string, bool) {
 
 // Run reads the module, inspects it and renders the report.
 func (o *WasmInspectOptions) Run(ctx context.Context) error {
-	var rep wasminspect.Report
+	var rep result.WasmInspect
 	var err error
 	if o.source != "" {
 		rep, err = o.inspectFile()
@@ -203,27 +204,27 @@ func (o *WasmInspectOptions) options(name, file string) wasminspect.Options {
 
 // inspectFile streams the module from disk, so only the sections the
 // inspector reads are held in memory; stdin ("-") is read whole.
-func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
+func (o *WasmInspectOptions) inspectFile() (result.WasmInspect, error) {
 	opts := o.options(o.source, o.source)
 	if o.source == "-" {
 		opts.Name, opts.Resource.Name = "stdin", "stdin"
 		b, err := readStdinModule(o.streams.In, MaxStdinModuleBytes)
 		if err != nil {
-			return wasminspect.Report{}, err
+			return result.WasmInspect{}, err
 		}
 		return wasminspect.InspectBytes(b, opts), nil
 	}
 	f, err := os.Open(o.source)
 	if err != nil {
-		return wasminspect.Report{}, fmt.Errorf("opening module: %w", err)
+		return result.WasmInspect{}, fmt.Errorf("opening module: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return wasminspect.Report{}, fmt.Errorf("opening module: %w", err)
+		return result.WasmInspect{}, fmt.Errorf("opening module: %w", err)
 	}
 	if st.IsDir() {
-		return wasminspect.Report{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
+		return result.WasmInspect{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
 	}
 	if !st.Mode().IsRegular() {
 		// A pipe (<(cat m.wasm), /dev/stdin from a pipe) or a device has
@@ -231,9 +232,9 @@ func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
 		b, err := ReadAtMost(f, MaxStdinModuleBytes)
 		switch {
 		case errors.Is(err, ErrTooLarge):
-			return wasminspect.Report{}, fmt.Errorf("%s is larger than %s; pass the module as a regular FILE instead", o.source, wasminspect.HumanBytes(uint64(MaxStdinModuleBytes)))
+			return result.WasmInspect{}, fmt.Errorf("%s is larger than %s; pass the module as a regular FILE instead", o.source, wasminspect.HumanBytes(uint64(MaxStdinModuleBytes)))
 		case err != nil:
-			return wasminspect.Report{}, fmt.Errorf("reading %s: %w", o.source, err)
+			return result.WasmInspect{}, fmt.Errorf("reading %s: %w", o.source, err)
 		}
 		return wasminspect.InspectBytes(b, opts), nil
 	}
@@ -257,10 +258,10 @@ func readStdinModule(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.Report, error) {
+func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (result.WasmInspect, error) {
 	cm, err := o.readConfigMap(ctx)
 	if err != nil {
-		return wasminspect.Report{}, err
+		return result.WasmInspect{}, err
 	}
 	key := o.cmKey
 	if key == "" {
@@ -271,12 +272,12 @@ func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.
 			}
 		case 0:
 			if len(cm.Data) == 0 {
-				return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s is empty", o.namespace, o.cmName)
+				return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s is empty", o.namespace, o.cmName)
 			}
-			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no binaryData; name a key with cm/%s:KEY (data keys: %s)",
+			return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s has no binaryData; name a key with cm/%s:KEY (data keys: %s)",
 				o.namespace, o.cmName, o.cmName, strings.Join(slices.Sorted(maps.Keys(cm.Data)), ", "))
 		default:
-			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has several binaryData keys; pick one with cm/%s:KEY (keys: %s)",
+			return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s has several binaryData keys; pick one with cm/%s:KEY (keys: %s)",
 				o.namespace, o.cmName, o.cmName, strings.Join(slices.Sorted(maps.Keys(cm.BinaryData)), ", "))
 		}
 	}
@@ -291,7 +292,7 @@ func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.
 		return wasminspect.InspectBytes([]byte(s), opts), nil
 	}
 	keys := append(slices.Sorted(maps.Keys(cm.BinaryData)), slices.Sorted(maps.Keys(cm.Data))...)
-	return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no key %q (keys: %s)", o.namespace, o.cmName, key, strings.Join(keys, ", "))
+	return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s has no key %q (keys: %s)", o.namespace, o.cmName, key, strings.Join(keys, ", "))
 }
 
 func (o *WasmInspectOptions) readConfigMap(ctx context.Context) (ConfigMapData, error) {
@@ -309,13 +310,13 @@ func (o *WasmInspectOptions) readConfigMap(ctx context.Context) (ConfigMapData, 
 
 // writeWasmText renders the summary block, the import and export tables
 // (unsupported or mismatched rows marked ✗) and the findings.
-func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) error {
+func writeWasmText(w io.Writer, rep result.WasmInspect, host wasminspect.Host) error {
 	var b strings.Builder
 	m := rep.Module
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Module\t%s\n", m.File)
 	fmt.Fprintf(tw, "Size\t%d bytes (%s)\n", m.Size, wasminspect.HumanBytes(uint64(m.Size)))
-	producer := m.Producer.String()
+	producer := producerText(m.Producer)
 	if m.Producer.Evidence != "" {
 		producer += " (from " + m.Producer.Evidence + ")"
 	}
@@ -323,9 +324,9 @@ func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) e
 	fmt.Fprintf(tw, "ABI\t%s\n", m.ABI)
 	start := string(m.Start)
 	switch m.Start {
-	case wasminspect.StartReactor:
+	case result.WasmStartReactor:
 		start += " (_initialize)"
-	case wasminspect.StartCommand:
+	case result.WasmStartCommand:
 		start += " (_start)"
 	}
 	fmt.Fprintf(tw, "Start\t%s\n", start)
@@ -360,7 +361,7 @@ func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) e
 				since = "Envoy " + r.Since.Envoy + " / Istio " + r.Since.Istio
 			case r.Since != nil:
 				since = "Envoy " + r.Since.Envoy
-			case r.Kind == wasminspect.KindFunc || r.Kind == wasminspect.KindGlobal:
+			case r.Kind == result.WasmKindFunc || r.Kind == result.WasmKindGlobal:
 				since = "no release"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Module, r.Name, r.Kind, dash(r.Signature), since)
@@ -396,6 +397,17 @@ func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) e
 		}
 	}
 	return WriteErr(w, b.String())
+}
+
+// producerText renders "Go go1.26.8" or "unknown".
+func producerText(p result.WasmProducer) string {
+	switch {
+	case p.Language == "":
+		return "unknown"
+	case p.Version == "":
+		return p.Language
+	}
+	return p.Language + " " + p.Version
 }
 
 func dash(s string) string {

@@ -9,6 +9,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // TestRunImplementsTheLintedAPI: every method the linter accepts for the
@@ -81,7 +82,7 @@ end`
 	if got := res.Logs[0].Message; got != "6/9" {
 		t.Errorf("values = %q, want 6/9", got)
 	}
-	want := []Stat{
+	want := []result.LuaStat{
 		{Name: "requests", Type: "counter", Value: 6},
 		{Name: "inflight", Type: "gauge", Value: 9},
 		{Name: "latency", Type: "histogram", Unit: "ms", Samples: []uint64{12, 7}},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // LogLevel is a proxy-wasm log level, numbered as the ABI numbers them.
@@ -48,9 +49,9 @@ func ParseLogLevel(s string) (LogLevel, error) {
 
 // Exchange is one direction of the HTTP stream fed to the filter.
 type Exchange struct {
-	Headers  []Header
+	Headers  []result.WasmHeader
 	Body     []byte
-	Trailers []Header
+	Trailers []result.WasmHeader
 }
 
 // CallAnswer is how the host answers proxy_http_call to one cluster.
