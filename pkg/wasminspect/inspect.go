@@ -484,24 +484,11 @@ func (j *judge) memory() {
 	}
 	j.add(finding.WasmMemoryTooLarge.Newf(j.opts.Resource, "",
 		"%s starts with %d pages (%s) of memory; Envoy's V8 allows at most %d pages (1 GiB), so the module fails to load (\"Failed to load Wasm bytecode\").",
-		j.opts.Name, mem.MinPages, HumanBytes(mem.InitialBytes()), release.MaxMemoryPages))
+		j.opts.Name, mem.MinPages, finding.HumanBytes(mem.InitialBytes()), release.MaxMemoryPages))
 }
 
 func sizeFinding(size int64, opts Options) finding.Finding {
 	return finding.WasmTooLargeForConfigMap.Newf(opts.Resource, "",
 		"%s is %d bytes (%s); a ConfigMap holds at most %d bytes (1 MiB), so the API server will refuse it.",
-		opts.Name, size, HumanBytes(uint64(size)), MaxConfigMapBytes).With(opts.Related...)
-}
-
-// HumanBytes writes a size as Envoy users read it: "5.1 MiB".
-func HumanBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+		opts.Name, size, finding.HumanBytes(uint64(size)), MaxConfigMapBytes).With(opts.Related...)
 }

@@ -1,8 +1,4 @@
-// Package levels renders a loglevel run (pkg/fleet's Outcome) as text or
-// JSON: the levels read, the changes made with the commands that undo
-// them, the pods that were not reached and why, and how to make a level
-// last. It decides nothing about the proxies; pkg/fleet does.
-package levels
+package render
 
 import (
 	"fmt"
@@ -11,35 +7,37 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
-// Formats are the -o values.
-var Formats = []string{"text", "json"}
+// LoglevelFormats are `loglevel`'s -o values.
+var LoglevelFormats = []string{"text", "json"}
 
-// Write renders rep as text or JSON.
-func Write(w io.Writer, rep *result.Loglevel, format string) error {
+// Loglevel writes a `loglevel` run as text or JSON: the levels read, the
+// changes made with the commands that undo them, the pods that were not
+// reached and why, and how to make a level last.
+func Loglevel(w io.Writer, rep *result.Loglevel, format string) error {
 	if format == "json" {
-		return render.JSON(w, rep)
+		return JSON(w, rep)
 	}
-	return Text(w, rep)
+	return LoglevelText(w, rep)
 }
 
-// Text writes rep for people.
-func Text(w io.Writer, rep *result.Loglevel) error {
+// LoglevelText writes rep for people (--for writes the run, then what was
+// restored, each as it happens).
+func LoglevelText(w io.Writer, rep *result.Loglevel) error {
 	var b strings.Builder
-	writeText(&b, rep)
+	writeLoglevelText(&b, rep)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// HoldingText is the line shown while --for waits.
-func HoldingText(d time.Duration) string {
+// LoglevelHolding is the line shown while --for waits.
+func LoglevelHolding(d time.Duration) string {
 	return fmt.Sprintf("\nHolding these levels for %s, then restoring the previous ones (Ctrl-C restores now).\n", d)
 }
 
-func writeText(b *strings.Builder, rep *result.Loglevel) {
+func writeLoglevelText(b *strings.Builder, rep *result.Loglevel) {
 	if len(rep.Reached) > 0 {
 		b.WriteString("Filters reaching this namespace's workloads (their pods are the target):\n")
 		tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
@@ -111,7 +109,7 @@ func writeText(b *strings.Builder, rep *result.Loglevel) {
 			result.LoglevelRuntimeNote, rep.Persist.Annotation, rep.Persist.Value, rep.Persist.Restart)
 	}
 	if rep.Restore != nil {
-		writeText(b, rep.Restore)
+		writeLoglevelText(b, rep.Restore)
 	}
 }
 
