@@ -186,7 +186,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	}
 	istio := o.release.JudgeIstio()
 	opts := checks.Options{Istio: istio, RootNamespace: root, Target: o.target,
-		Release: checks.ReleaseOf(istio, o.release.Source("newest known release (no --istio-version)"))}
+		Release: checks.ReleaseOf(istio, o.release.Source(cmdkit.DefaultSource))}
 	if !o.AllNamespaces && o.namespace != "" {
 		opts.Namespaces = []string{o.namespace}
 	}

@@ -139,7 +139,7 @@ func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 		return err
 	}
 	o.opts = wasmhost.Options{
-		File: o.file, Istio: rel.IstioName(), Envoy: rel.Envoy,
+		File: o.file, Istio: rel.IstioName(), Envoy: rel.Envoy, ReleaseSource: rel.Source(cmdkit.DefaultSource),
 		VMConfig: vmConfig, PluginConfig: pluginConfig,
 		PluginName: o.PluginName, RootID: o.RootID, VMID: "",
 		Request:  wasmhost.Exchange{Body: []byte(o.RequestBody)},

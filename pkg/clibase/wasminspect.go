@@ -60,6 +60,8 @@ type WasmInspectOptions struct {
 	cmKey     string
 	namespace string
 	host      wasminspect.Host
+	// releaseSource says where host came from, for the report.
+	releaseSource string
 }
 
 // NewWasmInspectCommand builds `wasm inspect`; cluster may be nil.
@@ -126,6 +128,7 @@ func (o *WasmInspectOptions) Complete(_ *cobra.Command, args []string) error {
 		return err
 	}
 	o.host = wasminspect.Host{Envoy: rel.Envoy, Istio: rel.Istio}
+	o.releaseSource = rel.Source(cmdkit.DefaultSource)
 	if err := o.FailOn.Complete(); err != nil {
 		return err
 	}
@@ -179,11 +182,12 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 
 func (o *WasmInspectOptions) options(name, file string) wasminspect.Options {
 	return wasminspect.Options{
-		Host:         o.host,
-		Resource:     finding.Ref{Kind: "WasmModule", Name: name},
-		Name:         name,
-		File:         file,
-		ForConfigMap: o.ForConfigMap,
+		Host:          o.host,
+		Resource:      finding.Ref{Kind: "WasmModule", Name: name},
+		Name:          name,
+		File:          file,
+		ForConfigMap:  o.ForConfigMap,
+		ReleaseSource: o.releaseSource,
 	}
 }
 

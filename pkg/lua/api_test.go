@@ -135,3 +135,19 @@ func TestRunMissingMethodsFailAsInEnvoy(t *testing.T) {
 		t.Errorf("downstreamRequestHeaders():get = %+v, %+v", res.Logs, res.Error)
 	}
 }
+
+// The release a run's report names is right: the API it offers (every
+// method of the table) is exactly the API of the newest Envoy filterdoctor
+// knows, so no method in the table is newer than that release.
+func TestRunReleaseOffersTheWholeAPI(t *testing.T) {
+	newest := release.NewestIstio()
+	rel := Run("", RunInput{}).Release
+	if rel.Istio != newest.Version.String() || rel.Envoy != newest.Envoy.String() || rel.Source == "" {
+		t.Fatalf("release %+v, want Istio %s (Envoy %s) with its source", rel, newest.Version, newest.Envoy)
+	}
+	for _, typ := range checkedTypes {
+		if all, at := methodNames(typ, release.Version{}), methodNames(typ, newest.Envoy); !slices.Equal(all, at) {
+			t.Errorf("%s: the table has %v, Envoy %s %v", typeNames[typ], all, newest.Envoy, at)
+		}
+	}
+}

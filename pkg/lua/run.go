@@ -68,7 +68,7 @@ func Run(src string, in RunInput) *result.LuaRun {
 	if in.Timeout <= 0 {
 		in.Timeout = DefaultRunTimeout
 	}
-	r := &runner{in: in, res: &result.LuaRun{Script: in.ChunkName, Logs: []result.LuaLogLine{}, HTTPCalls: []result.LuaHTTPCall{}, Hooks: []string{}}, meta: map[string]map[string]glua.LValue{}}
+	r := &runner{in: in, res: &result.LuaRun{Script: in.ChunkName, Release: runRelease(), Logs: []result.LuaLogLine{}, HTTPCalls: []result.LuaHTTPCall{}, Hooks: []string{}}, meta: map[string]map[string]glua.LValue{}}
 	r.res.Request.HeadersBefore = withDefaults(in.RequestHeaders, defaultRequestHeaders)
 	r.res.Request.BodyBefore = in.RequestBody
 
@@ -515,6 +515,14 @@ func (r *runner) pairsOf(t objType) glua.LGFunction {
 		return func(L *glua.LState) int { return r.iterate(L, nil) }
 	}
 	return nil
+}
+
+// runRelease is the release whose Lua API a run offers, for its report:
+// registerTypes registers every method of the API table, which is the API
+// of the newest Envoy filterdoctor knows (lua run takes no release flag).
+func runRelease() result.Release {
+	i := release.NewestIstio()
+	return result.Release{Istio: i.Version.String(), Envoy: i.Envoy.String(), Source: "newest known release (lua run offers its whole Lua API)"}
 }
 
 // registerTypes registers every object of the API table with exactly the

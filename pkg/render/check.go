@@ -150,22 +150,15 @@ func checkText(w io.Writer, res result.Check, color bool) error {
 		b.WriteString("\n")
 	}
 	b.WriteString(suppressedText(st, res.Suppressed))
-	b.WriteString(releaseLine(res) + "\n")
+	if line := releaseLine(res.Release); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if res.Live != nil {
 		b.WriteString(liveLines(res.Live))
 	}
 	b.WriteString(summaryLine(res) + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func releaseLine(res result.Check) string {
-	r := res.Release
-	line := fmt.Sprintf("Judged against Istio %s (Envoy %s)", r.Istio, r.Envoy)
-	if r.Source != "" {
-		line += ", from " + r.Source
-	}
-	return line + "."
 }
 
 // liveLines says which pods and proxies a live run read, and which it

@@ -2,12 +2,14 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -289,6 +291,7 @@ func checkCases() map[string]result.Check {
 
 func wasmInspectCases() map[string]result.WasmInspect {
 	host := result.WasmHost{Envoy: "1.32", Istio: "1.24"}
+	newerEnvoy := result.Release{Envoy: "1.41", Source: "--envoy-version (newer than every known release: Istio 1.32 facts)"}
 	module := "/work/filters/header.wasm"
 	since := func(envoy, istio string) *result.WasmSince { return &result.WasmSince{Envoy: envoy, Istio: istio} }
 	return map[string]result.WasmInspect{
@@ -309,6 +312,7 @@ func wasmInspectCases() map[string]result.WasmInspect {
 				{Name: "proxy_on_memory_allocate", Kind: result.WasmKindFunc, Signature: "(i32) -> (i32)", Expected: "(i32) -> (i32)", OK: true},
 			},
 			Findings: []finding.Finding{},
+			Release:  result.Release{Istio: "1.24", Envoy: "1.32", Source: "--istio-version"},
 		},
 		"failing": {
 			Module: result.WasmModule{
@@ -349,6 +353,7 @@ func wasmInspectCases() map[string]result.WasmInspect {
 				Message:  "auth.wasm exports only _start; a TinyGo command module calls proc_exit when main returns, and Envoy fails the VM (\"Wasm VM failed\").",
 				Fix:      "Build a reactor: tinygo build -buildmode=c-shared (TinyGo ≥0.33).",
 			}},
+			Release: newerEnvoy,
 		},
 	}
 }
@@ -363,6 +368,7 @@ func wasmRunCases() map[string]*result.WasmRun {
 		}
 		return out
 	}
+	fromFlag := result.Release{Istio: "1.25", Envoy: "1.33", Source: "--istio-version"}
 	reqBefore := h(":authority", "app.default.svc.cluster.local", ":method", "GET", ":scheme", "http", ":path", "/orders", "x-user", "alice")
 	passing := &result.WasmRun{
 		Module: result.WasmRunModule{File: "header.wasm", Size: 412_377, ABI: "0.2.1", Start: "_initialize"},
@@ -401,6 +407,7 @@ func wasmRunCases() map[string]*result.WasmRun {
 		},
 		Metrics:      []result.WasmMetric{{Name: "header_filter.requests", Type: "counter", Value: 1}, {Name: "header_filter.inflight", Type: "gauge", Value: 0}},
 		TickPeriodMs: 1000, Ticks: 2,
+		Release: fromFlag,
 	}
 	routeCache := &result.WasmRun{
 		Module: result.WasmRunModule{File: "route.wasm", Size: 394, ABI: "0.2.1"},
@@ -419,6 +426,7 @@ func wasmRunCases() map[string]*result.WasmRun {
 		Logs:     []result.WasmLogLine{},
 		RouteCache: &result.RouteCacheNote{Headers: []string{":path"},
 			Message: "The module rewrote :path but did not call the clear_route_cache foreign function: on Envoy 1.33 (1.33 and later, Istio 1.25 and later) a Wasm filter's header edits no longer clear the route cache, so routing will not follow the edit: the request goes by the route chosen before it. Call proxy_call_foreign_function(\"clear_route_cache\") after the rewrite (or set the runtime flag envoy.reloadable_features.wasm_no_automatic_route_refresh to false)."},
+		Release: fromFlag,
 	}
 	failing := &result.WasmRun{
 		Module: result.WasmRunModule{File: "crash.wasm", Size: 1_024, ABI: "0.2.1", Start: "_initialize"},
@@ -444,6 +452,7 @@ func wasmRunCases() map[string]*result.WasmRun {
 			Backtrace: []string{"main.onRequestHeaders", "proxy_on_request_headers"},
 			Detail:    "the module divided by zero in proxy_on_request_headers",
 		},
+		Release: result.Release{Envoy: "1.41", Source: "--envoy-version (newer than every known release: Istio 1.32 facts)"},
 	}
 	return map[string]*result.WasmRun{"passing": passing, "failing": failing, "route-cache": routeCache}
 }
@@ -458,6 +467,7 @@ func luaRunCases() map[string]*result.LuaRun {
 		}
 		return out
 	}
+	luaAPI := result.Release{Istio: "1.32", Envoy: "1.40", Source: "newest known release (lua run offers its whole Lua API)"}
 	req := h(":authority", "app.default.svc.cluster.local", ":method", "GET", ":scheme", "http", ":path", "/api/orders", "x-user", "bob", "x-tag", "a", "x-tag", "b")
 	passing := &result.LuaRun{
 		Script: "auth.lua",
@@ -487,7 +497,8 @@ func luaRunCases() map[string]*result.LuaRun {
 			{Name: "auth.inflight", Type: "gauge", Value: 0},
 			{Name: "auth.latency", Type: "histogram", Unit: "milliseconds", Samples: []uint64{12, 7}},
 		},
-		Hooks: []string{"envoy_on_request", "envoy_on_response"},
+		Hooks:   []string{"envoy_on_request", "envoy_on_response"},
+		Release: luaAPI,
 	}
 	failing := &result.LuaRun{
 		Script: "shop/header-set configPatches[0] inlineCode",
@@ -504,6 +515,7 @@ func luaRunCases() map[string]*result.LuaRun {
 		Error: &result.LuaScriptError{Phase: "envoy_on_request",
 			Message:   "shop/header-set configPatches[0] inlineCode:3: attempt to call a non-function object",
 			Traceback: "stack traceback:\n\tshop/header-set configPatches[0] inlineCode:3: in function 'envoy_on_request'"},
+		Release: luaAPI,
 	}
 	loadError := &result.LuaRun{
 		Script: "bad.lua",
@@ -515,6 +527,7 @@ func luaRunCases() map[string]*result.LuaRun {
 		HTTPCalls: []result.LuaHTTPCall{},
 		Hooks:     []string{},
 		Error:     &result.LuaScriptError{Phase: "load", Message: "script load error: line 5: syntax error at end of script"},
+		Release:   luaAPI,
 	}
 	return map[string]*result.LuaRun{"passing": passing, "failing": failing, "load-error": loadError}
 }
@@ -622,4 +635,39 @@ func loglevelCases() map[string]*result.Loglevel {
 		},
 	}
 	return map[string]*result.Loglevel{"list": list, "set": set, "reset": reset, "set-for": setFor}
+}
+
+// TestTextFromJSON: every command's text says nothing its JSON does not
+// carry. Each JSON golden file decoded into its result type renders the
+// text golden file again, so a script reading -o json misses nothing a
+// person reading the text sees (the release judged against included).
+func TestTextFromJSON(t *testing.T) {
+	root := filepath.Join("testdata", "golden")
+	for _, c := range goldenCases() {
+		if !slices.Contains(c.formats, "json") {
+			continue
+		}
+		t.Run(c.command+"/"+c.name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(root, c.command, c.name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ptr := reflect.New(reflect.TypeOf(c.value))
+			if err := json.Unmarshal(b, ptr.Interface()); err != nil {
+				t.Fatal(err)
+			}
+			decoded := goldenCase{c.command, c.name, ptr.Elem().Interface(), c.formats}
+			got, err := decoded.write("text")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := c.write("text")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("text from the decoded JSON differs:\n%s", lineDiff(string(want), string(got)))
+			}
+		})
+	}
 }

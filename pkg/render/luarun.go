@@ -103,6 +103,7 @@ func luaRunText(res *result.LuaRun) string {
 			b.WriteString("Envoy logs this on the lua logger at error level, counts it in lua.errors and lets the request continue.\n")
 		}
 	}
+	b.WriteString(releaseParagraph(res.Release))
 	return b.String()
 }
 

@@ -130,6 +130,7 @@ func wasmInspectText(w io.Writer, rep result.WasmInspect) error {
 			fmt.Fprintf(&b, "        Fix: %s\n", f.Fix)
 		}
 	}
+	b.WriteString(releaseParagraph(rep.Release))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -128,6 +128,7 @@ func wasmRunText(r *result.WasmRun) string {
 			p("  (%s)\n", f.Detail)
 		}
 	}
+	b.WriteString(releaseParagraph(r.Release))
 	return b.String()
 }
 

@@ -5,7 +5,7 @@ package result
 type LuaRun struct {
 	// Script names the script that ran (the file, or the EnvoyFilter and
 	// script it came from).
-	Script          string                       `json:"-"`
+	Script          string                       `json:"script"`
 	Request         LuaMessage                   `json:"request"`
 	Response        *LuaMessage                  `json:"response,omitempty"`
 	LocalReply      *LuaLocalReply               `json:"localReply,omitempty"`
@@ -20,6 +20,8 @@ type LuaRun struct {
 	Hooks []string  `json:"hooks"`
 	// Error is why the script failed; `wasm run` uses the same key.
 	Error *LuaScriptError `json:"failure,omitempty"`
+	// Release is the Istio/Envoy release whose Lua API the run offered.
+	Release Release `json:"release"`
 }
 
 // LuaHeader is one header entry; order and repeats are kept as Envoy keeps

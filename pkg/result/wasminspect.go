@@ -10,6 +10,9 @@ type WasmInspect struct {
 	Imports  []WasmImport      `json:"imports"`
 	Exports  []WasmExport      `json:"exports"`
 	Findings []finding.Finding `json:"findings"`
+	// Release is the Istio/Envoy release the module was judged against
+	// and where that came from (module.host names it too).
+	Release Release `json:"release"`
 }
 
 // WasmModule is the module block.

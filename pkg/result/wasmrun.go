@@ -20,6 +20,9 @@ type WasmRun struct {
 	TickPeriodMs uint32       `json:"tickPeriodMs,omitempty"`
 	Ticks        int          `json:"ticks,omitempty"`
 	Failure      *WasmFailure `json:"failure,omitempty"`
+	// Release is the Istio/Envoy release the module ran as and where that
+	// came from (host names it too).
+	Release Release `json:"release"`
 }
 
 // Failed reports whether Envoy would refuse or break the filter.

@@ -64,6 +64,7 @@ func Run(ctx context.Context, wasm []byte, opts Options) (*result.WasmRun, error
 	h.rep.Module.Size = len(wasm)
 	h.rep.Host.Istio = opts.Istio
 	h.rep.Host.Envoy = opts.Envoy.String()
+	h.rep.Release = result.Release{Istio: opts.Istio, Envoy: opts.Envoy.String(), Source: opts.ReleaseSource}
 	h.rep.Logs = []result.WasmLogLine{}
 	defer h.noteDroppedLogs()
 	h.rep.Steps = []result.WasmStep{}

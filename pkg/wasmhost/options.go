@@ -67,6 +67,9 @@ type Options struct {
 	// Istio is only for the report; Envoy picks the host surface.
 	Istio string
 	Envoy release.Version
+	// ReleaseSource says where Istio and Envoy came from
+	// ("--istio-version"), for the report's release.
+	ReleaseSource string
 
 	VMConfig     []byte
 	PluginConfig []byte

@@ -57,6 +57,9 @@ type Options struct {
 	// ForConfigMap says the module is meant to be mounted from a ConfigMap,
 	// which adds the size limit.
 	ForConfigMap bool
+	// ReleaseSource says where Host came from ("--istio-version"), for the
+	// report's release.
+	ReleaseSource string
 }
 
 // InspectBytes parses and judges a module held in memory.
@@ -68,7 +71,8 @@ func InspectBytes(b []byte, opts Options) result.WasmInspect {
 // Inspect parses the module in r and judges it. Bytes that are not a
 // loadable module become a finding; only an I/O failure is an error.
 func Inspect(r io.ReaderAt, size int64, opts Options) (result.WasmInspect, error) {
-	rep := result.WasmInspect{Module: result.WasmModule{File: opts.File, Size: size, ABI: "none", Start: result.WasmStartNone, Host: hostSummary(opts.Host)}}
+	rep := result.WasmInspect{Module: result.WasmModule{File: opts.File, Size: size, ABI: "none", Start: result.WasmStartNone, Host: hostSummary(opts.Host)},
+		Release: releaseOf(opts)}
 	m, err := Parse(r, size)
 	if err != nil {
 		if !isParseFailure(err) {
@@ -98,6 +102,12 @@ func parseFinding(err error, opts Options) finding.Finding {
 		"%s cannot be parsed: %s; Envoy would log \"Failed to parse corrupted Wasm module\".", opts.Name, err.Error()).With(opts.Related...)
 }
 
+// releaseOf is the report's release: the host, and where it came from.
+func releaseOf(opts Options) result.Release {
+	h := hostSummary(opts.Host)
+	return result.Release{Istio: h.Istio, Envoy: h.Envoy, Source: opts.ReleaseSource}
+}
+
 func hostSummary(h Host) result.WasmHost {
 	s := result.WasmHost{Envoy: h.Envoy.String()}
 	if h.Istio != nil {
@@ -116,7 +126,7 @@ func Judge(m *Module, opts Options) result.WasmInspect {
 	}
 	// Findings follow Envoy's order of checks: ABI marker, link (imports
 	// in import order), exports, start-up, then limits.
-	rep := result.WasmInspect{Module: j.summary()}
+	rep := result.WasmInspect{Module: j.summary(), Release: releaseOf(opts)}
 	j.abiVersion()
 	j.allocator()
 	rep.Imports = j.imports()
