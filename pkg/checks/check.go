@@ -7,8 +7,8 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
-	"github.com/filterdoctor/filterdoctor/pkg/suppress"
 )
 
 // Options are the facts a run is judged against.
@@ -27,7 +27,7 @@ type Options struct {
 	// ProxiesSkipped says why no proxy was read in a live run (--no-proxy).
 	ProxiesSkipped string
 	// Release says which release Istio is and where that came from.
-	Release Release
+	Release result.Release
 }
 
 // TargetRef names one workload.
@@ -80,40 +80,8 @@ func All() []Check {
 	}
 }
 
-// Result is what a run produced.
-type Result struct {
-	Findings []finding.Finding `json:"findings"`
-	Summary  finding.Summary   `json:"summary"`
-	Checked  Checked           `json:"checked"`
-	// Release is the Istio release the run judged against.
-	Release Release `json:"release"`
-	// Live is the per-pod evidence of a live run; absent offline.
-	Live *Live `json:"live,omitempty"`
-	// Suppressed are the findings an annotation or --suppress silenced
-	// (pkg/suppress); counted in Summary.Suppressed, never dropped.
-	Suppressed []suppress.Finding `json:"suppressed,omitempty"`
-}
-
-// Checked counts what was read, so "no findings" is never confused with
-// "nothing read".
-type Checked struct {
-	Workloads    int `json:"workloads"`
-	EnvoyFilters int `json:"envoyfilters"`
-	WasmPlugins  int `json:"wasmplugins"`
-	ConfigMaps   int `json:"configmaps"`
-	// TrafficExtensions counts the TrafficExtensions (Lua and Wasm; Istio
-	// 1.30+), absent when there are none.
-	TrafficExtensions int `json:"trafficextensions,omitempty"`
-	// Pods and Proxies count, in a live run, the targeted pods and the
-	// istio-proxies that answered.
-	Pods    int `json:"pods,omitempty"`
-	Proxies int `json:"proxies,omitempty"`
-	// Skipped counts the objects of kinds filterdoctor does not read.
-	Skipped int `json:"skipped"`
-}
-
 // Run runs checks over s and returns sorted, de-duplicated findings.
-func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
+func Run(s *snapshot.Snapshot, opts Options, checks []Check) result.Check {
 	ctx := NewContext(s, opts)
 	var fs []finding.Finding
 	for _, c := range checks {
@@ -124,10 +92,10 @@ func Run(s *snapshot.Snapshot, opts Options, checks []Check) Result {
 	if fs == nil {
 		fs = []finding.Finding{}
 	}
-	res := Result{
+	res := result.Check{
 		Findings: fs,
 		Summary:  finding.Count(fs),
-		Checked: Checked{
+		Checked: result.Checked{
 			Workloads:         len(ctx.Workloads()),
 			EnvoyFilters:      len(ctx.EnvoyFilters()),
 			WasmPlugins:       countPlugins(ctx.WasmPlugins()),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -61,7 +62,7 @@ func loadFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
 	return fx, snap
 }
 
-func runFixture(t *testing.T, path string) (fixture, Result) {
+func runFixture(t *testing.T, path string) (fixture, result.Check) {
 	t.Helper()
 	fx, snap := loadFixture(t, path)
 	return fx, Run(snap, Options{Istio: fx.istio, RootNamespace: "istio-system"}, coreChecks())
@@ -77,7 +78,7 @@ func codes(fs []finding.Finding) []string {
 }
 
 // assertCodes fails t unless res has exactly the codes the fixture wants.
-func assertCodes(t *testing.T, fx fixture, res Result) {
+func assertCodes(t *testing.T, fx fixture, res result.Check) {
 	t.Helper()
 	want := slices.Clone(fx.want)
 	slices.Sort(want)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -33,7 +34,7 @@ func wantLines(t *testing.T, path string) map[string]int {
 	return out
 }
 
-func runLuaFixture(t *testing.T, path string) (fixture, Result) {
+func runLuaFixture(t *testing.T, path string) (fixture, result.Check) {
 	t.Helper()
 	fx, snap := loadFixture(t, path)
 	return fx, Run(snap, Options{Istio: fx.istio, RootNamespace: "istio-system"}, []Check{luaScripts{}})

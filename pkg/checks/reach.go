@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -14,15 +15,15 @@ import (
 // workloads in the order first reached. Filters of ns are all listed,
 // reaching something or not; root-namespace filters only when they reach a
 // workload of ns, since they are meant for the whole mesh.
-func Reach(snap *snapshot.Snapshot, ns, rootNS string) ([]fleet.FilterReach, []*snapshot.Workload) {
+func Reach(snap *snapshot.Snapshot, ns, rootNS string) ([]result.FilterReach, []*snapshot.Workload) {
 	cc := NewContext(snap, Options{RootNamespace: rootNS, Namespaces: []string{ns}})
 	var (
-		out  []fleet.FilterReach
+		out  []result.FilterReach
 		ws   []*snapshot.Workload
 		seen = map[*snapshot.Workload]bool{}
 	)
 	add := func(kind, fns, name string, t PolicyTarget) {
-		fr := fleet.FilterReach{Kind: kind, Namespace: fns, Name: name, Workloads: []string{}}
+		fr := result.FilterReach{Kind: kind, Namespace: fns, Name: name, Workloads: []string{}}
 		for _, w := range cc.WorkloadsFor(t) {
 			if w.Namespace != ns {
 				continue

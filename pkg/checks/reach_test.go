@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -81,7 +81,7 @@ func TestReachAttachesFiltersAsIstiod(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := Reach(snap, "shop", "istio-system")
-	want := []fleet.FilterReach{
+	want := []result.FilterReach{
 		// A policy with targetRefs is ignored by sidecars (checks.Context.Attach).
 		{Kind: "EnvoyFilter", Namespace: "shop", Name: "gateway-only", Workloads: []string{}},
 		{Kind: "EnvoyFilter", Namespace: "shop", Name: "lua-web", Workloads: []string{"deploy/web"}},

@@ -20,7 +20,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
-	"github.com/filterdoctor/filterdoctor/pkg/render/report"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/suppress"
 )
@@ -106,7 +106,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 	f.BoolVar(&o.NoProxy, "no-proxy", false, "live: do not read the pods' istio-proxy admin APIs (judge only what the API server stores)")
 	f.IntVar(&o.Parallel, "parallel", fleet.DefaultParallelism, "live: how many istio-proxies to read at once")
 	f.IntVar(&o.AdminPort, "proxy-admin-port", 0, "live: Envoy admin port in every pod (default: the pod's proxy.istio.io/config, else meshConfig.defaultConfig.proxyAdminPort, else 15000)")
-	o.Output = cmdkit.AddOutputFlag(f, report.Formats...)
+	o.Output = cmdkit.AddOutputFlag(f, render.CheckFormats...)
 	o.FailOn = cmdkit.AddFailOnFlag(f)
 	f.StringArrayVar(&o.Suppress, "suppress", nil, "suppress a finding: CODE, or CODE:KIND/NAMESPACE/NAME (repeatable; also the filterdoctor.io/ignore annotation); suppressed findings are listed and counted, never fail the run")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading the cluster, and again for reading the proxies (--request-timeout, when set, bounds each request and the whole API read)")
@@ -186,7 +186,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	}
 	istio := o.release.JudgeIstio()
 	opts := checks.Options{Istio: istio, RootNamespace: root, Target: o.target,
-		Release: checks.ReleaseOf(istio, o.release.Source("newest known release (no --istio-version)"))}
+		Release: checks.ReleaseOf(istio, o.release.Source(cmdkit.DefaultSource))}
 	if !o.AllNamespaces && o.namespace != "" {
 		opts.Namespaces = []string{o.namespace}
 	}
@@ -208,7 +208,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if err := applySuppressions(&res, snap, o.suppress); err != nil {
 		return err
 	}
-	if err := report.Write(o.streams.Out, res, report.Options{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
+	if err := render.Check(o.streams.Out, res, render.CheckOptions{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return o.FailOn.Err(res.Findings)

@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/suppress"
 )
@@ -10,7 +10,7 @@ import (
 // applySuppressions moves the findings that a filterdoctor.io/ignore
 // annotation or a --suppress rule names into res.Suppressed and recounts the
 // summary, so that they are listed and counted but decide no exit code.
-func applySuppressions(res *checks.Result, snap *snapshot.Snapshot, rules []suppress.Rule) error {
+func applySuppressions(res *result.Check, snap *snapshot.Snapshot, rules []suppress.Rule) error {
 	kept, suppressed, err := suppress.Apply(res.Findings, snap, rules)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/render/report"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/checks.md")
@@ -67,7 +67,7 @@ const (
 )
 
 func TestExitCodesAreTheSameForEveryFormat(t *testing.T) {
-	for _, format := range report.Formats {
+	for _, format := range render.CheckFormats {
 		for _, tc := range []struct {
 			name string
 			args []string
@@ -177,7 +177,7 @@ func TestJSONContract(t *testing.T) {
 // -update to rewrite after a deliberate change.
 func TestGoldenOutputs(t *testing.T) {
 	input := "../checks/testdata/core/fd2003-unknown-fields.yaml"
-	for _, format := range report.Formats {
+	for _, format := range render.CheckFormats {
 		t.Run(format, func(t *testing.T) {
 			out, _, _ := runBinary(t, "check", "-o", format, "-f", input)
 			golden := filepath.Join("testdata", "golden", "fd2003."+format)

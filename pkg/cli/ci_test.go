@@ -125,7 +125,7 @@ func withoutHelm(t *testing.T, steps []ciStep) []ciStep {
 // kubectl-filterdoctor, its engine and kubectl on PATH, as
 // `bash --noprofile --norc -eo pipefail` (GitHub's bash) or, for GitLab,
 // `bash -e` with the job's own `set -o pipefail`.
-func runCI(t *testing.T, env map[string]string, steps []ciStep, gitlab bool, edit func(repo string)) (string, []result) {
+func runCI(t *testing.T, env map[string]string, steps []ciStep, gitlab bool, edit func(repo string)) (string, []stepResult) {
 	t.Helper()
 	repo := t.TempDir()
 	if err := os.CopyFS(repo, os.DirFS(ciSampleRepo)); err != nil {
@@ -143,7 +143,7 @@ func runCI(t *testing.T, env map[string]string, steps []ciStep, gitlab bool, edi
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	var results []result
+	var results []stepResult
 	for _, s := range steps {
 		args := []string{"--noprofile", "--norc", "-eo", "pipefail", "-c", s.script}
 		if gitlab {
@@ -154,7 +154,7 @@ func runCI(t *testing.T, env map[string]string, steps []ciStep, gitlab bool, edi
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		err := cmd.Run()
-		r := result{out.String(), errb.String(), 0}
+		r := stepResult{out.String(), errb.String(), 0}
 		if ee, ok := err.(*exec.ExitError); ok {
 			r.exit = ee.ExitCode()
 		} else if err != nil {
@@ -165,7 +165,8 @@ func runCI(t *testing.T, env map[string]string, steps []ciStep, gitlab bool, edi
 	return repo, results
 }
 
-type result struct {
+// stepResult is what one CI step printed and its exit code.
+type stepResult struct {
 	stdout, stderr string
 	exit           int
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
-	"github.com/filterdoctor/filterdoctor/pkg/render/levels"
+	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -133,7 +133,7 @@ ended --for's wait and the levels were restored.`,
 	f.BoolVar(&o.All, "all", false, "a bare LEVEL sets every logger, not just lua and wasm")
 	f.BoolVar(&o.Reset, "reset", false, "restore the levels saved before filterdoctor's first change (the start-up levels for a pod with nothing saved)")
 	f.DurationVar(&o.For, "for", 0, "set LEVELS for this long (e.g. 5m), then restore the previous levels; Ctrl-C restores at once")
-	o.Output = cmdkit.AddOutputFlag(f, levels.Formats...)
+	o.Output = cmdkit.AddOutputFlag(f, render.LoglevelFormats...)
 	f.IntVar(&o.AdminPort, "proxy-admin-port", fleet.DefaultAdminPort, "Envoy admin port in the pod (default: the pod's proxy.istio.io/config proxyAdminPort, else 15000)")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for each Kubernetes and Envoy admin request")
 	f.IntVar(&o.Parallel, "parallel", fleet.DefaultParallelism, "how many proxies to read and change at once (1: one after the other)")
@@ -299,19 +299,19 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 		return err
 	}
 	inv := o.invocation()
-	rep := levels.Build(out, inv)
+	rep := buildLoglevelReport(out, inv)
 	if o.For == 0 || len(changedPods(out)) == 0 {
-		if err := levels.Write(o.streams.Out, rep, o.Output.Value); err != nil {
+		if err := render.Loglevel(o.streams.Out, rep, o.Output.Value); err != nil {
 			return err
 		}
 		return partial(out, verbFor(o.action()))
 	}
 
 	if o.Output.Value == "text" {
-		if err := levels.Text(o.streams.Out, rep); err != nil {
+		if err := render.LoglevelText(o.streams.Out, rep); err != nil {
 			return err
 		}
-		if err := clibase.WriteErr(o.streams.Out, levels.HoldingText(o.For)); err != nil {
+		if err := clibase.WriteErr(o.streams.Out, render.LoglevelHolding(o.For)); err != nil {
 			return err
 		}
 	}
@@ -319,15 +319,15 @@ func (o *LoglevelOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return clibase.CodeError{Code: ExitFindings, Err: fmt.Errorf("restoring the levels after --for: %w; they are saved: run the same command with --reset instead of LEVELS and --for", err)}
 	}
-	rrep := levels.Build(restored, inv)
+	rrep := buildLoglevelReport(restored, inv)
 	rrep.Interrupted = interrupted
 	if o.Output.Value == "text" {
-		if err := levels.Text(o.streams.Out, rrep); err != nil {
+		if err := render.LoglevelText(o.streams.Out, rrep); err != nil {
 			return err
 		}
 	} else {
 		rep.Restore = rrep
-		if err := levels.Write(o.streams.Out, rep, o.Output.Value); err != nil {
+		if err := render.Loglevel(o.streams.Out, rep, o.Output.Value); err != nil {
 			return err
 		}
 	}
@@ -370,8 +370,8 @@ func (o *LoglevelOptions) adminPort(pod *corev1.Pod) (int, error) {
 }
 
 // invocation spells this command line for the undo and restart commands.
-func (o *LoglevelOptions) invocation() levels.Invocation {
-	inv := levels.Invocation{Namespace: o.namespace, Spec: o.spec, All: o.All, For: o.For}
+func (o *LoglevelOptions) invocation() loglevelInvocation {
+	inv := loglevelInvocation{Namespace: o.namespace, Spec: o.spec, All: o.All, For: o.For}
 	switch {
 	case o.target != nil:
 		inv.Target, inv.TargetKind = o.target.String(), o.target.Kind

@@ -29,7 +29,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin/fixtureserver"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
-	"github.com/filterdoctor/filterdoctor/pkg/render/levels"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // loglevelEnv is a namespace of the real test API server with deploy/web
@@ -436,10 +436,10 @@ func TestLoglevelJSON(t *testing.T) {
 	var rep struct {
 		Action string `json:"action"`
 		Pods   []struct {
-			Name         string          `json:"name"`
-			EnvoyVersion string          `json:"envoyVersion"`
-			Loggers      []levels.Level  `json:"loggers"`
-			Changes      []levels.Change `json:"changes"`
+			Name         string                `json:"name"`
+			EnvoyVersion string                `json:"envoyVersion"`
+			Loggers      []result.LoggerLevel  `json:"loggers"`
+			Changes      []result.LoggerChange `json:"changes"`
 		} `json:"pods"`
 		Undo    []string `json:"undo"`
 		Persist struct{ Annotation, Value string }
@@ -451,7 +451,7 @@ func TestLoglevelJSON(t *testing.T) {
 	if rep.Action != "set" || len(rep.Pods) != 1 || rep.Pods[0].EnvoyVersion != "1.32.2-dev" || len(rep.Pods[0].Loggers) != 40 {
 		t.Errorf("report: %+v", rep)
 	}
-	if !reflect.DeepEqual(rep.Pods[0].Changes, []levels.Change{{Logger: "lua", From: "warning", To: "debug"}}) {
+	if !reflect.DeepEqual(rep.Pods[0].Changes, []result.LoggerChange{{Logger: "lua", From: "warning", To: "debug"}}) {
 		t.Errorf("changes %+v", rep.Pods[0].Changes)
 	}
 	if !reflect.DeepEqual(rep.Undo, []string{"kubectl filterdoctor loglevel lua:warning deploy/web -n shop"}) {
@@ -825,12 +825,12 @@ func TestLoglevelForJSONIsOneDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep levels.Report
+	var rep result.Loglevel
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 	if rep.Action != "set" || rep.For != "1s" || rep.Restore == nil || rep.Restore.Action != "restore" ||
-		!reflect.DeepEqual(rep.Restore.Pods[0].Changes, []levels.Change{{Logger: "lua", From: "debug", To: "warning"}}) {
+		!reflect.DeepEqual(rep.Restore.Pods[0].Changes, []result.LoggerChange{{Logger: "lua", From: "debug", To: "warning"}}) {
 		t.Errorf("report %+v restore %+v", rep, rep.Restore)
 	}
 }

@@ -3,15 +3,15 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 
-	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // runLua runs `lua run` in process and returns stdout, stderr and the exit code.
@@ -113,14 +113,14 @@ func TestLuaRunJSONIsStable(t *testing.T) {
 	if code != ExitOK || first != second {
 		t.Fatalf("exit %d; two runs differ:\n%s\n---\n%s", code, first, second)
 	}
-	var res lua.RunResult
+	var res result.LuaRun
 	if err := json.Unmarshal([]byte(first), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Response == nil || len(res.HTTPCalls) != 1 || res.HTTPCalls[0].Status != 200 || res.Error != nil {
 		t.Fatalf("unexpected result: %+v", res)
 	}
-	if got := res.Request.HeadersAfter[len(res.Request.HeadersAfter)-1]; got != (lua.Header{Key: "x-checked", Value: "yes"}) {
+	if got := res.Request.HeadersAfter[len(res.Request.HeadersAfter)-1]; got != (result.LuaHeader{Key: "x-checked", Value: "yes"}) {
 		t.Errorf("last request header = %+v", got)
 	}
 	if len(res.Logs) != 2 || res.Logs[0].Level != "info" || res.Logs[1].Level != "debug" {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
 )
@@ -95,7 +95,7 @@ unusable input).`,
 	f.StringArrayVar(&o.CallResponses, "call-response", nil, "answer proxy_http_call to a cluster: cluster=STATUS:BODY (repeatable)")
 	f.IntVar(&o.Ticks, "ticks", 0, fmt.Sprintf("call proxy_on_tick N times when the module set a tick period (at most %d)", wasmhost.MaxTicks))
 	f.StringVar(&o.LogLevel, "log-level", "info", "level of Envoy's wasm logger; lower lines are shown as hidden")
-	o.Output = cmdkit.AddOutputFlag(f, "text", "json")
+	o.Output = cmdkit.AddOutputFlag(f, render.WasmRunFormats...)
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Second, "stop the module if the run takes longer")
 	f.StringVar(&o.Engine, "engine", "auto", "wazero engine: auto (compiled code from the cache when present, else the interpreter), compiler (compiles and fills the cache) or interpreter")
 	return cmd
@@ -139,7 +139,7 @@ func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 		return err
 	}
 	o.opts = wasmhost.Options{
-		File: o.file, Istio: rel.IstioName(), Envoy: rel.Envoy,
+		File: o.file, Istio: rel.IstioName(), Envoy: rel.Envoy, ReleaseSource: rel.Source(cmdkit.DefaultSource),
 		VMConfig: vmConfig, PluginConfig: pluginConfig,
 		PluginName: o.PluginName, RootID: o.RootID, VMID: "",
 		Request:  wasmhost.Exchange{Body: []byte(o.RequestBody)},
@@ -150,7 +150,7 @@ func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 	for _, hs := range []struct {
 		flag string
 		in   []string
-		out  *[]wasmhost.Header
+		out  *[]result.WasmHeader
 	}{
 		{"--request-header", o.RequestHeaders, &o.opts.Request.Headers},
 		{"--response-header", o.ResponseHeaders, &o.opts.Response.Headers},
@@ -162,7 +162,7 @@ func (o *WasmRunOptions) Complete(_ *cobra.Command, args []string) error {
 			if !ok || name == "" {
 				return fmt.Errorf("%s %q: want name=value", hs.flag, kv)
 			}
-			*hs.out = append(*hs.out, wasmhost.Header{Name: name, Value: value})
+			*hs.out = append(*hs.out, result.WasmHeader{Name: name, Value: value})
 		}
 	}
 	for _, cr := range o.CallResponses {
@@ -215,13 +215,7 @@ func (o *WasmRunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wasm run %s: %w", o.file, err)
 	}
-	if o.Output.Value == "json" {
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if err := clibase.WriteErr(o.streams.Out, render.Printable(renderWasmRun(rep))); err != nil {
+	if err := render.WasmRun(o.streams.Out, rep, o.Output.Value); err != nil {
 		return err
 	}
 	if rep.Failed() {
@@ -253,148 +247,4 @@ func readModule(path string, stdin io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
-}
-
-func renderWasmRun(r *wasmhost.Report) string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	start := r.Module.Start
-	if start == "" {
-		start = "no _initialize/_start"
-	}
-	p("Module  %s (%d bytes, ABI %s, %s)\n", r.Module.File, r.Module.Size, r.Module.ABI, start)
-	engine := r.Host.Engine
-	if r.Host.Cache != "" {
-		engine += " (cache " + r.Host.Cache + ")"
-	}
-	if r.Host.Istio != "" {
-		p("Host    Istio %s (Envoy %s), wazero %s\n", r.Host.Istio, r.Host.Envoy, engine)
-	} else {
-		p("Host    Envoy %s, wazero %s\n", r.Host.Envoy, engine)
-	}
-	if len(r.Steps) > 0 {
-		p("\nLifecycle\n")
-		for _, s := range r.Steps {
-			ctx := ""
-			if s.Context != 0 {
-				ctx = fmt.Sprintf("#%d", s.Context)
-			}
-			line := fmt.Sprintf("  %-32s %-3s %s", s.Call, ctx, s.Result)
-			if s.Note != "" {
-				line += "  (" + s.Note + ")"
-			}
-			p("%s\n", strings.TrimRight(line, " "))
-		}
-	}
-	section := func(title string, m wasmhost.Message) {
-		if m.HeadersBefore == nil {
-			return
-		}
-		p("\n%s\n", title)
-		for _, l := range headerDiff(m.HeadersBefore, m.HeadersAfter) {
-			p("%s\n", l)
-		}
-		if m.BodyBefore != m.BodyAfter {
-			p("  body: %q -> %q\n", m.BodyBefore, m.BodyAfter)
-		}
-		if !m.Delivered {
-			p("  (not passed on)\n")
-		}
-	}
-	section("Request headers", r.Request)
-	if rc := r.RouteCache; rc != nil {
-		p("\nRouting\n  %s\n", rc.Message)
-	}
-	section("Response headers", r.Response)
-	if lr := r.LocalReply; lr != nil {
-		p("\nLocal reply\n  %d %s\n", lr.Status, lr.Details)
-		if lr.Body != "" {
-			p("  body: %q\n", lr.Body)
-		}
-	}
-	if len(r.HTTPCalls) > 0 {
-		p("\nHTTP calls\n")
-		for _, c := range r.HTTPCalls {
-			p("  %s -> %s", c.Cluster, c.Result)
-			if c.Reason != "" {
-				p(" (%s)", c.Reason)
-			}
-			if c.Result == "Ok" {
-				p(", answered %d %q", c.ResponseStatus, c.ResponseBody)
-			}
-			p("\n")
-		}
-	}
-	if len(r.Logs) > 0 {
-		p("\nLogs\n")
-		for _, l := range r.Logs {
-			hidden := ""
-			if !l.Shown {
-				hidden = " (hidden by the wasm log level)"
-			}
-			p("  [%s] %s%s\n", l.Level, l.Message, hidden)
-		}
-	}
-	if len(r.Metrics) > 0 {
-		p("\nMetrics\n")
-		for _, m := range r.Metrics {
-			p("  %s %s = %d\n", m.Type, m.Name, m.Value)
-		}
-	}
-	if r.TickPeriodMs > 0 {
-		p("\nTick period %d ms, %d tick(s) driven\n", r.TickPeriodMs, r.Ticks)
-	}
-	if f := r.Failure; f != nil {
-		p("\nEnvoy log (%s failed)\n", f.Stage)
-		for i, l := range f.EnvoyLog {
-			p("  %s\n", l)
-			if i == 0 && len(f.Backtrace) > 0 {
-				p("  Proxy-Wasm plugin in-VM backtrace:\n")
-				for n, fr := range f.Backtrace {
-					p("    %d: %s\n", n, fr)
-				}
-			}
-		}
-		if f.Detail != "" {
-			p("  (%s)\n", f.Detail)
-		}
-	}
-	return b.String()
-}
-
-// headerDiff lists headers after the filter ran, marking added (+) and
-// changed (~) ones, then removed (-) ones.
-func headerDiff(before, after []wasmhost.Header) []string {
-	was := map[string][]string{}
-	for _, h := range before {
-		was[h.Name] = append(was[h.Name], h.Value)
-	}
-	now := map[string]bool{}
-	var out []string
-	for _, h := range after {
-		now[h.Name] = true
-		mark := " "
-		switch vals, ok := was[h.Name]; {
-		case !ok:
-			mark = "+"
-		case !hasValue(vals, h.Value):
-			mark = "~"
-		}
-		out = append(out, fmt.Sprintf("  %s %s: %s", mark, h.Name, h.Value))
-	}
-	for _, h := range before {
-		if !now[h.Name] {
-			out = append(out, fmt.Sprintf("  - %s: %s", h.Name, h.Value))
-		}
-	}
-	return out
-}
-
-func hasValue(vs []string, v string) bool {
-	for _, x := range vs {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

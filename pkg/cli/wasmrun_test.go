@@ -2,14 +2,14 @@ package cli
 
 import (
 	"encoding/json"
-	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/filterdoctor/filterdoctor/internal/wat"
-	"github.com/filterdoctor/filterdoctor/pkg/wasmhost"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // watFixture compiles one of pkg/wasmhost's .wat fixtures.
@@ -24,7 +24,7 @@ func TestWasmRunJSONAndExitCodes(t *testing.T) {
 	if exit != 0 {
 		t.Fatalf("exit %d, stderr %s", exit, stderr)
 	}
-	var rep wasmhost.Report
+	var rep result.WasmRun
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("json: %v\n%s", err, stdout)
 	}

@@ -3,7 +3,8 @@
 // the root command's look, and the version, checks, explain and wasm inspect
 // commands. kubectl-filterdoctor runs these in-process, so they start in a
 // few milliseconds; filterdoctor-engine builds its full command tree from
-// the same constructors, so the two executables cannot drift apart.
+// the same constructors, so the two executables cannot drift apart. What a
+// command prints is written by pkg/render from its pkg/result value.
 package clibase
 
 import (

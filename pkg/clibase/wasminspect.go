@@ -2,7 +2,6 @@ package clibase
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +17,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
 )
 
@@ -61,6 +60,8 @@ type WasmInspectOptions struct {
 	cmKey     string
 	namespace string
 	host      wasminspect.Host
+	// releaseSource says where host came from, for the report.
+	releaseSource string
 }
 
 // NewWasmInspectCommand builds `wasm inspect`; cluster may be nil.
@@ -92,7 +93,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 could not run.
 	}
 	f := cmd.Flags()
 	o.Release = cmdkit.AddReleaseFlags(f, "loads the module", "the newest known")
-	o.Output = cmdkit.AddOutputFlag(f, "text", "json", "yaml")
+	o.Output = cmdkit.AddOutputFlag(f, render.WasmInspectFormats...)
 	o.FailOn = cmdkit.AddFailOnFlag(f)
 	f.BoolVar(&o.ForConfigMap, "for-configmap", false, "the module will be mounted from a ConfigMap: check the 1 MiB limit (implied for cm/NAME)")
 	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for reading a ConfigMap from the cluster")
@@ -127,6 +128,7 @@ func (o *WasmInspectOptions) Complete(_ *cobra.Command, args []string) error {
 		return err
 	}
 	o.host = wasminspect.Host{Envoy: rel.Envoy, Istio: rel.Istio}
+	o.releaseSource = rel.Source(cmdkit.DefaultSource)
 	if err := o.FailOn.Complete(); err != nil {
 		return err
 	}
@@ -161,7 +163,7 @@ func cutConfigMapPrefix(arg string) (string, bool) {
 
 // Run reads the module, inspects it and renders the report.
 func (o *WasmInspectOptions) Run(ctx context.Context) error {
-	var rep wasminspect.Report
+	var rep result.WasmInspect
 	var err error
 	if o.source != "" {
 		rep, err = o.inspectFile()
@@ -171,20 +173,7 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The inspector orders findings as Envoy meets the problems (imports
-	// in import order), which reads better than sorting by message.
-	switch o.Output.Value {
-	case "json":
-		// Signatures contain "->", which the default encoder escapes.
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		err = enc.Encode(rep)
-	case "yaml":
-		err = render.YAML(o.streams.Out, rep)
-	default:
-		err = writeWasmText(render.PrintableWriter{W: o.streams.Out}, rep, o.host)
-	}
+	err = render.WasmInspect(o.streams.Out, rep, o.Output.Value)
 	if err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
@@ -193,37 +182,38 @@ func (o *WasmInspectOptions) Run(ctx context.Context) error {
 
 func (o *WasmInspectOptions) options(name, file string) wasminspect.Options {
 	return wasminspect.Options{
-		Host:         o.host,
-		Resource:     finding.Ref{Kind: "WasmModule", Name: name},
-		Name:         name,
-		File:         file,
-		ForConfigMap: o.ForConfigMap,
+		Host:          o.host,
+		Resource:      finding.Ref{Kind: "WasmModule", Name: name},
+		Name:          name,
+		File:          file,
+		ForConfigMap:  o.ForConfigMap,
+		ReleaseSource: o.releaseSource,
 	}
 }
 
 // inspectFile streams the module from disk, so only the sections the
 // inspector reads are held in memory; stdin ("-") is read whole.
-func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
+func (o *WasmInspectOptions) inspectFile() (result.WasmInspect, error) {
 	opts := o.options(o.source, o.source)
 	if o.source == "-" {
 		opts.Name, opts.Resource.Name = "stdin", "stdin"
 		b, err := readStdinModule(o.streams.In, MaxStdinModuleBytes)
 		if err != nil {
-			return wasminspect.Report{}, err
+			return result.WasmInspect{}, err
 		}
 		return wasminspect.InspectBytes(b, opts), nil
 	}
 	f, err := os.Open(o.source)
 	if err != nil {
-		return wasminspect.Report{}, fmt.Errorf("opening module: %w", err)
+		return result.WasmInspect{}, fmt.Errorf("opening module: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return wasminspect.Report{}, fmt.Errorf("opening module: %w", err)
+		return result.WasmInspect{}, fmt.Errorf("opening module: %w", err)
 	}
 	if st.IsDir() {
-		return wasminspect.Report{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
+		return result.WasmInspect{}, fmt.Errorf("%s is a directory, not a wasm module", o.source)
 	}
 	if !st.Mode().IsRegular() {
 		// A pipe (<(cat m.wasm), /dev/stdin from a pipe) or a device has
@@ -231,9 +221,9 @@ func (o *WasmInspectOptions) inspectFile() (wasminspect.Report, error) {
 		b, err := ReadAtMost(f, MaxStdinModuleBytes)
 		switch {
 		case errors.Is(err, ErrTooLarge):
-			return wasminspect.Report{}, fmt.Errorf("%s is larger than %s; pass the module as a regular FILE instead", o.source, wasminspect.HumanBytes(uint64(MaxStdinModuleBytes)))
+			return result.WasmInspect{}, fmt.Errorf("%s is larger than %s; pass the module as a regular FILE instead", o.source, finding.HumanBytes(uint64(MaxStdinModuleBytes)))
 		case err != nil:
-			return wasminspect.Report{}, fmt.Errorf("reading %s: %w", o.source, err)
+			return result.WasmInspect{}, fmt.Errorf("reading %s: %w", o.source, err)
 		}
 		return wasminspect.InspectBytes(b, opts), nil
 	}
@@ -250,17 +240,17 @@ func readStdinModule(r io.Reader, limit int64) ([]byte, error) {
 	b, err := ReadAtMost(r, limit)
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		return nil, fmt.Errorf("standard input is larger than %s; pass the module as a FILE instead", wasminspect.HumanBytes(uint64(limit)))
+		return nil, fmt.Errorf("standard input is larger than %s; pass the module as a FILE instead", finding.HumanBytes(uint64(limit)))
 	case err != nil:
 		return nil, fmt.Errorf("reading stdin: %w", err)
 	}
 	return b, nil
 }
 
-func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.Report, error) {
+func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (result.WasmInspect, error) {
 	cm, err := o.readConfigMap(ctx)
 	if err != nil {
-		return wasminspect.Report{}, err
+		return result.WasmInspect{}, err
 	}
 	key := o.cmKey
 	if key == "" {
@@ -271,12 +261,12 @@ func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.
 			}
 		case 0:
 			if len(cm.Data) == 0 {
-				return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s is empty", o.namespace, o.cmName)
+				return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s is empty", o.namespace, o.cmName)
 			}
-			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no binaryData; name a key with cm/%s:KEY (data keys: %s)",
+			return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s has no binaryData; name a key with cm/%s:KEY (data keys: %s)",
 				o.namespace, o.cmName, o.cmName, strings.Join(slices.Sorted(maps.Keys(cm.Data)), ", "))
 		default:
-			return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has several binaryData keys; pick one with cm/%s:KEY (keys: %s)",
+			return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s has several binaryData keys; pick one with cm/%s:KEY (keys: %s)",
 				o.namespace, o.cmName, o.cmName, strings.Join(slices.Sorted(maps.Keys(cm.BinaryData)), ", "))
 		}
 	}
@@ -291,7 +281,7 @@ func (o *WasmInspectOptions) inspectConfigMap(ctx context.Context) (wasminspect.
 		return wasminspect.InspectBytes([]byte(s), opts), nil
 	}
 	keys := append(slices.Sorted(maps.Keys(cm.BinaryData)), slices.Sorted(maps.Keys(cm.Data))...)
-	return wasminspect.Report{}, fmt.Errorf("ConfigMap %s/%s has no key %q (keys: %s)", o.namespace, o.cmName, key, strings.Join(keys, ", "))
+	return result.WasmInspect{}, fmt.Errorf("ConfigMap %s/%s has no key %q (keys: %s)", o.namespace, o.cmName, key, strings.Join(keys, ", "))
 }
 
 func (o *WasmInspectOptions) readConfigMap(ctx context.Context) (ConfigMapData, error) {
@@ -305,102 +295,4 @@ func (o *WasmInspectOptions) readConfigMap(ctx context.Context) (ConfigMapData, 
 		return ConfigMapData{}, fmt.Errorf("reading ConfigMap %s/%s: %w", o.namespace, o.cmName, err)
 	}
 	return cm, nil
-}
-
-// writeWasmText renders the summary block, the import and export tables
-// (unsupported or mismatched rows marked ✗) and the findings.
-func writeWasmText(w io.Writer, rep wasminspect.Report, host wasminspect.Host) error {
-	var b strings.Builder
-	m := rep.Module
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Module\t%s\n", m.File)
-	fmt.Fprintf(tw, "Size\t%d bytes (%s)\n", m.Size, wasminspect.HumanBytes(uint64(m.Size)))
-	producer := m.Producer.String()
-	if m.Producer.Evidence != "" {
-		producer += " (from " + m.Producer.Evidence + ")"
-	}
-	fmt.Fprintf(tw, "Producer\t%s\n", producer)
-	fmt.Fprintf(tw, "ABI\t%s\n", m.ABI)
-	start := string(m.Start)
-	switch m.Start {
-	case wasminspect.StartReactor:
-		start += " (_initialize)"
-	case wasminspect.StartCommand:
-		start += " (_start)"
-	}
-	fmt.Fprintf(tw, "Start\t%s\n", start)
-	if m.Memory != nil {
-		mem := fmt.Sprintf("%d pages (%s) initial", m.Memory.InitialPages, wasminspect.HumanBytes(m.Memory.InitialBytes))
-		if m.Memory.MaxPages > 0 {
-			mem += fmt.Sprintf(", %d max", m.Memory.MaxPages)
-		}
-		if m.Memory.Imported {
-			mem += ", imported"
-		}
-		fmt.Fprintf(tw, "Memory\t%s\n", mem)
-	} else {
-		fmt.Fprintf(tw, "Memory\tnone\n")
-	}
-	fmt.Fprintf(tw, "Host\t%s\n", host)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(rep.Imports) > 0 {
-		fmt.Fprintf(&b, "\nIMPORTS (%d, ✗ = not provided by %s)\n", len(rep.Imports), host)
-		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "\tMODULE\tNAME\tKIND\tSIGNATURE\tSINCE")
-		for _, r := range rep.Imports {
-			mark := ""
-			if !r.Supported {
-				mark = "✗"
-			}
-			since := "-"
-			switch {
-			case r.Since != nil && r.Since.Istio != "":
-				since = "Envoy " + r.Since.Envoy + " / Istio " + r.Since.Istio
-			case r.Since != nil:
-				since = "Envoy " + r.Since.Envoy
-			case r.Kind == wasminspect.KindFunc || r.Kind == wasminspect.KindGlobal:
-				since = "no release"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Module, r.Name, r.Kind, dash(r.Signature), since)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	if len(rep.Exports) > 0 {
-		fmt.Fprintf(&b, "\nEXPORTS (%d, ✗ = signature the host rejects)\n", len(rep.Exports))
-		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "\tNAME\tKIND\tSIGNATURE\tHOST EXPECTS")
-		for _, r := range rep.Exports {
-			mark := ""
-			if !r.OK {
-				mark = "✗"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Kind, dash(r.Signature), dash(r.Expected))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	s := finding.Count(rep.Findings)
-	if len(rep.Findings) == 0 {
-		fmt.Fprintf(&b, "\nNo findings: %s should load this module.\n", host)
-	} else {
-		fmt.Fprintf(&b, "\nFINDINGS (%d error, %d warning, %d info)\n", s.Error, s.Warning, s.Info)
-		for _, f := range rep.Findings {
-			fmt.Fprintf(&b, "\n%-7s %s  %s\n", f.Severity, f.Code, f.Title)
-			fmt.Fprintf(&b, "        %s\n", f.Message)
-			fmt.Fprintf(&b, "        Fix: %s\n", f.Fix)
-		}
-	}
-	return WriteErr(w, b.String())
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

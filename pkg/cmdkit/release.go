@@ -94,6 +94,10 @@ func (r Release) JudgeIstio() release.Istio {
 	return release.Istio{Version: release.NewestIstio().Version, Envoy: r.Envoy}
 }
 
+// DefaultSource is what reports say of the release used when no flag
+// chose one.
+const DefaultSource = "newest known release (no --istio-version)"
+
 // Source says where the release came from, for reports: the flag, or
 // def when none was given.
 func (r Release) Source(def string) string {

@@ -8,11 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-)
 
-// Levels are the level names Envoy's /logging accepts, lowest first
-// (spdlog's level names as Envoy spells them). "warn" is not among them.
-var Levels = []string{"trace", "debug", "info", "warning", "error", "critical", "off"}
+	"github.com/filterdoctor/filterdoctor/pkg/result"
+)
 
 // NormalizeLevel returns the level name Envoy accepts for s: lower-cased,
 // with "warn" spelled "warning" as istioctl does client-side.
@@ -21,12 +19,12 @@ func NormalizeLevel(s string) (string, error) {
 	if l == "warn" {
 		l = "warning"
 	}
-	for _, v := range Levels {
+	for _, v := range result.EnvoyLogLevels {
 		if v == l {
 			return l, nil
 		}
 	}
-	return "", fmt.Errorf("unknown log level %q (valid: %s; warn means warning)", s, strings.Join(Levels, ", "))
+	return "", fmt.Errorf("unknown log level %q (valid: %s; warn means warning)", s, strings.Join(result.EnvoyLogLevels, ", "))
 }
 
 // Logger is one entry of Envoy's logger registry.
@@ -103,10 +101,10 @@ func ParseLoggers(body []byte) (Loggers, error) {
 			return nil, fmt.Errorf("parsing /logging: line %d: empty name or level in %q", lineNo, line)
 		}
 		if n, err := strconv.Atoi(level); err == nil {
-			if n < 0 || n >= len(Levels) {
+			if n < 0 || n >= len(result.EnvoyLogLevels) {
 				return nil, fmt.Errorf("parsing /logging: line %d: level number %d out of range", lineNo, n)
 			}
-			level = Levels[n]
+			level = result.EnvoyLogLevels[n]
 		}
 		out = append(out, Logger{Name: name, Level: level})
 	}

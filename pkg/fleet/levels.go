@@ -12,12 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
-
-// FilterLoggers are the loggers a bare LEVEL changes: what Lua scripts
-// (handle:logInfo...) and proxy-wasm plugins (proxy_log) write to. Filter
-// authors want their own logs, not Envoy's.
-var FilterLoggers = []string{"lua", "wasm"}
 
 // LevelSpec is a parsed LEVELS argument: "info", "lua:debug,wasm:info",
 // "debug,misc:error".
@@ -82,19 +78,20 @@ func (s LevelSpec) String() string {
 	return strings.Join(items, ",")
 }
 
-// Action is what a run does to the proxies.
+// Action is what a run does to the proxies; reports carry it as
+// result.Loglevel.Action.
 type Action string
 
 const (
 	// List reads and changes nothing.
-	List Action = "list"
+	List Action = result.LoglevelList
 	// Set applies a LevelSpec.
-	Set Action = "set"
+	Set Action = result.LoglevelSet
 	// Reset restores the levels saved before filterdoctor changed them,
 	// or the start-up levels of a proxy with nothing saved.
-	Reset Action = "reset"
+	Reset Action = result.LoglevelReset
 	// Restore puts back exactly the given levels (the end of --for).
-	Restore Action = "restore"
+	Restore Action = result.LoglevelRestore
 )
 
 // Request is what Plan plans.
@@ -346,7 +343,7 @@ func planOne(p *Proxy, req Request) error {
 			if req.All {
 				p.All, p.AllLevel = true, req.Spec.Base
 			} else {
-				for _, name := range FilterLoggers {
+				for _, name := range result.FilterLoggers {
 					if _, ok := p.Before.Level(name); !ok {
 						return unknown(name)
 					}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filterdoctor/filterdoctor/pkg/result"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,8 +47,8 @@ type Outcome struct {
 // NotDone lists the targeted pods with a proxy that were not read (List)
 // or not changed (the others), with the reason: the pods that make a run
 // partial. Pods without istio-proxy are not among them.
-func (o *Outcome) NotDone() []SkippedPod {
-	var out []SkippedPod
+func (o *Outcome) NotDone() []result.SkippedPod {
+	var out []result.SkippedPod
 	for _, s := range o.Pods.Skipped {
 		if !s.NoProxy {
 			out = append(out, s)
@@ -54,7 +56,7 @@ func (o *Outcome) NotDone() []SkippedPod {
 	}
 	for _, p := range o.Proxies {
 		if p.Err != nil {
-			out = append(out, SkippedPod{Namespace: p.Pod.Namespace, Name: p.Pod.Name, Reason: oneLine(p.Err.Error())})
+			out = append(out, result.SkippedPod{Namespace: p.Pod.Namespace, Name: p.Pod.Name, Reason: oneLine(p.Err.Error())})
 		}
 	}
 	return out

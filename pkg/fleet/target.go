@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // Clients are the typed API clients fleet reads pods and workloads with:
@@ -52,17 +53,6 @@ type Target = cmdkit.Workload
 // ShortRef spells kind/name the short kubectl way ("deploy/web").
 func ShortRef(kind, name string) string { return cmdkit.ShortRef(kind, name) }
 
-// SkippedPod is a targeted pod whose proxy was not read or not changed,
-// and why. Pods are never dropped silently.
-type SkippedPod struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Reason    string `json:"reason"`
-	// NoProxy marks a pod without istio-proxy: there is nothing to change
-	// in it, so it does not make a run partial.
-	NoProxy bool `json:"-"`
-}
-
 // Pods are the pods a target resolved to: Usable ones have a proxy whose
 // admin API may be reached; Skipped ones were selected but cannot be.
 type Pods struct {
@@ -71,9 +61,9 @@ type Pods struct {
 	// app=web", "the workloads reached by filters").
 	What    string
 	Usable  []*corev1.Pod
-	Skipped []SkippedPod
+	Skipped []result.SkippedPod
 	// Reach says, without a target, which filter reached which workloads.
-	Reach []FilterReach
+	Reach []result.FilterReach
 }
 
 // FindPods resolves a target, or a label selector when t is nil, to pods
@@ -128,7 +118,7 @@ func (ps *Pods) add(candidates []corev1.Pod) {
 	for i := range candidates {
 		p := &candidates[i]
 		if reason := Unreachable(p); reason != "" {
-			ps.Skipped = append(ps.Skipped, SkippedPod{Namespace: p.Namespace, Name: p.Name, Reason: reason, NoProxy: ProxyContainer(&p.Spec) == nil})
+			ps.Skipped = append(ps.Skipped, result.SkippedPod{Namespace: p.Namespace, Name: p.Name, Reason: reason, NoProxy: ProxyContainer(&p.Spec) == nil})
 			continue
 		}
 		ps.Usable = append(ps.Usable, p)
@@ -147,7 +137,7 @@ func (ps *Pods) requireUsable() error {
 }
 
 // SkippedReasons joins "name: reason" of each pod, for one-line errors.
-func SkippedReasons(skipped []SkippedPod) string {
+func SkippedReasons(skipped []result.SkippedPod) string {
 	var reasons []string
 	for _, s := range skipped {
 		reasons = append(reasons, s.Name+": "+s.Reason)

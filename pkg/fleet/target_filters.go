@@ -5,25 +5,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
-
-// FilterReach is one EnvoyFilter or WasmPlugin and the workloads of the
-// namespace that istiod gives it to (computed by checks.Reach).
-type FilterReach struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	// Workloads are short refs ("deploy/web"), sorted; empty when the
-	// filter reaches no workload of the namespace.
-	Workloads []string `json:"workloads"`
-}
 
 // PodsReachedBy is the target of a run without TYPE/NAME or -l: every pod
 // of ns, in a live snapshot, that belongs to one of workloads (those that
 // reach says an EnvoyFilter or WasmPlugin of ns or of the mesh root
 // namespace reaches).
-func PodsReachedBy(snap *snapshot.Snapshot, ns, rootNS string, reach []FilterReach, workloads []*snapshot.Workload) (*Pods, error) {
+func PodsReachedBy(snap *snapshot.Snapshot, ns, rootNS string, reach []result.FilterReach, workloads []*snapshot.Workload) (*Pods, error) {
 	if len(snap.EnvoyFilters) == 0 && len(snap.WasmPlugins) == 0 {
 		return nil, fmt.Errorf("no EnvoyFilter or WasmPlugin in namespace %s or in the root namespace %s: give TYPE/NAME or -l SELECTOR", ns, rootNS)
 	}
@@ -47,7 +37,7 @@ func PodsReachedBy(snap *snapshot.Snapshot, ns, rootNS string, reach []FilterRea
 	return ps, nil
 }
 
-func describeReach(fr []FilterReach) string {
+func describeReach(fr []result.FilterReach) string {
 	var s string
 	for _, r := range fr {
 		if len(r.Workloads) == 0 {

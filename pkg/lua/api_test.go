@@ -9,6 +9,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // TestRunImplementsTheLintedAPI: every method the linter accepts for the
@@ -81,7 +82,7 @@ end`
 	if got := res.Logs[0].Message; got != "6/9" {
 		t.Errorf("values = %q, want 6/9", got)
 	}
-	want := []Stat{
+	want := []result.LuaStat{
 		{Name: "requests", Type: "counter", Value: 6},
 		{Name: "inflight", Type: "gauge", Value: 9},
 		{Name: "latency", Type: "histogram", Unit: "ms", Samples: []uint64{12, 7}},
@@ -132,5 +133,21 @@ func TestRunMissingMethodsFailAsInEnvoy(t *testing.T) {
 	res := Run(`function envoy_on_response(h) h:logInfo(h:downstreamRequestHeaders():get(":path")) end`, RunInput{})
 	if res.Error != nil || len(res.Logs) != 1 || res.Logs[0].Message != "/" {
 		t.Errorf("downstreamRequestHeaders():get = %+v, %+v", res.Logs, res.Error)
+	}
+}
+
+// The release a run's report names is right: the API it offers (every
+// method of the table) is exactly the API of the newest Envoy filterdoctor
+// knows, so no method in the table is newer than that release.
+func TestRunReleaseOffersTheWholeAPI(t *testing.T) {
+	newest := release.NewestIstio()
+	rel := Run("", RunInput{}).Release
+	if rel.Istio != newest.Version.String() || rel.Envoy != newest.Envoy.String() || rel.Source == "" {
+		t.Fatalf("release %+v, want Istio %s (Envoy %s) with its source", rel, newest.Version, newest.Envoy)
+	}
+	for _, typ := range checkedTypes {
+		if all, at := methodNames(typ, release.Version{}), methodNames(typ, newest.Envoy); !slices.Equal(all, at) {
+			t.Errorf("%s: the table has %v, Envoy %s %v", typeNames[typ], all, newest.Envoy, at)
+		}
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // runBounded runs src with a one-second timeout and requires it to stop
 // with an error containing want, within a generous ten seconds, having
 // allocated less than maxAlloc bytes in total.
-func runBounded(t *testing.T, src, want string, maxAlloc uint64) *RunResult {
+func runBounded(t *testing.T, src, want string, maxAlloc uint64) *result.LuaRun {
 	t.Helper()
 	return runWithin(t, src, want, maxAlloc, time.Second)
 }
@@ -18,19 +20,19 @@ func runBounded(t *testing.T, src, want string, maxAlloc uint64) *RunResult {
 // runHitsBound is runBounded for a bound other than time: the timeout is
 // long enough that a loaded machine cannot reach it first, so the run must
 // stop at the bound named by want.
-func runHitsBound(t *testing.T, src, want string, maxAlloc uint64) *RunResult {
+func runHitsBound(t *testing.T, src, want string, maxAlloc uint64) *result.LuaRun {
 	t.Helper()
 	return runWithin(t, src, want, maxAlloc, time.Minute)
 }
 
-func runWithin(t *testing.T, src, want string, maxAlloc uint64, timeout time.Duration) *RunResult {
+func runWithin(t *testing.T, src, want string, maxAlloc uint64, timeout time.Duration) *result.LuaRun {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	done := make(chan *RunResult, 1)
+	done := make(chan *result.LuaRun, 1)
 	go func() { done <- Run(src, RunInput{Timeout: timeout}) }()
-	var res *RunResult
+	var res *result.LuaRun
 	select {
 	case res = <-done:
 	case <-time.After(timeout + 10*time.Second):

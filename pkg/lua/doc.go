@@ -3,4 +3,5 @@
 // given Envoy release, and runs it in a bounded sandbox whose stream handle
 // behaves like Envoy's. It knows nothing about Kubernetes or Istio objects;
 // callers hand it script text and get back problems with script line numbers.
+// A sandbox run's record is a result.LuaRun (pkg/render presents it).
 package lua

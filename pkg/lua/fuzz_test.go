@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // FuzzLint: no input makes parsing or linting panic or hang.
@@ -124,7 +126,7 @@ func FuzzPatterns(f *testing.F) {
   pcall(string.match, s, p)
   pcall(string.gsub, s, p, "%0")
   pcall(function() for a in string.gmatch(s, p) do end end)
-end`, RunInput{RequestHeaders: []Header{{"x-p", pat}, {"x-s", s}}, Timeout: 2 * time.Second})
+end`, RunInput{RequestHeaders: []result.LuaHeader{{Key: "x-p", Value: pat}, {Key: "x-s", Value: s}}, Timeout: 2 * time.Second})
 		if res.Error != nil && !strings.Contains(res.Error.Message, "ran longer") {
 			t.Fatalf("pattern %q on %q: %+v", pat, s, res.Error)
 		}

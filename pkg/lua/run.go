@@ -19,13 +19,8 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/internal/heapwatch"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
-
-// Header is one header entry; order and repeats are kept as Envoy keeps them.
-type Header struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
 
 // CallResponse is the canned answer of a cluster to handle:httpCall.
 type CallResponse struct {
@@ -37,8 +32,8 @@ type CallResponse struct {
 type RunInput struct {
 	// ChunkName names the script in error messages and tracebacks.
 	ChunkName       string
-	RequestHeaders  []Header
-	ResponseHeaders []Header
+	RequestHeaders  []result.LuaHeader
+	ResponseHeaders []result.LuaHeader
 	RequestBody     string
 	ResponseBody    string
 	// CallResponses are the clusters httpCall can reach; any other cluster
@@ -61,99 +56,25 @@ const (
 	sandboxProtocol      = "HTTP/1.1"
 )
 
-// Message is one direction of the exchange, before and after the script.
-type Message struct {
-	HeadersBefore []Header `json:"headersBefore"`
-	HeadersAfter  []Header `json:"headersAfter"`
-	BodyBefore    string   `json:"bodyBefore"`
-	BodyAfter     string   `json:"bodyAfter"`
-	// ReasonPhrase is set by setHttp1ReasonPhrase (response only).
-	ReasonPhrase string `json:"reasonPhrase,omitempty"`
-}
-
-// LogLine is one line a script logged (or printed).
-type LogLine struct {
-	Phase   string `json:"phase"`
-	Level   string `json:"level"`
-	Message string `json:"message"`
-}
-
-// HTTPCall records one handle:httpCall.
-type HTTPCall struct {
-	Phase     string   `json:"phase"`
-	Cluster   string   `json:"cluster"`
-	Headers   []Header `json:"headers"`
-	Body      string   `json:"body"`
-	TimeoutMs float64  `json:"timeoutMs"`
-	Async     bool     `json:"async"`
-	Status    int      `json:"status,omitempty"`
-}
-
-// LocalReply is what respond() sent instead of forwarding the request.
-type LocalReply struct {
-	Status  int      `json:"status"`
-	Headers []Header `json:"headers"`
-	Body    string   `json:"body"`
-}
-
-// ScriptError is a Lua error, with Envoy's behaviour in mind: at load time
-// the configuration is rejected; in a handler the error is logged and the
-// stream continues without the rest of the script.
-type ScriptError struct {
-	Phase     string `json:"phase"` // load, envoy_on_request, envoy_on_response
-	Message   string `json:"message"`
-	Traceback string `json:"traceback,omitempty"`
-}
-
-// RunResult is everything a run observed. Its JSON form is stable.
-type RunResult struct {
-	Request         Message                      `json:"request"`
-	Response        *Message                     `json:"response,omitempty"`
-	LocalReply      *LocalReply                  `json:"localReply,omitempty"`
-	Logs            []LogLine                    `json:"logs"`
-	HTTPCalls       []HTTPCall                   `json:"httpCalls"`
-	DynamicMetadata map[string]map[string]string `json:"dynamicMetadata,omitempty"`
-	UpstreamHost    string                       `json:"upstreamOverrideHost,omitempty"`
-	// Stats are the counters, gauges and histograms the script made through
-	// handle:stats(), by name as the script gave it (Envoy puts them under
-	// the filter's stats scope).
-	Stats []Stat   `json:"stats,omitempty"`
-	Hooks []string `json:"hooks"`
-	// Failure is why the script failed; `wasm run` uses the same key.
-	Error *ScriptError `json:"failure,omitempty"`
-}
-
-// Stat is one stat a script made through handle:stats().
-type Stat struct {
-	Name string `json:"name"`
-	Type string `json:"type"` // counter, gauge, histogram
-	// Value is a counter's or gauge's value after the run.
-	Value uint64 `json:"value"`
-	// Unit and Samples are a histogram's: the unit it was created with and
-	// every value recorded, in order.
-	Unit    string   `json:"unit,omitempty"`
-	Samples []uint64 `json:"samples,omitempty"`
-}
-
 // Run executes src the way Envoy's Lua filter does: the chunk runs once at
 // load, then envoy_on_request with the request, then (unless the script sent
 // a local reply) envoy_on_response with the response. Only base, string,
 // table, math, coroutine and a clock-only os are available: no io, no
 // require, no file loading. The run is bounded by in.Timeout and a heap cap.
-func Run(src string, in RunInput) *RunResult {
+func Run(src string, in RunInput) *result.LuaRun {
 	if in.ChunkName == "" {
 		in.ChunkName = "script"
 	}
 	if in.Timeout <= 0 {
 		in.Timeout = DefaultRunTimeout
 	}
-	r := &runner{in: in, res: &RunResult{Logs: []LogLine{}, HTTPCalls: []HTTPCall{}, Hooks: []string{}}, meta: map[string]map[string]glua.LValue{}}
+	r := &runner{in: in, res: &result.LuaRun{Script: in.ChunkName, Release: runRelease(), Logs: []result.LuaLogLine{}, HTTPCalls: []result.LuaHTTPCall{}, Hooks: []string{}}, meta: map[string]map[string]glua.LValue{}}
 	r.res.Request.HeadersBefore = withDefaults(in.RequestHeaders, defaultRequestHeaders)
 	r.res.Request.BodyBefore = in.RequestBody
 
 	s, err := Parse(src)
 	if err != nil {
-		r.res.Error = &ScriptError{Phase: "load", Message: "script load error: " + err.Error()}
+		r.res.Error = &result.LuaScriptError{Phase: "load", Message: "script load error: " + err.Error()}
 		r.res.Request.HeadersAfter = r.res.Request.HeadersBefore
 		r.res.Request.BodyAfter = r.res.Request.BodyBefore
 		return r.res
@@ -161,7 +82,7 @@ func Run(src string, in RunInput) *RunResult {
 	boundConcat(s.Chunk)
 	proto, err := compileNamed(s, in.ChunkName)
 	if err != nil {
-		r.res.Error = &ScriptError{Phase: "load", Message: "script load error: " + err.Error()}
+		r.res.Error = &result.LuaScriptError{Phase: "load", Message: "script load error: " + err.Error()}
 		r.res.Request.HeadersAfter = r.res.Request.HeadersBefore
 		r.res.Request.BodyAfter = r.res.Request.BodyBefore
 		return r.res
@@ -205,7 +126,7 @@ func Run(src string, in RunInput) *RunResult {
 
 	resp := &stream{phase: "envoy_on_response", response: true, headers: &headerMap{entries: withDefaults(in.ResponseHeaders, defaultResponseHeaders), response: true},
 		body: []byte(in.ResponseBody), hasBody: in.ResponseBody != "", requestHeaders: &headerMap{entries: cloneHeaders(req.headers.entries)}}
-	r.res.Response = &Message{HeadersBefore: cloneHeaders(resp.headers.entries), BodyBefore: in.ResponseBody}
+	r.res.Response = &result.LuaMessage{HeadersBefore: cloneHeaders(resp.headers.entries), BodyBefore: in.ResponseBody}
 	r.runHook("envoy_on_response", resp, ctx)
 	r.res.Response.HeadersAfter = cloneHeaders(resp.headers.entries)
 	r.res.Response.BodyAfter = string(resp.body)
@@ -224,21 +145,21 @@ func compileNamed(s *Script, name string) (proto *glua.FunctionProto, err error)
 }
 
 var (
-	defaultRequestHeaders  = []Header{{":authority", "app.default.svc.cluster.local"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}}
-	defaultResponseHeaders = []Header{{":status", "200"}}
+	defaultRequestHeaders  = []result.LuaHeader{{Key: ":authority", Value: "app.default.svc.cluster.local"}, {Key: ":path", Value: "/"}, {Key: ":method", Value: "GET"}, {Key: ":scheme", Value: "http"}}
+	defaultResponseHeaders = []result.LuaHeader{{Key: ":status", Value: "200"}}
 )
 
 // withDefaults lower-cases keys (Envoy stores header names lower-case) and
 // adds the pseudo-headers a real request or response always has.
-func withDefaults(hs []Header, defaults []Header) []Header {
-	out := make([]Header, 0, len(hs)+len(defaults))
+func withDefaults(hs []result.LuaHeader, defaults []result.LuaHeader) []result.LuaHeader {
+	out := make([]result.LuaHeader, 0, len(hs)+len(defaults))
 	have := map[string]bool{}
 	for _, h := range hs {
 		k := strings.ToLower(h.Key)
 		have[k] = true
-		out = append(out, Header{k, h.Value})
+		out = append(out, result.LuaHeader{Key: k, Value: h.Value})
 	}
-	var missing []Header
+	var missing []result.LuaHeader
 	for _, d := range defaults {
 		if !have[d.Key] {
 			missing = append(missing, d)
@@ -247,11 +168,13 @@ func withDefaults(hs []Header, defaults []Header) []Header {
 	return append(missing, out...)
 }
 
-func cloneHeaders(hs []Header) []Header { return append([]Header{}, hs...) }
+func cloneHeaders(hs []result.LuaHeader) []result.LuaHeader {
+	return append([]result.LuaHeader{}, hs...)
+}
 
 type runner struct {
 	in  RunInput
-	res *RunResult
+	res *result.LuaRun
 	L   *glua.LState
 	ctx context.Context
 	// trace is the traceback of the last failed call (see traceback).
@@ -260,7 +183,7 @@ type runner struct {
 	// filterState holds what filterState():set stored, by object key.
 	filterState map[string]string
 	// stats are the stats handle:stats() made, in order of creation.
-	stats []*Stat
+	stats []*result.LuaStat
 	// responded marks the respond() that ends the request phase.
 	responded bool
 }
@@ -366,18 +289,18 @@ func (r *runner) runHook(name string, st *stream, ctx context.Context) {
 	err := r.call(name, hook, r.handle(st))
 	if err != nil && !r.responded {
 		se := r.scriptError(name, ctx, err)
-		r.res.Logs = append(r.res.Logs, LogLine{Phase: name, Level: "error", Message: "script log: " + se.Message})
+		r.res.Logs = append(r.res.Logs, result.LuaLogLine{Phase: name, Level: "error", Message: "script log: " + se.Message})
 		if r.res.Error == nil {
 			r.res.Error = se
 		}
 	}
 }
 
-func (r *runner) scriptError(phase string, ctx context.Context, err error) *ScriptError {
+func (r *runner) scriptError(phase string, ctx context.Context, err error) *result.LuaScriptError {
 	if cause := context.Cause(ctx); cause != nil {
-		return &ScriptError{Phase: phase, Message: "stopped: " + cause.Error()}
+		return &result.LuaScriptError{Phase: phase, Message: "stopped: " + cause.Error()}
 	}
-	se := &ScriptError{Phase: phase, Message: err.Error()}
+	se := &result.LuaScriptError{Phase: phase, Message: err.Error()}
 	var api *glua.ApiError
 	if errors.As(err, &api) {
 		se.Message = api.Object.String()
@@ -451,7 +374,7 @@ func (r *runner) openLibs() {
 		for i := range parts {
 			parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
 		}
-		r.res.Logs = append(r.res.Logs, LogLine{Phase: r.currentPhase(), Level: "stdout", Message: strings.Join(parts, "\t")})
+		r.res.Logs = append(r.res.Logs, result.LuaLogLine{Phase: r.currentPhase(), Level: "stdout", Message: strings.Join(parts, "\t")})
 		return 0
 	}))
 	// pairs honours __pairs (LuaJIT with Envoy's wrappers does, gopher-lua does not).
@@ -498,7 +421,7 @@ type stream struct {
 }
 
 type headerMap struct {
-	entries   []Header
+	entries   []result.LuaHeader
 	response  bool
 	iterating int
 	reason    string
@@ -594,6 +517,14 @@ func (r *runner) pairsOf(t objType) glua.LGFunction {
 	return nil
 }
 
+// runRelease is the release whose Lua API a run offers, for its report:
+// registerTypes registers every method of the API table, which is the API
+// of the newest Envoy filterdoctor knows (lua run takes no release flag).
+func runRelease() result.Release {
+	i := release.NewestIstio()
+	return result.Release{Istio: i.Version.String(), Envoy: i.Envoy.String(), Source: "newest known release (lua run offers its whole Lua API)"}
+}
+
 // registerTypes registers every object of the API table with exactly the
 // methods the table lists for the newest Envoy (log methods included: every
 // object has them since Envoy 1.33).
@@ -650,7 +581,7 @@ func (r *runner) handle(st *stream) *glua.LUserData {
 func (r *runner) logFunc(level string) glua.LGFunction {
 	return func(L *glua.LState) int {
 		L.CheckUserData(1)
-		r.res.Logs = append(r.res.Logs, LogLine{Phase: r.currentPhase(), Level: level, Message: L.ToStringMeta(L.Get(2)).String()})
+		r.res.Logs = append(r.res.Logs, result.LuaLogLine{Phase: r.currentPhase(), Level: level, Message: L.ToStringMeta(L.Get(2)).String()})
 		return 0
 	}
 }
@@ -737,7 +668,7 @@ func (r *runner) handleMethods(response bool) map[string]glua.LGFunction {
 			if status < 200 || status > 599 {
 				L.RaiseError(":status must be between 200-599")
 			}
-			r.res.LocalReply = &LocalReply{Status: status, Headers: hs, Body: L.OptString(3, "")}
+			r.res.LocalReply = &result.LuaLocalReply{Status: status, Headers: hs, Body: L.OptString(3, "")}
 			r.responded = true
 			L.RaiseError("%s", errResponded.Error())
 			return 0
@@ -916,7 +847,7 @@ func (r *runner) httpCall(L *glua.LState) int {
 	if timeout < 0 {
 		L.RaiseError("http call timeout must be >= 0")
 	}
-	call := HTTPCall{Phase: st.phase, Cluster: cluster, Headers: hs, Body: body, TimeoutMs: timeout, Async: async}
+	call := result.LuaHTTPCall{Phase: st.phase, Cluster: cluster, Headers: hs, Body: body, TimeoutMs: timeout, Async: async}
 	if async {
 		r.res.HTTPCalls = append(r.res.HTTPCalls, call)
 		return 0
@@ -932,15 +863,17 @@ func (r *runner) httpCall(L *glua.LState) int {
 
 // tableHeaders reads a Lua headers table in a stable order: pseudo-headers
 // first, then by name.
-func tableHeaders(L *glua.LState, t *glua.LTable) []Header {
-	var hs []Header
+func tableHeaders(L *glua.LState, t *glua.LTable) []result.LuaHeader {
+	var hs []result.LuaHeader
 	t.ForEach(func(k, v glua.LValue) {
 		key := strings.ToLower(L.ToStringMeta(k).String())
 		if vt, ok := v.(*glua.LTable); ok {
-			vt.ForEach(func(_, each glua.LValue) { hs = append(hs, Header{key, L.ToStringMeta(each).String()}) })
+			vt.ForEach(func(_, each glua.LValue) {
+				hs = append(hs, result.LuaHeader{Key: key, Value: L.ToStringMeta(each).String()})
+			})
 			return
 		}
-		hs = append(hs, Header{key, L.ToStringMeta(v).String()})
+		hs = append(hs, result.LuaHeader{Key: key, Value: L.ToStringMeta(v).String()})
 	})
 	sort.SliceStable(hs, func(i, j int) bool {
 		pi, pj := strings.HasPrefix(hs[i].Key, ":"), strings.HasPrefix(hs[j].Key, ":")
@@ -1018,7 +951,7 @@ func (r *runner) headerMethods() map[string]glua.LGFunction {
 	maps.Copy(m, map[string]glua.LGFunction{
 		"add": func(L *glua.LState) int {
 			h := mutable(L)
-			h.entries = append(h.entries, Header{strings.ToLower(L.CheckString(2)), L.CheckString(3)})
+			h.entries = append(h.entries, result.LuaHeader{Key: strings.ToLower(L.CheckString(2)), Value: L.CheckString(3)})
 			return 0
 		},
 		"replace": func(L *glua.LState) int {
@@ -1036,7 +969,7 @@ func (r *runner) headerMethods() map[string]glua.LGFunction {
 				out = append(out, e)
 			}
 			if !replaced {
-				out = append(out, Header{key, val})
+				out = append(out, result.LuaHeader{Key: key, Value: val})
 			}
 			h.entries = out
 			return 0
@@ -1240,17 +1173,17 @@ func (r *runner) filterStateMethods() map[string]glua.LGFunction {
 // statsScope is handle:stats(); a statRef is one of the stats it made.
 type statsScope struct{}
 
-type statRef struct{ s *Stat }
+type statRef struct{ s *result.LuaStat }
 
 // stat returns the stat called name of type typ, making it on first use, as
 // Envoy's scope gets or creates it.
-func (r *runner) stat(name, typ, unit string) *Stat {
+func (r *runner) stat(name, typ, unit string) *result.LuaStat {
 	for _, s := range r.stats {
 		if s.Name == name && s.Type == typ {
 			return s
 		}
 	}
-	s := &Stat{Name: name, Type: typ, Unit: unit}
+	s := &result.LuaStat{Name: name, Type: typ, Unit: unit}
 	r.stats = append(r.stats, s)
 	return s
 }
@@ -1260,7 +1193,7 @@ func (r *runner) stat(name, typ, unit string) *Stat {
 // report. Amounts are unsigned 64-bit, as Envoy's stats are.
 func (r *runner) statsMethods(t objType) map[string]glua.LGFunction {
 	amount := func(L *glua.LState, i int) uint64 { return uint64(L.CheckInt64(i)) }
-	self := func(L *glua.LState) *Stat { return checkSelf[statRef](L).s }
+	self := func(L *glua.LState) *result.LuaStat { return checkSelf[statRef](L).s }
 	value := func(L *glua.LState) int { L.Push(glua.LNumber(self(L).Value)); return 1 }
 	switch t {
 	case typeStatsScope:

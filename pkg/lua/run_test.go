@@ -4,15 +4,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 func corpusInput() RunInput {
 	return RunInput{
-		RequestHeaders: []Header{
-			{":method", "POST"}, {":path", "/api/v1/orders"}, {"authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.x"},
-			{"x-forwarded-for", "1.1.1.1"}, {"x-forwarded-for", "2.2.2.2"}, {"x-tenant", "acme"}, {"x-debug", "1"},
+		RequestHeaders: []result.LuaHeader{
+			{Key: ":method", Value: "POST"}, {Key: ":path", Value: "/api/v1/orders"}, {Key: "authorization", Value: "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.x"},
+			{Key: "x-forwarded-for", Value: "1.1.1.1"}, {Key: "x-forwarded-for", Value: "2.2.2.2"}, {Key: "x-tenant", Value: "acme"}, {Key: "x-debug", Value: "1"},
 		},
-		ResponseHeaders: []Header{{":status", "200"}, {"content-type", "text/html"}, {"server", "nginx"}},
+		ResponseHeaders: []result.LuaHeader{{Key: ":status", Value: "200"}, {Key: "content-type", Value: "text/html"}, {Key: "server", Value: "nginx"}},
 		RequestBody:     `{"order": 1}`,
 		ResponseBody:    `<a href="http://example.com">x</a>`,
 		CallResponses: map[string]CallResponse{
@@ -34,7 +36,7 @@ func TestCorpusRunsWithoutError(t *testing.T) {
 	}
 }
 
-func headersOf(hs []Header) string {
+func headersOf(hs []result.LuaHeader) string {
 	var parts []string
 	for _, h := range hs {
 		parts = append(parts, h.Key+"="+h.Value)
@@ -53,7 +55,7 @@ func TestRunHeaderMapSemantics(t *testing.T) {
   hs:remove("x-gone")
   h:logInfo(tostring(hs:get("x-absent")))
 end`
-	res := Run(src, RunInput{RequestHeaders: []Header{{":path", "/"}, {"x-gone", "1"}}})
+	res := Run(src, RunInput{RequestHeaders: []result.LuaHeader{{Key: ":path", Value: "/"}, {Key: "x-gone", Value: "1"}}})
 	if res.Error != nil {
 		t.Fatal(res.Error)
 	}

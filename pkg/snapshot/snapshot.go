@@ -139,7 +139,8 @@ type Snapshot struct {
 	pullSecrets    map[string]bool
 }
 
-// workloadKinds maps each workload kind to the path of its pod template.
+// workloadKinds maps each workload kind to the path of its pod template;
+// its keys are finding.IsWorkloadKind's kinds (TestWorkloadKindsAgree).
 var workloadKinds = map[string][]any{
 	"Deployment":  {"spec", "template"},
 	"StatefulSet": {"spec", "template"},
@@ -148,12 +149,6 @@ var workloadKinds = map[string][]any{
 	"Job":         {"spec", "template"},
 	"CronJob":     {"spec", "jobTemplate", "spec", "template"},
 	"Pod":         nil,
-}
-
-// IsWorkloadKind reports whether kind has a pod template.
-func IsWorkloadKind(kind string) bool {
-	_, ok := workloadKinds[kind]
-	return ok
 }
 
 // clusterScoped are the kinds that never get a default namespace.

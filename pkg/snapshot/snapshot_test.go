@@ -3,14 +3,19 @@ package snapshot
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+
 	extv1alpha1 "istio.io/client-go/pkg/apis/extensions/v1alpha1"
 	netv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
 
 func TestReadPathsDirectoryListAndPositions(t *testing.T) {
@@ -223,5 +228,15 @@ func TestIstioFastDecodeEqualsClientGo(t *testing.T) {
 	}
 	if n < 50 {
 		t.Fatalf("only %d Istio objects in the fixtures", n)
+	}
+}
+
+// The kinds with a pod-template path here are exactly the kinds reports
+// group findings under (finding.IsWorkloadKind), so a workload kind added on
+// one side is not missed on the other.
+func TestWorkloadKindsAgree(t *testing.T) {
+	here := slices.Sorted(maps.Keys(workloadKinds))
+	if want := finding.WorkloadKinds(); !slices.Equal(here, want) {
+		t.Errorf("kinds with a pod-template path %v, finding.WorkloadKinds %v", here, want)
 	}
 }

@@ -10,46 +10,9 @@ import (
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
-
-// The annotations, on the object a finding names (its resource).
-const (
-	// AnnotationIgnore lists the codes to suppress on this object,
-	// comma-separated: "FD2021,FD1010".
-	AnnotationIgnore = "filterdoctor.io/ignore"
-	// AnnotationReason says why; it is carried into every output.
-	AnnotationReason = "filterdoctor.io/ignore-reason"
-)
-
-// Sources of a suppression.
-const (
-	// SourceAnnotation is filterdoctor.io/ignore on the finding's object
-	// (SARIF kind "inSource": the suppression lives in the artifact).
-	SourceAnnotation = "annotation"
-	// SourceFlag is a --suppress flag (SARIF kind "external").
-	SourceFlag = "flag"
-)
-
-// Suppression says where a suppression came from and why.
-type Suppression struct {
-	// Source is "annotation" or "flag".
-	Source string `json:"source"`
-	// Rule is what matched: the annotation on its object
-	// ("filterdoctor.io/ignore on Deployment shop/web") or the flag
-	// ("--suppress FD2021:Deployment/shop/web").
-	Rule string `json:"rule"`
-	// Reason is the object's filterdoctor.io/ignore-reason; empty when the
-	// annotation gave none or the suppression came from a flag.
-	Reason string `json:"reason,omitempty"`
-}
-
-// Finding is a suppressed finding: the finding as it would have been
-// reported, and its suppression.
-type Finding struct {
-	finding.Finding
-	Suppression Suppression `json:"suppression"`
-}
 
 // Rule is one --suppress value: CODE, or CODE:KIND/NAMESPACE/NAME
 // (CODE:KIND/NAME for cluster-scoped objects); * matches any namespace or name.
@@ -149,13 +112,13 @@ type annotated struct {
 func annotations(s *snapshot.Snapshot) (map[string]annotated, error) {
 	out := map[string]annotated{}
 	add := func(kind, namespace, name string, ann map[string]string, where string) error {
-		v, ok := ann[AnnotationIgnore]
+		v, ok := ann[result.AnnotationIgnore]
 		if !ok {
 			return nil
 		}
-		a := annotated{codes: map[string]bool{}, reason: strings.TrimSpace(ann[AnnotationReason])}
+		a := annotated{codes: map[string]bool{}, reason: strings.TrimSpace(ann[result.AnnotationReason])}
 		obj := finding.Ref{Kind: kind, Namespace: namespace, Name: name}.String()
-		a.rule = AnnotationIgnore + " on " + obj
+		a.rule = result.AnnotationIgnore + " on " + obj
 		for _, code := range strings.Split(v, ",") {
 			code = strings.TrimSpace(code)
 			if code == "" {
@@ -163,19 +126,19 @@ func annotations(s *snapshot.Snapshot) (map[string]annotated, error) {
 			}
 			c, ok := finding.Lookup(code)
 			if !ok {
-				return fmt.Errorf("%s%s: %s: unknown code %q; `kubectl filterdoctor checks` lists them", obj, where, AnnotationIgnore, code)
+				return fmt.Errorf("%s%s: %s: unknown code %q; `kubectl filterdoctor checks` lists them", obj, where, result.AnnotationIgnore, code)
 			}
 			a.codes[c.ID] = true
 		}
 		if len(a.codes) == 0 {
-			return fmt.Errorf("%s%s: %s is empty; list codes such as FD2021,FD1010", obj, where, AnnotationIgnore)
+			return fmt.Errorf("%s%s: %s is empty; list codes such as FD2021,FD1010", obj, where, result.AnnotationIgnore)
 		}
 		out[key(kind, namespace, name)] = a
 		return nil
 	}
 	for _, o := range s.Objects {
 		where := ""
-		if loc := o.RefAt("metadata", "annotations", AnnotationIgnore).Location(); loc != "" {
+		if loc := o.RefAt("metadata", "annotations", result.AnnotationIgnore).Location(); loc != "" {
 			where = " (" + loc + ")"
 		}
 		if err := add(o.Kind, o.Namespace, o.Name, o.Annotations, where); err != nil {
@@ -197,7 +160,7 @@ func key(kind, namespace, name string) string {
 // Apply splits fs into the findings still reported and the suppressed
 // ones. The object's annotation wins over a flag (it carries a reason);
 // the first matching flag is named otherwise.
-func Apply(fs []finding.Finding, s *snapshot.Snapshot, rules []Rule) (kept []finding.Finding, suppressed []Finding, err error) {
+func Apply(fs []finding.Finding, s *snapshot.Snapshot, rules []Rule) (kept []finding.Finding, suppressed []result.Suppressed, err error) {
 	ann, err := annotations(s)
 	if err != nil {
 		return nil, nil, err
@@ -205,13 +168,13 @@ func Apply(fs []finding.Finding, s *snapshot.Snapshot, rules []Rule) (kept []fin
 	kept = make([]finding.Finding, 0, len(fs))
 	for _, f := range fs {
 		if a, ok := ann[key(f.Resource.Kind, f.Resource.Namespace, f.Resource.Name)]; ok && a.codes[f.Code] {
-			suppressed = append(suppressed, Finding{f, Suppression{Source: SourceAnnotation, Rule: a.rule, Reason: a.reason}})
+			suppressed = append(suppressed, result.Suppressed{Finding: f, Suppression: result.Suppression{Source: result.SourceAnnotation, Rule: a.rule, Reason: a.reason}})
 			continue
 		}
 		matched := false
 		for _, r := range rules {
 			if r.Matches(f) {
-				suppressed = append(suppressed, Finding{f, Suppression{Source: SourceFlag, Rule: "--suppress " + r.text}})
+				suppressed = append(suppressed, result.Suppressed{Finding: f, Suppression: result.Suppression{Source: result.SourceFlag, Rule: "--suppress " + r.text}})
 				matched = true
 				break
 			}

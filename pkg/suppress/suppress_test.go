@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -105,12 +106,12 @@ func TestApply(t *testing.T) {
 	if len(kept) != 1 || kept[0].Code != "FD2010" {
 		t.Fatalf("kept %+v, want FD2010 only", kept)
 	}
-	want := []Suppression{
-		{SourceAnnotation, "filterdoctor.io/ignore on ConfigMap shop/filters", "modules move to an OCI registry (OPS-7)"},
-		{SourceFlag, "--suppress FD2012", ""},
-		{SourceFlag, "--suppress FD1015:EnvoyFilter/shop/lua", ""},
+	want := []result.Suppression{
+		{Source: result.SourceAnnotation, Rule: "filterdoctor.io/ignore on ConfigMap shop/filters", Reason: "modules move to an OCI registry (OPS-7)"},
+		{Source: result.SourceFlag, Rule: "--suppress FD2012", Reason: ""},
+		{Source: result.SourceFlag, Rule: "--suppress FD1015:EnvoyFilter/shop/lua", Reason: ""},
 		// The annotation wins over a flag that also matches.
-		{SourceAnnotation, "filterdoctor.io/ignore on ConfigMap shop/filters", "modules move to an OCI registry (OPS-7)"},
+		{Source: result.SourceAnnotation, Rule: "filterdoctor.io/ignore on ConfigMap shop/filters", Reason: "modules move to an OCI registry (OPS-7)"},
 	}
 	if len(sup) != len(want) {
 		t.Fatalf("suppressed %+v", sup)

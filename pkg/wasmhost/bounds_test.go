@@ -6,22 +6,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // hostileRun runs attack n of testdata/wat/hostile.wat and requires it to
 // return within a generous 30 s with the host's Go heap allocations below
 // maxAlloc.
-func hostileRun(t *testing.T, attack int, timeout time.Duration, maxAlloc uint64) *Report {
+func hostileRun(t *testing.T, attack int, timeout time.Duration, maxAlloc uint64) *result.WasmRun {
 	t.Helper()
 	wasm := watModule(t, "hostile")
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	done := make(chan *Report, 1)
+	done := make(chan *result.WasmRun, 1)
 	go func() {
 		done <- run(t, wasm, Options{Envoy: istio(t, "1.25"), VMConfig: []byte(strings.Repeat("x", attack)), Timeout: timeout, Engine: EngineInterpreter})
 	}()
-	var rep *Report
+	var rep *result.WasmRun
 	select {
 	case rep = <-done:
 	case <-time.After(30 * time.Second):

@@ -4,6 +4,6 @@
 //
 // The host offers exactly the imports the chosen Envoy registers
 // (pkg/release hostabi.go) and reports load, start-up and configure failures
-// with Envoy's own log text. Everything it observes goes into a Report; the
-// package does no rendering.
+// with Envoy's own log text. Everything it observes goes into a
+// result.WasmRun; the package does no rendering (pkg/render does).
 package wasmhost

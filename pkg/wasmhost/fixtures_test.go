@@ -12,6 +12,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // Modules are built once per test binary: the Go ones with the stock
@@ -92,7 +93,7 @@ func istio(t testing.TB, v string) release.Version {
 	return r.Envoy
 }
 
-func run(t *testing.T, wasm []byte, opts Options) *Report {
+func run(t *testing.T, wasm []byte, opts Options) *result.WasmRun {
 	t.Helper()
 	if opts.LogLevel == 0 {
 		opts.LogLevel = LogInfo
@@ -108,7 +109,7 @@ func run(t *testing.T, wasm []byte, opts Options) *Report {
 	return rep
 }
 
-func header(hs []Header, name string) (string, bool) {
+func header(hs []result.WasmHeader, name string) (string, bool) {
 	for _, h := range hs {
 		if h.Name == name {
 			return h.Value, true
@@ -117,14 +118,14 @@ func header(hs []Header, name string) (string, bool) {
 	return "", false
 }
 
-func requireNoFailure(t *testing.T, rep *Report) {
+func requireNoFailure(t *testing.T, rep *result.WasmRun) {
 	t.Helper()
 	if rep.Failure != nil {
 		t.Fatalf("unexpected failure at %s: %q (%s) backtrace %v", rep.Failure.Stage, rep.Failure.EnvoyLog, rep.Failure.Detail, rep.Failure.Backtrace)
 	}
 }
 
-func requireEnvoyLog(t *testing.T, rep *Report, stage string, lines ...string) {
+func requireEnvoyLog(t *testing.T, rep *result.WasmRun, stage string, lines ...string) {
 	t.Helper()
 	if rep.Failure == nil {
 		t.Fatalf("no failure; want %s failure %q", stage, lines)
@@ -142,7 +143,7 @@ func requireEnvoyLog(t *testing.T, rep *Report, stage string, lines ...string) {
 	}
 }
 
-func hasLog(rep *Report, level, msg string) bool {
+func hasLog(rep *result.WasmRun, level, msg string) bool {
 	for _, l := range rep.Logs {
 		if l.Level == level && l.Message == msg {
 			return true

@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
 )
 
@@ -40,8 +41,8 @@ const (
 
 // Run loads wasm as Envoy would and drives one HTTP stream through it.
 // Envoy-visible failures (refused module, trap, configure false) are in
-// Report.Failure; the error is for problems of the run itself.
-func Run(ctx context.Context, wasm []byte, opts Options) (*Report, error) {
+// the report's Failure; the error is for problems of the run itself.
+func Run(ctx context.Context, wasm []byte, opts Options) (*result.WasmRun, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, fmt.Errorf("module is %d bytes; filterdoctor runs modules up to %d bytes (Istio's default OCI limit)", len(wasm), MaxModuleBytes)
 	}
@@ -58,14 +59,15 @@ func Run(ctx context.Context, wasm []byte, opts Options) (*Report, error) {
 	defer watchHostHeap(ctx, stop, uint64(release.MaxMemoryPages)*release.WasmPageSize)()
 	ctx = withLinearMemory(ctx)
 
-	h := &host{opts: opts, rep: &Report{}, metrics: map[uint32]*metric{}, shared: map[string]*sharedValue{}, runCtx: ctx}
+	h := &host{opts: opts, rep: &result.WasmRun{}, metrics: map[uint32]*metric{}, shared: map[string]*sharedValue{}, runCtx: ctx}
 	h.rep.Module.File = opts.File
 	h.rep.Module.Size = len(wasm)
 	h.rep.Host.Istio = opts.Istio
 	h.rep.Host.Envoy = opts.Envoy.String()
-	h.rep.Logs = []LogLine{}
+	h.rep.Release = result.Release{Istio: opts.Istio, Envoy: opts.Envoy.String(), Source: opts.ReleaseSource}
+	h.rep.Logs = []result.WasmLogLine{}
 	defer h.noteDroppedLogs()
-	h.rep.Steps = []Step{}
+	h.rep.Steps = []result.WasmStep{}
 
 	rt, err := h.newRuntime(ctx, wasm)
 	if err != nil {
@@ -144,7 +146,7 @@ func markCompiled(dir string, wasm []byte) {
 
 // fail records Envoy's log lines for a refused or broken plugin.
 func (h *host) fail(stage string, lines ...string) {
-	h.rep.Failure = &Failure{Stage: stage, EnvoyLog: lines}
+	h.rep.Failure = &result.WasmFailure{Stage: stage, EnvoyLog: lines}
 }
 
 // load is cpp-host's WasmBase::load and initialize: ABI marker, compile,
@@ -241,7 +243,7 @@ func containsABI(as []release.ABI, a release.ABI) bool {
 }
 
 func (h *host) callStart(ctx context.Context, name string, args ...uint64) bool {
-	h.rep.Steps = append(h.rep.Steps, Step{Call: name})
+	h.rep.Steps = append(h.rep.Steps, result.WasmStep{Call: name})
 	if _, err := h.call(ctx, 0, name, args...); err != nil {
 		line, _ := h.trap("start", name, err)
 		h.rep.Failure.EnvoyLog = append([]string{line}, msgInitializeCode, msgFailClosed)
@@ -263,9 +265,9 @@ func (h *host) linkError(shape *wasminspect.Module, compiled wazero.CompiledModu
 	for _, imp := range shape.Imports {
 		key := imp.Key()
 		switch imp.Kind {
-		case wasminspect.KindMemory, wasminspect.KindTable:
+		case result.WasmKindMemory, result.WasmKindTable:
 			continue
-		case wasminspect.KindFunc:
+		case result.WasmKindFunc:
 		default:
 			return "Failed to load Wasm module due to a missing import: " + key.String(), false
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 const (
@@ -20,7 +22,7 @@ func TestHeaderWasmAddsHeaders(t *testing.T) {
 	rep := run(t, goModule(t, headerWasm), Options{
 		Envoy:        istio(t, "1.25"),
 		PluginConfig: []byte(`{"header": "X-Team", "value": "blue"}`),
-		Request:      Exchange{Headers: []Header{{":path", "/orders"}}},
+		Request:      Exchange{Headers: []result.WasmHeader{{Name: ":path", Value: "/orders"}}},
 	})
 	requireNoFailure(t, rep)
 	if v, _ := header(rep.Request.HeadersAfter, "x-team"); v != "blue" {
@@ -84,7 +86,7 @@ func TestCalloutAllowed(t *testing.T) {
 	rep := run(t, goModule(t, calloutWasm), Options{
 		Envoy:         istio(t, "1.25"),
 		PluginConfig:  []byte(calloutConf),
-		Request:       Exchange{Headers: []Header{{":path", "/orders"}, {"authorization", "Bearer t"}}},
+		Request:       Exchange{Headers: []result.WasmHeader{{Name: ":path", Value: "/orders"}, {Name: "authorization", Value: "Bearer t"}}},
 		CallResponses: map[string]CallAnswer{authCluster: {Status: 200, Body: "ok"}},
 	})
 	requireNoFailure(t, rep)
@@ -296,7 +298,7 @@ func TestEnginesAgreeOnTraps(t *testing.T) {
 func TestBodiesTrailersAndAPauseNeverResumed(t *testing.T) {
 	rep := run(t, watModule(t, "bodies"), Options{
 		Envoy:    istio(t, "1.25"),
-		Request:  Exchange{Body: []byte("secret-data"), Trailers: []Header{{"x-checksum", "abc"}}},
+		Request:  Exchange{Body: []byte("secret-data"), Trailers: []result.WasmHeader{{Name: "x-checksum", Value: "abc"}}},
 		Response: Exchange{Body: []byte("hello")},
 	})
 	requireNoFailure(t, rep)
@@ -317,7 +319,7 @@ func TestBodiesTrailersAndAPauseNeverResumed(t *testing.T) {
 	if rep.Response.Delivered {
 		t.Error("response delivered although the body callback stopped it for good")
 	}
-	var bodyStep *Step
+	var bodyStep *result.WasmStep
 	for i := range rep.Steps {
 		if rep.Steps[i].Call == "proxy_on_response_body" {
 			bodyStep = &rep.Steps[i]
@@ -336,7 +338,7 @@ func TestVMConfigAndProperties(t *testing.T) {
 		Envoy:    istio(t, "1.25"),
 		VMConfig: []byte("vm-settings"),
 		RootID:   "my-root",
-		Request:  Exchange{Headers: []Header{{":path", "/items?x=1"}}},
+		Request:  Exchange{Headers: []result.WasmHeader{{Name: ":path", Value: "/items?x=1"}}},
 	})
 	requireNoFailure(t, rep)
 	var got []string

@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // errRestricted is what V8 raises for a host call outside the start-up
@@ -107,7 +108,7 @@ func wasiNosys(ctx context.Context, h *host, mod api.Module, stack []uint64) {
 
 // note records a host remark in the log, outside the module's own lines.
 func (h *host) note(msg string) {
-	h.rep.Logs = append(h.rep.Logs, LogLine{Level: "info", Message: msg, Source: "filterdoctor", Shown: true})
+	h.rep.Logs = append(h.rep.Logs, result.WasmLogLine{Level: "info", Message: msg, Source: "filterdoctor", Shown: true})
 }
 
 // log records a line of the module's, within MaxLogLines and MaxLogBytes;
@@ -120,7 +121,7 @@ func (h *host) log(level LogLevel, source, msg string) {
 	}
 	h.logs.lines++
 	h.logs.bytes += len(msg)
-	h.rep.Logs = append(h.rep.Logs, LogLine{Level: level.String(), Message: msg, Source: source, Shown: level >= h.opts.LogLevel})
+	h.rep.Logs = append(h.rep.Logs, result.WasmLogLine{Level: level.String(), Message: msg, Source: source, Shown: level >= h.opts.LogLevel})
 }
 
 // noteDroppedLogs says how many lines the log bounds dropped.
@@ -202,7 +203,7 @@ var envFuncs = map[string]hostFn{
 			ret(s, resultNotFound)
 			return
 		}
-		h.localReply = &LocalReply{Status: u32(s[0]), Details: details, Body: body, Headers: headers, GRPCStatus: int32(u32(s[7]))}
+		h.localReply = &result.WasmLocalReply{Status: u32(s[0]), Details: details, Body: body, Headers: headers, GRPCStatus: int32(u32(s[7]))}
 		ret(s, resultOk)
 	},
 	"proxy_get_shared_data": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
@@ -330,10 +331,12 @@ var envFuncs = map[string]hostFn{
 		ret(s, resultNotFound)
 	},
 	"proxy_add_header_map_value": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
-		h.editHeader(mod, s, func(m *[]Header, key, val string) { *m = append(*m, Header{key, val}) })
+		h.editHeader(mod, s, func(m *[]result.WasmHeader, key, val string) {
+			*m = append(*m, result.WasmHeader{Name: key, Value: val})
+		})
 	},
 	"proxy_replace_header_map_value": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
-		h.editHeader(mod, s, func(m *[]Header, key, val string) {
+		h.editHeader(mod, s, func(m *[]result.WasmHeader, key, val string) {
 			for i := range *m {
 				if (*m)[i].Name == key {
 					(*m)[i].Value = val
@@ -341,7 +344,7 @@ var envFuncs = map[string]hostFn{
 					return
 				}
 			}
-			*m = append(*m, Header{key, val})
+			*m = append(*m, result.WasmHeader{Name: key, Value: val})
 		})
 	},
 	"proxy_remove_header_map_value": func(ctx context.Context, h *host, mod api.Module, s []uint64) {
@@ -599,7 +602,7 @@ func (h *host) queue(token uint32) *queue {
 	return h.queues[token-1]
 }
 
-func (h *host) editHeader(mod api.Module, s []uint64, edit func(m *[]Header, key, val string)) {
+func (h *host) editHeader(mod api.Module, s []uint64, edit func(m *[]result.WasmHeader, key, val string)) {
 	m := h.headerMap(u32(s[0]))
 	key, ok1 := h.readString(mod, u32(s[1]), u32(s[2]))
 	val, ok2 := h.readString(mod, u32(s[3]), u32(s[4]))
@@ -615,7 +618,7 @@ func (h *host) editHeader(mod api.Module, s []uint64, edit func(m *[]Header, key
 	ret(s, resultOk)
 }
 
-func removeHeader(hs []Header, key string) []Header {
+func removeHeader(hs []result.WasmHeader, key string) []result.WasmHeader {
 	out := hs[:0]
 	for _, p := range hs {
 		if p.Name != key {
@@ -656,7 +659,7 @@ func envHTTPCall(ctx context.Context, h *host, mod api.Module, s []uint64) {
 		ret(s, resultBadArgument)
 		return
 	}
-	call := HTTPCall{Cluster: cluster, Headers: headers, Body: body, TimeoutMs: u32(s[8])}
+	call := result.WasmHTTPCall{Cluster: cluster, Headers: headers, Body: body, TimeoutMs: u32(s[8])}
 	answer, known := h.opts.CallResponses[cluster]
 	switch {
 	case int32(u32(s[8])) < 0:
@@ -682,7 +685,7 @@ func envHTTPCall(ctx context.Context, h *host, mod api.Module, s []uint64) {
 	ret(s, resultBadArgument)
 }
 
-func hasHeader(hs []Header, name string) bool {
+func hasHeader(hs []result.WasmHeader, name string) bool {
 	for _, p := range hs {
 		if strings.EqualFold(p.Name, name) && p.Value != "" {
 			return true

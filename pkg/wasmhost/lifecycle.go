@@ -11,17 +11,18 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // callback runs one proxy_on_* export. present is false when the module
 // does not export it (Envoy then behaves as if it returned the default);
 // ok is false after a trap, which is recorded as the run's failure.
-func (h *host) callback(ctx context.Context, contextID uint32, name string, args ...uint64) (result uint64, present, ok bool) {
+func (h *host) callback(ctx context.Context, contextID uint32, name string, args ...uint64) (ret uint64, present, ok bool) {
 	res, err := h.call(ctx, contextID, name, args...)
 	if errors.Is(err, errNoCall) {
 		return 0, false, true
 	}
-	step := Step{Call: name, Context: contextID}
+	step := result.WasmStep{Call: name, Context: contextID}
 	if err != nil {
 		line, _ := h.trap("stream", name, err)
 		h.rep.Failure.EnvoyLog = []string{line}
@@ -30,10 +31,10 @@ func (h *host) callback(ctx context.Context, contextID uint32, name string, args
 		return 0, true, false
 	}
 	if len(res) > 0 {
-		result = res[0]
+		ret = res[0]
 	}
 	h.rep.Steps = append(h.rep.Steps, step)
-	return result, true, true
+	return ret, true, true
 }
 
 // setResult annotates the step just recorded.
@@ -133,9 +134,9 @@ func (h *host) drain(ctx context.Context) bool {
 		}
 		call := h.pending[0]
 		h.pending = h.pending[1:]
-		h.callHeaders = []Header{{":status", strconv.Itoa(call.answer.Status)}}
+		h.callHeaders = []result.WasmHeader{{Name: ":status", Value: strconv.Itoa(call.answer.Status)}}
 		if call.answer.Body != "" {
-			h.callHeaders = append(h.callHeaders, Header{"content-length", strconv.Itoa(len(call.answer.Body))})
+			h.callHeaders = append(h.callHeaders, result.WasmHeader{Name: "content-length", Value: strconv.Itoa(len(call.answer.Body))})
 		}
 		h.callBody = []byte(call.answer.Body)
 		h.callTrailers = nil
@@ -180,31 +181,33 @@ func actionName(r uint64, data bool) string {
 	return "action(" + strconv.FormatUint(r, 10) + ")"
 }
 
-func defaultRequest(hs []Header) []Header {
-	out := []Header{}
-	for _, d := range []Header{{":authority", "app.default.svc.cluster.local"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}} {
+func defaultRequest(hs []result.WasmHeader) []result.WasmHeader {
+	out := []result.WasmHeader{}
+	for _, d := range []result.WasmHeader{{Name: ":authority", Value: "app.default.svc.cluster.local"}, {Name: ":path", Value: "/"}, {Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}} {
 		if !hasHeader(hs, d.Name) {
 			out = append(out, d)
 		}
 	}
 	for _, p := range hs {
-		out = append(out, Header{strings.ToLower(p.Name), p.Value})
+		out = append(out, result.WasmHeader{Name: strings.ToLower(p.Name), Value: p.Value})
 	}
 	return out
 }
 
-func defaultResponse(hs []Header) []Header {
-	out := []Header{}
+func defaultResponse(hs []result.WasmHeader) []result.WasmHeader {
+	out := []result.WasmHeader{}
 	if !hasHeader(hs, ":status") {
-		out = append(out, Header{":status", "200"})
+		out = append(out, result.WasmHeader{Name: ":status", Value: "200"})
 	}
 	for _, p := range hs {
-		out = append(out, Header{strings.ToLower(p.Name), p.Value})
+		out = append(out, result.WasmHeader{Name: strings.ToLower(p.Name), Value: p.Value})
 	}
 	return out
 }
 
-func cloneHeaders(hs []Header) []Header { return append([]Header{}, hs...) }
+func cloneHeaders(hs []result.WasmHeader) []result.WasmHeader {
+	return append([]result.WasmHeader{}, hs...)
+}
 
 // runStream sends one request and its response through the filter.
 func (h *host) runStream(ctx context.Context) {
@@ -329,12 +332,12 @@ func (h *host) responsePath(ctx context.Context) {
 func (h *host) sendLocalReply(ctx context.Context) {
 	lr := h.localReply
 	h.rep.LocalReply = lr
-	headers := []Header{{":status", strconv.Itoa(int(lr.Status))}}
+	headers := []result.WasmHeader{{Name: ":status", Value: strconv.Itoa(int(lr.Status))}}
 	if lr.Body != "" {
-		headers = append(headers, Header{"content-length", strconv.Itoa(len(lr.Body))}, Header{"content-type", "text/plain"})
+		headers = append(headers, result.WasmHeader{Name: "content-length", Value: strconv.Itoa(len(lr.Body))}, result.WasmHeader{Name: "content-type", Value: "text/plain"})
 	}
 	for _, p := range lr.Headers {
-		headers = append(headers, Header{strings.ToLower(p.Name), p.Value})
+		headers = append(headers, result.WasmHeader{Name: strings.ToLower(p.Name), Value: p.Value})
 	}
 	h.resp = streamData{headers: headers, body: []byte(lr.Body)}
 	h.localReply = nil
@@ -448,7 +451,7 @@ func (h *host) collectMetrics() {
 	kinds := []string{"counter", "gauge", "histogram"}
 	for _, id := range h.metricOrder {
 		m := h.metrics[id]
-		h.rep.Metrics = append(h.rep.Metrics, Metric{Name: m.name, Type: kinds[m.kind], Value: m.value})
+		h.rep.Metrics = append(h.rep.Metrics, result.WasmMetric{Name: m.name, Type: kinds[m.kind], Value: m.value})
 	}
 }
 
@@ -478,13 +481,13 @@ func (h *host) noteRouteCache() {
 	if len(changed) == 0 {
 		return
 	}
-	h.rep.RouteCache = &RouteCacheNote{Headers: changed, Message: fmt.Sprintf(
+	h.rep.RouteCache = &result.RouteCacheNote{Headers: changed, Message: fmt.Sprintf(
 		"The module rewrote %s but did not call the clear_route_cache foreign function: on Envoy %s (1.33 and later, Istio 1.25 and later) a Wasm filter's header edits no longer clear the route cache, so routing will not follow the edit: the request goes by the route chosen before it. Call proxy_call_foreign_function(\"clear_route_cache\") after the rewrite (or set the runtime flag envoy.reloadable_features.wasm_no_automatic_route_refresh to false).",
 		strings.Join(changed, " and "), h.opts.Envoy)}
 }
 
 // headerValue is the first value of name, or "" (and absent) when none.
-func headerValue(hs []Header, name string) string {
+func headerValue(hs []result.WasmHeader, name string) string {
 	for _, p := range hs {
 		if p.Name == name {
 			return p.Value

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // LogLevel is a proxy-wasm log level, numbered as the ABI numbers them.
@@ -48,9 +49,9 @@ func ParseLogLevel(s string) (LogLevel, error) {
 
 // Exchange is one direction of the HTTP stream fed to the filter.
 type Exchange struct {
-	Headers  []Header
+	Headers  []result.WasmHeader
 	Body     []byte
-	Trailers []Header
+	Trailers []result.WasmHeader
 }
 
 // CallAnswer is how the host answers proxy_http_call to one cluster.
@@ -66,6 +67,9 @@ type Options struct {
 	// Istio is only for the report; Envoy picks the host surface.
 	Istio string
 	Envoy release.Version
+	// ReleaseSource says where Istio and Envoy came from
+	// ("--istio-version"), for the report's release.
+	ReleaseSource string
 
 	VMConfig     []byte
 	PluginConfig []byte

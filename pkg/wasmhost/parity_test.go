@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // The reference filters come in pairs, one Lua and one Wasm. These tests
@@ -82,7 +83,7 @@ func edits(before, after map[string]string) []string {
 	return out
 }
 
-func wasmHeaders(hs []Header) map[string]string {
+func wasmHeaders(hs []result.WasmHeader) map[string]string {
 	m := map[string]string{}
 	for _, h := range hs {
 		m[h.Name] = h.Value
@@ -90,7 +91,7 @@ func wasmHeaders(hs []Header) map[string]string {
 	return m
 }
 
-func luaHeaders(hs []lua.Header) map[string]string {
+func luaHeaders(hs []result.LuaHeader) map[string]string {
 	m := map[string]string{}
 	for _, h := range hs {
 		m[strings.ToLower(h.Key)] = h.Value
@@ -109,7 +110,7 @@ func luaOutcome(t *testing.T, src string, reqHeaders [][2]string, calls map[stri
 	t.Helper()
 	in := lua.RunInput{ChunkName: "envoyfilter", CallResponses: calls}
 	for _, h := range reqHeaders {
-		in.RequestHeaders = append(in.RequestHeaders, lua.Header{Key: h[0], Value: h[1]})
+		in.RequestHeaders = append(in.RequestHeaders, result.LuaHeader{Key: h[0], Value: h[1]})
 	}
 	res := lua.Run(src, in)
 	if res.Error != nil {
@@ -128,7 +129,7 @@ func wasmOutcome(t *testing.T, wasm, config []byte, reqHeaders [][2]string, call
 	t.Helper()
 	opts := Options{Envoy: istio(t, "1.25"), PluginConfig: config, CallResponses: calls}
 	for _, h := range reqHeaders {
-		opts.Request.Headers = append(opts.Request.Headers, Header{h[0], h[1]})
+		opts.Request.Headers = append(opts.Request.Headers, result.WasmHeader{Name: h[0], Value: h[1]})
 	}
 	rep := run(t, wasm, opts)
 	requireNoFailure(t, rep)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // Addresses the simulated stream comes from and goes to; properties report
@@ -54,7 +56,7 @@ func (h *host) property(path string) ([]byte, bool) {
 	if !h.streamLive || !strings.HasPrefix(key, "request.") && !strings.HasPrefix(key, "response.") {
 		return nil, false
 	}
-	get := func(hs []Header, name string) ([]byte, bool) {
+	get := func(hs []result.WasmHeader, name string) ([]byte, bool) {
 		for _, p := range hs {
 			if p.Name == name {
 				return []byte(p.Value), true

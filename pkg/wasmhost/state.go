@@ -7,6 +7,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // WasmResult codes (proxy-wasm spec; Envoy's WasmResult).
@@ -62,7 +63,7 @@ type pendingCall struct {
 // and one stream.
 type host struct {
 	opts Options
-	rep  *Report
+	rep  *result.WasmRun
 	// routeCleared: the module cleared the route cache (the
 	// clear_route_cache foreign function or proxy_clear_route_cache).
 	routeCleared bool
@@ -81,13 +82,13 @@ type host struct {
 	streamLive         bool
 
 	req, resp      streamData
-	callHeaders    []Header
-	callTrailers   []Header
+	callHeaders    []result.WasmHeader
+	callTrailers   []result.WasmHeader
 	callBody       []byte
 	inCallResponse bool
 	reqPaused      bool
 	respPaused     bool
-	localReply     *LocalReply
+	localReply     *result.WasmLocalReply
 	pending        []pendingCall
 	nextToken      uint32
 	metrics        map[uint32]*metric
@@ -110,14 +111,14 @@ type host struct {
 }
 
 type streamData struct {
-	headers, trailers []Header
+	headers, trailers []result.WasmHeader
 	body              []byte
 }
 
 // headerMap returns the map a host call addresses, or nil when the
 // effective context has none (a root context, or a call response outside
 // its callback).
-func (h *host) headerMap(t uint32) *[]Header {
+func (h *host) headerMap(t uint32) *[]result.WasmHeader {
 	if t == mapHTTPCallResponseHeaders || t == mapHTTPCallResponseTrails {
 		if !h.inCallResponse {
 			return nil
@@ -224,7 +225,7 @@ func (h *host) give(ctx context.Context, mod api.Module, data []byte, ptrPtr, si
 
 // encodePairs is the proxy-wasm map serialisation: u32 count, count pairs
 // of u32 (name length, value length), then each name and value NUL-terminated.
-func encodePairs(hs []Header) []byte {
+func encodePairs(hs []result.WasmHeader) []byte {
 	size := 4
 	for _, p := range hs {
 		size += 8 + len(p.Name) + len(p.Value) + 2
@@ -241,7 +242,7 @@ func encodePairs(hs []Header) []byte {
 	return out
 }
 
-func decodePairs(b []byte) ([]Header, bool) {
+func decodePairs(b []byte) ([]result.WasmHeader, bool) {
 	if len(b) == 0 {
 		return nil, true
 	}
@@ -252,7 +253,7 @@ func decodePairs(b []byte) ([]Header, bool) {
 	if n > uint64(len(b)-4)/8 {
 		return nil, false
 	}
-	out := make([]Header, 0, n)
+	out := make([]result.WasmHeader, 0, n)
 	data := 4 + 8*int(n)
 	for i := 0; i < int(n); i++ {
 		nl := int(binary.LittleEndian.Uint32(b[4+8*i:]))
@@ -260,7 +261,7 @@ func decodePairs(b []byte) ([]Header, bool) {
 		if nl < 0 || vl < 0 || data+nl+1+vl+1 > len(b) {
 			return nil, false
 		}
-		out = append(out, Header{Name: string(b[data : data+nl]), Value: string(b[data+nl+1 : data+nl+1+vl])})
+		out = append(out, result.WasmHeader{Name: string(b[data : data+nl]), Value: string(b[data+nl+1 : data+nl+1+vl])})
 		data += nl + 1 + vl + 1
 	}
 	return out, true

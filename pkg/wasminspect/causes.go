@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // Why a build ends up with an import. Sources: the imports of modules built
@@ -100,7 +101,7 @@ func causeOf(module, name string) string {
 }
 
 // neverFix is the remediation for an import no release provides.
-func neverFix(module, name string, p Producer) string {
+func neverFix(module, name string, p result.WasmProducer) string {
 	switch {
 	case module == "gojs" || module == "go":
 		return "Build with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared (Go ≥1.24) and a proxy-wasm SDK."

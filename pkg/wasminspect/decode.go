@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // Section ids (WebAssembly core spec §5.5.2, plus tag from exception handling).
@@ -428,7 +429,7 @@ type decoded struct {
 
 type decodedExport struct {
 	name  string
-	kind  Kind
+	kind  result.WasmKind
 	index uint32
 }
 

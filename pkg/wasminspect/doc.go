@@ -6,4 +6,7 @@
 // type, import, function, memory and export sections, and the producers and
 // name custom sections. Code and data bodies are skipped, never decoded, so
 // a module is inspected in memory proportional to those small sections.
+//
+// An inspection's report is a result.WasmInspect, with the release it was
+// judged against; pkg/render presents it.
 package wasminspect

@@ -4,10 +4,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // unsupportedImports lists the import names reported by FD4005.
-func unsupportedImports(r Report) []string {
+func unsupportedImports(r result.WasmInspect) []string {
 	var out []string
 	for _, row := range r.Imports {
 		if !row.Supported {
@@ -24,7 +26,7 @@ func TestGoReactorNeedsIstio125(t *testing.T) {
 	if r.Module.Producer.Language != "Go" || !strings.HasPrefix(r.Module.Producer.Version, "go1.") {
 		t.Fatalf("producer = %+v, want Go with its version", r.Module.Producer)
 	}
-	if r.Module.Start != StartReactor || r.Module.ABI != "0.2.1" {
+	if r.Module.Start != result.WasmStartReactor || r.Module.ABI != "0.2.1" {
 		t.Fatalf("start %s, abi %s; want reactor, 0.2.1", r.Module.Start, r.Module.ABI)
 	}
 	got := unsupportedImports(r)
@@ -68,7 +70,7 @@ func TestGoNetHTTPPullsFileImports(t *testing.T) {
 
 func TestGoCommandModuleExitsAtStartup(t *testing.T) {
 	r := inspect(t, goModule(t, "command", false), istio(t, "1.25"))
-	if r.Module.Start != StartCommand {
+	if r.Module.Start != result.WasmStartCommand {
 		t.Fatalf("start = %s, want command", r.Module.Start)
 	}
 	if got := codes(r); !slices.Equal(got, []string{"FD4009"}) {

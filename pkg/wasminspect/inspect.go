@@ -9,6 +9,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // MaxConfigMapBytes is the API server's limit on a ConfigMap's data and
@@ -56,89 +57,28 @@ type Options struct {
 	// ForConfigMap says the module is meant to be mounted from a ConfigMap,
 	// which adds the size limit.
 	ForConfigMap bool
-}
-
-// Report is the result of an inspection; its JSON form is the output of
-// `wasm inspect -o json`.
-type Report struct {
-	Module   Summary           `json:"module"`
-	Imports  []ImportRow       `json:"imports"`
-	Exports  []ExportRow       `json:"exports"`
-	Findings []finding.Finding `json:"findings"`
-}
-
-// Summary is the module block.
-type Summary struct {
-	File     string         `json:"file"`
-	Size     int64          `json:"size"`
-	Producer Producer       `json:"producer"`
-	ABI      string         `json:"abi"`
-	Start    StartKind      `json:"start"`
-	Memory   *MemorySummary `json:"memory"`
-	Host     HostSummary    `json:"host"`
-	// Decoder says which parser read the sections (see Module.Decoder).
-	Decoder string `json:"decoder,omitempty"`
-}
-
-// HostSummary names the proxy the module was judged against.
-type HostSummary struct {
-	Envoy string `json:"envoy"`
-	Istio string `json:"istio,omitempty"`
-}
-
-// MemorySummary is the initial linear memory.
-type MemorySummary struct {
-	InitialPages uint32 `json:"initialPages"`
-	InitialBytes uint64 `json:"initialBytes"`
-	MaxPages     uint32 `json:"maxPages,omitempty"`
-	Imported     bool   `json:"imported,omitempty"`
-	Shared       bool   `json:"shared,omitempty"`
-}
-
-// ImportRow is one distinct import.
-type ImportRow struct {
-	Module    string `json:"module"`
-	Name      string `json:"name"`
-	Kind      Kind   `json:"kind"`
-	Signature string `json:"signature,omitempty"`
-	Supported bool   `json:"supported"`
-	// Since is the first release providing the import; nil when none does
-	// or the import is not a function.
-	Since *Since `json:"since"`
-}
-
-// Since names the first Envoy and Istio releases providing an import.
-type Since struct {
-	Envoy string `json:"envoy"`
-	Istio string `json:"istio,omitempty"`
-}
-
-// ExportRow is one export, with the host's expectation when it calls it.
-type ExportRow struct {
-	Name      string `json:"name"`
-	Kind      Kind   `json:"kind"`
-	Signature string `json:"signature,omitempty"`
-	// Expected is the signature the host requires, for exports it calls.
-	Expected string `json:"expected,omitempty"`
-	OK       bool   `json:"ok"`
+	// ReleaseSource says where Host came from ("--istio-version"), for the
+	// report's release.
+	ReleaseSource string
 }
 
 // InspectBytes parses and judges a module held in memory.
-func InspectBytes(b []byte, opts Options) Report {
+func InspectBytes(b []byte, opts Options) result.WasmInspect {
 	r, _ := Inspect(bytes.NewReader(b), int64(len(b)), opts)
 	return r
 }
 
 // Inspect parses the module in r and judges it. Bytes that are not a
 // loadable module become a finding; only an I/O failure is an error.
-func Inspect(r io.ReaderAt, size int64, opts Options) (Report, error) {
-	rep := Report{Module: Summary{File: opts.File, Size: size, ABI: "none", Start: StartNone, Host: hostSummary(opts.Host)}}
+func Inspect(r io.ReaderAt, size int64, opts Options) (result.WasmInspect, error) {
+	rep := result.WasmInspect{Module: result.WasmModule{File: opts.File, Size: size, ABI: "none", Start: result.WasmStartNone, Host: hostSummary(opts.Host)},
+		Release: releaseOf(opts)}
 	m, err := Parse(r, size)
 	if err != nil {
 		if !isParseFailure(err) {
 			return rep, fmt.Errorf("read %s: %w", opts.Name, err)
 		}
-		rep.Imports, rep.Exports = []ImportRow{}, []ExportRow{}
+		rep.Imports, rep.Exports = []result.WasmImport{}, []result.WasmExport{}
 		rep.Findings = []finding.Finding{parseFinding(err, opts)}
 		if opts.ForConfigMap && size > MaxConfigMapBytes {
 			rep.Findings = append(rep.Findings, sizeFinding(size, opts))
@@ -162,8 +102,14 @@ func parseFinding(err error, opts Options) finding.Finding {
 		"%s cannot be parsed: %s; Envoy would log \"Failed to parse corrupted Wasm module\".", opts.Name, err.Error()).With(opts.Related...)
 }
 
-func hostSummary(h Host) HostSummary {
-	s := HostSummary{Envoy: h.Envoy.String()}
+// releaseOf is the report's release: the host, and where it came from.
+func releaseOf(opts Options) result.Release {
+	h := hostSummary(opts.Host)
+	return result.Release{Istio: h.Istio, Envoy: h.Envoy, Source: opts.ReleaseSource}
+}
+
+func hostSummary(h Host) result.WasmHost {
+	s := result.WasmHost{Envoy: h.Envoy.String()}
 	if h.Istio != nil {
 		s.Istio = h.Istio.Version.String()
 	}
@@ -171,7 +117,7 @@ func hostSummary(h Host) HostSummary {
 }
 
 // Judge compares a parsed module with the host and returns the report.
-func Judge(m *Module, opts Options) Report {
+func Judge(m *Module, opts Options) result.WasmInspect {
 	j := judge{m: m, opts: opts, abi: m.ABI}
 	if j.abi == release.ABIUnknown {
 		// Envoy stops at the ABI check; judge the rest against the newest
@@ -180,7 +126,7 @@ func Judge(m *Module, opts Options) Report {
 	}
 	// Findings follow Envoy's order of checks: ABI marker, link (imports
 	// in import order), exports, start-up, then limits.
-	rep := Report{Module: j.summary()}
+	rep := result.WasmInspect{Module: j.summary(), Release: releaseOf(opts)}
 	j.abiVersion()
 	j.allocator()
 	rep.Imports = j.imports()
@@ -269,9 +215,9 @@ func (j *judge) grouped() []finding.Finding {
 	return out
 }
 
-func (j *judge) summary() Summary {
+func (j *judge) summary() result.WasmModule {
 	m := j.m
-	s := Summary{
+	s := result.WasmModule{
 		File: j.opts.File, Size: m.Size, Producer: m.Producer, Start: m.Start,
 		Host: hostSummary(j.opts.Host), Decoder: m.Decoder,
 	}
@@ -284,7 +230,7 @@ func (j *judge) summary() Summary {
 		s.ABI = "none"
 	}
 	if mem := m.Memory; mem != nil {
-		s.Memory = &MemorySummary{InitialPages: mem.MinPages, InitialBytes: mem.InitialBytes(), Imported: mem.Imported, Shared: mem.Shared}
+		s.Memory = &result.WasmMemory{InitialPages: mem.MinPages, InitialBytes: mem.InitialBytes(), Imported: mem.Imported, Shared: mem.Shared}
 		if mem.HasMax {
 			s.Memory.MaxPages = mem.MaxPages
 		}
@@ -292,8 +238,8 @@ func (j *judge) summary() Summary {
 	return s
 }
 
-func sinceOf(e release.Version) *Since {
-	s := &Since{Envoy: e.String()}
+func sinceOf(e release.Version) *result.WasmSince {
+	s := &result.WasmSince{Envoy: e.String()}
 	if i, ok := release.FirstIstioWithEnvoy(e); ok {
 		s.Istio = i.Version.String()
 	}
@@ -309,8 +255,8 @@ func releaseName(e release.Version) string {
 	return "Envoy " + e.String()
 }
 
-func (j *judge) imports() []ImportRow {
-	rows := make([]ImportRow, 0, len(j.m.Imports))
+func (j *judge) imports() []result.WasmImport {
+	rows := make([]result.WasmImport, 0, len(j.m.Imports))
 	seen := make(map[release.ImportKey]bool, len(j.m.Imports))
 	for _, imp := range j.m.Imports {
 		// Go emits some imports twice (fd_write, random_get): one row,
@@ -319,14 +265,14 @@ func (j *judge) imports() []ImportRow {
 			continue
 		}
 		seen[imp.Key()] = true
-		row := ImportRow{Module: imp.Module, Name: imp.Name, Kind: imp.Kind, Supported: true}
+		row := result.WasmImport{Module: imp.Module, Name: imp.Name, Kind: imp.Kind, Supported: true}
 		switch imp.Kind {
-		case KindFunc:
+		case result.WasmKindFunc:
 			if imp.Sig != nil {
 				row.Signature = imp.Sig.String()
 			}
 			row.Supported, row.Since = j.funcImport(imp)
-		case KindGlobal:
+		case result.WasmKindGlobal:
 			row.Signature = imp.Global
 			row.Supported = false
 			j.missing(imp)
@@ -336,7 +282,7 @@ func (j *judge) imports() []ImportRow {
 			j.add(finding.WasmGlobalImport.Newf(j.opts.Resource, "",
 				"%s imports global %s (%s); Envoy provides no globals, so the load fails with \"Failed to load Wasm module due to a missing import: %s\" unless an earlier import fails first.",
 				j.opts.Name, imp.Key(), imp.Global, imp.Key()))
-		case KindTag:
+		case result.WasmKindTag:
 			row.Supported = false
 			if j.full(finding.WasmImportUnsupported, imp.Key().String()) {
 				j.missing(imp)
@@ -362,7 +308,7 @@ func (j *judge) missing(imp Import) string {
 
 // funcImport judges one function import and reports whether the host
 // provides it, and since when.
-func (j *judge) funcImport(imp Import) (bool, *Since) {
+func (j *judge) funcImport(imp Import) (bool, *result.WasmSince) {
 	h := j.opts.Host
 	f, known := release.LookupHostFunction(imp.Module, imp.Name)
 	if !known {
@@ -439,15 +385,15 @@ func (j *judge) upgradeFix(imp Import, f release.HostFunction) string {
 	return up + ", or remove the code that needs " + imp.Name + "."
 }
 
-func (j *judge) exports() []ExportRow {
-	rows := make([]ExportRow, 0, len(j.m.Exports))
+func (j *judge) exports() []result.WasmExport {
+	rows := make([]result.WasmExport, 0, len(j.m.Exports))
 	for _, e := range j.m.Exports {
-		row := ExportRow{Name: e.Name, Kind: e.Kind, OK: true}
+		row := result.WasmExport{Name: e.Name, Kind: e.Kind, OK: true}
 		if e.Sig != nil {
 			row.Signature = e.Sig.String()
 		}
 		want, called := release.ExpectedExport(j.abi, e.Name)
-		if called && e.Kind == KindFunc {
+		if called && e.Kind == result.WasmKindFunc {
 			row.Expected = want.String()
 			if e.Sig != nil && !e.Sig.Equal(want) {
 				row.OK = false
@@ -510,7 +456,7 @@ func (j *judge) allocator() {
 // proc_exit, on hosts that trap it during start-up.
 func (j *judge) commandExit() {
 	m, h := j.m, j.opts.Host
-	if m.Start != StartCommand || !m.ImportsFunc("wasi", "proc_exit") {
+	if m.Start != result.WasmStartCommand || !m.ImportsFunc("wasi", "proc_exit") {
 		return
 	}
 	lang := m.Producer.Language
@@ -548,24 +494,11 @@ func (j *judge) memory() {
 	}
 	j.add(finding.WasmMemoryTooLarge.Newf(j.opts.Resource, "",
 		"%s starts with %d pages (%s) of memory; Envoy's V8 allows at most %d pages (1 GiB), so the module fails to load (\"Failed to load Wasm bytecode\").",
-		j.opts.Name, mem.MinPages, HumanBytes(mem.InitialBytes()), release.MaxMemoryPages))
+		j.opts.Name, mem.MinPages, finding.HumanBytes(mem.InitialBytes()), release.MaxMemoryPages))
 }
 
 func sizeFinding(size int64, opts Options) finding.Finding {
 	return finding.WasmTooLargeForConfigMap.Newf(opts.Resource, "",
 		"%s is %d bytes (%s); a ConfigMap holds at most %d bytes (1 MiB), so the API server will refuse it.",
-		opts.Name, size, HumanBytes(uint64(size)), MaxConfigMapBytes).With(opts.Related...)
-}
-
-// HumanBytes writes a size as Envoy users read it: "5.1 MiB".
-func HumanBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+		opts.Name, size, finding.HumanBytes(uint64(size)), MaxConfigMapBytes).With(opts.Related...)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 func istio(t testing.TB, v string) Host {
@@ -18,7 +19,7 @@ func istio(t testing.TB, v string) Host {
 	return HostForIstio(i)
 }
 
-func inspect(t testing.TB, b []byte, host Host) Report {
+func inspect(t testing.TB, b []byte, host Host) result.WasmInspect {
 	t.Helper()
 	return InspectBytes(b, Options{
 		Host:     host,
@@ -28,7 +29,7 @@ func inspect(t testing.TB, b []byte, host Host) Report {
 	})
 }
 
-func codes(r Report) []string {
+func codes(r result.WasmInspect) []string {
 	var out []string
 	for _, f := range r.Findings {
 		out = append(out, f.Code)
@@ -37,7 +38,7 @@ func codes(r Report) []string {
 	return out
 }
 
-func findingsWith(r Report, code string) []finding.Finding {
+func findingsWith(r result.WasmInspect, code string) []finding.Finding {
 	var out []finding.Finding
 	for _, f := range r.Findings {
 		if f.Code == code {
@@ -133,13 +134,13 @@ func TestOnlyFirstMissingImportIsNamedAsEnvoysError(t *testing.T) {
 func TestSummary(t *testing.T) {
 	r := inspect(t, watModule(t, "good"), istio(t, "1.24"))
 	s := r.Module
-	if s.ABI != "0.2.1" || s.Start != StartReactor || s.Memory == nil || s.Memory.InitialPages != 2 || s.Decoder != "filterdoctor" {
+	if s.ABI != "0.2.1" || s.Start != result.WasmStartReactor || s.Memory == nil || s.Memory.InitialPages != 2 || s.Decoder != "filterdoctor" {
 		t.Fatalf("summary = %+v", s)
 	}
 	if s.Host.Envoy != "1.32" || s.Host.Istio != "1.24" {
 		t.Fatalf("host = %+v", s.Host)
 	}
-	var exp *ExportRow
+	var exp *result.WasmExport
 	for i := range r.Exports {
 		if r.Exports[i].Name == "proxy_on_request_headers" {
 			exp = &r.Exports[i]
@@ -148,7 +149,7 @@ func TestSummary(t *testing.T) {
 	if exp == nil || !exp.OK || exp.Expected != "(i32, i32, i32) -> (i32)" {
 		t.Fatalf("proxy_on_request_headers row = %+v", exp)
 	}
-	if r := inspect(t, watModule(t, "go_command"), istio(t, "1.25")); r.Module.Producer.Language != "Go" || r.Module.Start != StartCommand {
+	if r := inspect(t, watModule(t, "go_command"), istio(t, "1.25")); r.Module.Producer.Language != "Go" || r.Module.Start != result.WasmStartCommand {
 		t.Fatalf("go_command summary = %+v", r.Module)
 	}
 	if r := inspect(t, watModule(t, "higress_abi"), istio(t, "1.24")); r.Module.ABI != "unknown (proxy_abi_version_0_2_100)" {

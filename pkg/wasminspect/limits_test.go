@@ -10,6 +10,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/internal/wat"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // manyImports builds, with wat2wasm, a reactor module importing n functions
@@ -33,7 +34,7 @@ func manyImports(t *testing.T, n int) []byte {
 	return wasm
 }
 
-func inspectNewest(wasm []byte) Report {
+func inspectNewest(wasm []byte) result.WasmInspect {
 	return InspectBytes(wasm, Options{Host: HostForIstio(release.NewestIstio()), Name: "m.wasm", Resource: finding.Ref{Kind: "WasmModule", Name: "m.wasm"}})
 }
 

@@ -4,47 +4,24 @@ import (
 	"fmt"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
-// Kind is what an import or export is.
-type Kind string
-
-// Import and export kinds, named as in the text format.
-const (
-	KindFunc   Kind = "func"
-	KindTable  Kind = "table"
-	KindMemory Kind = "memory"
-	KindGlobal Kind = "global"
-	KindTag    Kind = "tag"
-)
-
-func kindOf(b byte) Kind {
+func kindOf(b byte) result.WasmKind {
 	switch b {
 	case 0:
-		return KindFunc
+		return result.WasmKindFunc
 	case 1:
-		return KindTable
+		return result.WasmKindTable
 	case 2:
-		return KindMemory
+		return result.WasmKindMemory
 	case 3:
-		return KindGlobal
+		return result.WasmKindGlobal
 	case 4:
-		return KindTag
+		return result.WasmKindTag
 	}
-	return Kind(fmt.Sprintf("kind(0x%02x)", b))
+	return result.WasmKind(fmt.Sprintf("kind(0x%02x)", b))
 }
-
-// StartKind is how the host starts the module.
-type StartKind string
-
-// Start kinds. A reactor exports _initialize (what -buildmode=c-shared and
-// wasm32-wasi cdylib builds produce); a command exports only _start, which
-// runs main and, for Go and recent TinyGo, exits the process.
-const (
-	StartReactor StartKind = "reactor"
-	StartCommand StartKind = "command"
-	StartNone    StartKind = "none"
-)
 
 // Memory is the module's linear memory, declared or imported.
 type Memory struct {
@@ -63,7 +40,7 @@ func (m Memory) InitialBytes() uint64 { return uint64(m.MinPages) * release.Wasm
 type Import struct {
 	Module string
 	Name   string
-	Kind   Kind
+	Kind   result.WasmKind
 	// Sig is set for function imports whose type could be decoded.
 	Sig *release.Signature
 	// Global describes a global import ("i32", "mut i64").
@@ -76,44 +53,20 @@ func (i Import) Key() release.ImportKey { return release.ImportKey{Module: i.Mod
 // Export is one entry of the export section.
 type Export struct {
 	Name string
-	Kind Kind
+	Kind result.WasmKind
 	// Sig is set for function exports whose type could be decoded.
 	Sig *release.Signature
-}
-
-// Producer says what built the module.
-type Producer struct {
-	// Language is Go, TinyGo, Rust, AssemblyScript, C/C++, C/C++ (emscripten)
-	// or "" when nothing identifies it.
-	Language string `json:"language,omitempty"`
-	// Version is the toolchain version when known (go1.26.8, 0.35.0).
-	Version string `json:"version,omitempty"`
-	// Tools lists the producers section's processed-by and sdk entries.
-	Tools []string `json:"tools,omitempty"`
-	// Evidence says where the answer came from.
-	Evidence string `json:"evidence,omitempty"`
-}
-
-// String renders "Go go1.26.8" or "unknown".
-func (p Producer) String() string {
-	switch {
-	case p.Language == "":
-		return "unknown"
-	case p.Version == "":
-		return p.Language
-	}
-	return p.Language + " " + p.Version
 }
 
 // Module is what the inspector read from a binary.
 type Module struct {
 	Size     int64
-	Producer Producer
+	Producer result.WasmProducer
 	// ABIExport is the first function export named proxy_abi_version_*, the
 	// one Envoy reads; ABI is release.ABIUnknown when Envoy does not know it.
 	ABIExport string
 	ABI       release.ABI
-	Start     StartKind
+	Start     result.WasmStart
 	// HasStartSection reports a wasm start function, run at instantiation.
 	HasStartSection bool
 	Memory          *Memory
@@ -141,14 +94,14 @@ func (m *Module) ExportNamed(name string) (Export, bool) {
 // HasFuncExport reports a function export of that name.
 func (m *Module) HasFuncExport(name string) bool {
 	e, ok := m.ExportNamed(name)
-	return ok && e.Kind == KindFunc
+	return ok && e.Kind == result.WasmKindFunc
 }
 
 // ImportsFunc reports a function import of module.name; module "wasi"
 // matches both WASI module names.
 func (m *Module) ImportsFunc(module, name string) bool {
 	for _, i := range m.Imports {
-		if i.Kind != KindFunc || i.Name != name {
+		if i.Kind != result.WasmKindFunc || i.Name != name {
 			continue
 		}
 		if i.Module == module || (module == "wasi" && isWASIModule(i.Module)) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // ParseBytes reads a module held in memory.
@@ -55,7 +56,7 @@ func Parse(r io.ReaderAt, size int64) (*Module, error) {
 func countDefined(d *decoded) int {
 	imported := 0
 	for _, i := range d.imports {
-		if i.Kind == KindFunc {
+		if i.Kind == result.WasmKindFunc {
 			imported++
 		}
 	}
@@ -69,7 +70,7 @@ func (m *Module) fill(d *decoded) {
 	m.Exports = make([]Export, 0, len(d.exports))
 	for _, e := range d.exports {
 		x := Export{Name: e.name, Kind: e.kind}
-		if e.kind == KindFunc && int(e.index) < len(d.funcTypes) {
+		if e.kind == result.WasmKindFunc && int(e.index) < len(d.funcTypes) {
 			if t := d.funcTypes[e.index]; int(t) < len(d.types) {
 				x.Sig = d.types[t]
 			}
@@ -80,7 +81,7 @@ func (m *Module) fill(d *decoded) {
 	// markers (cpp-host bytecode_util.cc getAbiVersion). Without one, the
 	// first marker-like name is kept to say what the module asked for.
 	for _, e := range m.Exports {
-		if e.Kind != KindFunc || !strings.HasPrefix(e.Name, release.ABIExportPrefix) {
+		if e.Kind != result.WasmKindFunc || !strings.HasPrefix(e.Name, release.ABIExportPrefix) {
 			continue
 		}
 		if abi, ok := release.ABIFromExport(e.Name); ok {
@@ -93,11 +94,11 @@ func (m *Module) fill(d *decoded) {
 	}
 	switch {
 	case m.HasFuncExport("_initialize"):
-		m.Start = StartReactor
+		m.Start = result.WasmStartReactor
 	case m.HasFuncExport("_start"):
-		m.Start = StartCommand
+		m.Start = result.WasmStartCommand
 	default:
-		m.Start = StartNone
+		m.Start = result.WasmStartNone
 	}
 }
 

@@ -3,6 +3,8 @@ package wasminspect
 import (
 	"bytes"
 	"strings"
+
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // fingerprints are function names (from the name section) and custom
@@ -114,8 +116,8 @@ func parseProducers(b []byte) []producersField {
 // detectProducer combines the producers section with the fingerprints.
 // The producers section wins when it names a language; TinyGo is checked
 // before Go because TinyGo's runtime also has runtime.* names.
-func detectProducer(fields []producersField, fp fingerprints) Producer {
-	var p Producer
+func detectProducer(fields []producersField, fp fingerprints) result.WasmProducer {
+	var p result.WasmProducer
 	var languages []string
 	for _, f := range fields {
 		switch f.name {

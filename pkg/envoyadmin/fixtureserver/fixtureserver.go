@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 //go:embed testdata/server_info.json
@@ -492,7 +493,7 @@ func queryParams(raw string) (keys []string, values map[string]string) {
 var errUnknownLevel = errors.New("unknown logger level")
 
 func levelOf(s string) (string, error) {
-	for _, l := range envoyadmin.Levels {
+	for _, l := range result.EnvoyLogLevels {
 		if l == s {
 			return l, nil
 		}
@@ -512,7 +513,7 @@ func (s *Server) serveLogging(w http.ResponseWriter, rawQuery string) {
 			buf.WriteString("usage: /logging?paths=name1:level1,name2:level2,... (change multiple levels)\n")
 			buf.WriteString("usage: /logging?level=<level> (change all levels)\n")
 			buf.WriteString("levels: ")
-			for _, l := range envoyadmin.Levels {
+			for _, l := range result.EnvoyLogLevels {
 				buf.WriteString(l + " ")
 			}
 			buf.WriteString("\n")

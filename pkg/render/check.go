@@ -1,4 +1,4 @@
-package report
+package render
 
 import (
 	"fmt"
@@ -8,11 +8,39 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/render"
-	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
+
+// CheckFormats are `check`'s -o values.
+var CheckFormats = []string{"text", "json", "yaml", "sarif"}
+
+// CheckOptions control how a check result is presented.
+type CheckOptions struct {
+	Format string
+	// Color enables ANSI colours in text output.
+	Color bool
+	// Version is the tool version recorded in SARIF.
+	Version string
+}
+
+// Check writes what a `check` run found: as text, findings grouped by
+// workload, then by object, with the release judged against, what a live
+// run read and a summary line that also says what was read; or as JSON,
+// YAML or SARIF.
+func Check(w io.Writer, res result.Check, opts CheckOptions) error {
+	switch opts.Format {
+	case "", "text":
+		return checkText(w, res, opts.Color)
+	case "json":
+		return JSON(w, res)
+	case "yaml":
+		return YAML(w, res)
+	case "sarif":
+		return checkSARIF(w, res, opts.Version)
+	}
+	return fmt.Errorf("unknown output format %q (want %s)", opts.Format, strings.Join(CheckFormats, ", "))
+}
 
 type textStyles struct {
 	err, warn, info, head, dim lipgloss.Style
@@ -59,7 +87,7 @@ func workloadOf(f finding.Finding) (finding.Ref, bool) {
 	refs := append([]finding.Ref{f.Resource}, f.Related...)
 	for _, pods := range []bool{false, true} {
 		for _, r := range refs {
-			if snapshot.IsWorkloadKind(r.Kind) && (r.Kind == "Pod") == pods {
+			if finding.IsWorkloadKind(r.Kind) && (r.Kind == "Pod") == pods {
 				return finding.Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, true
 			}
 		}
@@ -92,9 +120,9 @@ func groupByWorkload(fs []finding.Finding) []group {
 	return groups
 }
 
-// Text writes findings grouped by workload, then by object, and a summary
+// checkText writes findings grouped by workload, then by object, and a summary
 // line that also says what was read.
-func Text(w io.Writer, res checks.Result, color bool) error {
+func checkText(w io.Writer, res result.Check, color bool) error {
 	res = printableResult(res)
 	st := newTextStyles(w, color)
 	var b strings.Builder
@@ -116,13 +144,15 @@ func Text(w io.Writer, res checks.Result, color bool) error {
 				line = st.dim.Render(fmt.Sprintf(" (line %d)", f.Resource.Line))
 			}
 			fmt.Fprintf(&b, "    %s %s %s%s\n", st.severity(f.Severity), f.Code, f.Title, line)
-			b.WriteString(render.Indent(f.Message, "            ") + "\n")
-			b.WriteString(render.Indent("fix: "+f.Fix, "            ") + "\n")
+			b.WriteString(Indent(f.Message, "            ") + "\n")
+			b.WriteString(Indent("fix: "+f.Fix, "            ") + "\n")
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString(suppressedText(st, res.Suppressed))
-	b.WriteString(releaseLine(res) + "\n")
+	if line := releaseLine(res.Release); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if res.Live != nil {
 		b.WriteString(liveLines(res.Live))
 	}
@@ -131,18 +161,9 @@ func Text(w io.Writer, res checks.Result, color bool) error {
 	return err
 }
 
-func releaseLine(res checks.Result) string {
-	r := res.Release
-	line := fmt.Sprintf("Judged against Istio %s (Envoy %s)", r.Istio, r.Envoy)
-	if r.Source != "" {
-		line += ", from " + r.Source
-	}
-	return line + "."
-}
-
 // liveLines says which pods and proxies a live run read, and which it
 // could not, so that no finding is never mistaken for not looked at.
-func liveLines(l *checks.Live) string {
+func liveLines(l *result.Live) string {
 	var b strings.Builder
 	var read, unread, bare []string
 	for _, p := range l.Pods {
@@ -188,7 +209,7 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-func summaryLine(res checks.Result) string {
+func summaryLine(res result.Check) string {
 	c := res.Checked
 	read := fmt.Sprintf("Checked %s, %s, %s, %s",
 		plural(c.Workloads, "workload", "workloads"),
@@ -207,4 +228,64 @@ func summaryLine(res checks.Result) string {
 	}
 	return fmt.Sprintf("%s: %s, %s, %d info%s.", read,
 		plural(s.Error, "error", "errors"), plural(s.Warning, "warning", "warnings"), s.Info, suppressedNote(s))
+}
+
+// suppressedText lists the suppressed findings, one line each with the rule
+// and reason on the next, so that a silenced finding is still seen.
+func suppressedText(st textStyles, fs []result.Suppressed) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(st.head.Render("Suppressed") + "\n")
+	for _, f := range fs {
+		where := ""
+		if loc := f.Resource.Location(); loc != "" {
+			where = " " + st.dim.Render("("+loc+")")
+		}
+		fmt.Fprintf(&b, "  %s %s %s: %s%s\n", st.dim.Render(fmt.Sprintf("%-7s", f.Severity.String())), f.Code, f.Title, f.Resource.String(), where)
+		why := "by " + f.Suppression.Rule
+		if f.Suppression.Reason != "" {
+			why += ": " + f.Suppression.Reason
+		} else if f.Suppression.Source == result.SourceAnnotation {
+			why += " (no " + result.AnnotationReason + ")"
+		}
+		b.WriteString("          " + st.dim.Render(why) + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// suppressedNote is the summary line's ", N suppressed", or "" for none.
+func suppressedNote(s finding.Summary) string {
+	if s.Suppressed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d suppressed", s.Suppressed)
+}
+
+// printableResult returns res with every text that came from the input
+// (messages quote label values, script lines, names) made safe for a
+// terminal (Printable); the text report adds its own colours after.
+func printableResult(res result.Check) result.Check {
+	fs := make([]finding.Finding, len(res.Findings))
+	for i, f := range res.Findings {
+		f.Message, f.Fix, f.Title = Printable(f.Message), Printable(f.Fix), Printable(f.Title)
+		f.Resource = printableRef(f.Resource)
+		if f.Related != nil {
+			rel := make([]finding.Ref, len(f.Related))
+			for j, r := range f.Related {
+				rel[j] = printableRef(r)
+			}
+			f.Related = rel
+		}
+		fs[i] = f
+	}
+	res.Findings = fs
+	return res
+}
+
+func printableRef(r finding.Ref) finding.Ref {
+	r.Kind, r.Namespace, r.Name, r.File = Printable(r.Kind), Printable(r.Namespace), Printable(r.Name), Printable(r.File)
+	return r
 }

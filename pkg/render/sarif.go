@@ -1,11 +1,13 @@
-package report
+package render
 
 import (
 	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/render"
+	"github.com/filterdoctor/filterdoctor/pkg/result"
 )
 
 // The SARIF 2.1.0 subset code-scanning UIs read: rules with help text, and
@@ -26,9 +28,9 @@ type sarifRun struct {
 }
 
 type sarifRunProperties struct {
-	Release checks.Release `json:"release"`
-	Checked checks.Checked `json:"checked"`
-	Live    *checks.Live   `json:"live,omitempty"`
+	Release result.Release `json:"release"`
+	Checked result.Checked `json:"checked"`
+	Live    *result.Live   `json:"live,omitempty"`
 }
 
 type sarifTool struct {
@@ -102,9 +104,9 @@ func sarifLevel(s finding.Severity) string {
 	return "note"
 }
 
-// SARIF writes a SARIF 2.1.0 log. Only codes that occur become rules, so
+// checkSARIF writes a SARIF 2.1.0 log. Only codes that occur become rules, so
 // the log stays small and ruleIndex stays meaningful.
-func SARIF(w io.Writer, res checks.Result, version string) error {
+func checkSARIF(w io.Writer, res result.Check, version string) error {
 	run := sarifRun{
 		Tool: sarifTool{Driver: sarifDriver{
 			Name: "filterdoctor", Version: version,
@@ -152,7 +154,7 @@ func SARIF(w io.Writer, res checks.Result, version string) error {
 	for _, f := range res.Suppressed {
 		add(f.Finding, sarifSuppressions(f.Suppression))
 	}
-	return render.JSON(w, sarifLog{
+	return JSON(w, sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
@@ -164,4 +166,47 @@ func logicalName(r finding.Ref) string {
 		return r.Kind + "/" + r.Name
 	}
 	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// sarifSuppression is the suppression object of SARIF 2.1.0 (section 3.35): kind
+// "inSource" for a suppression stored in the artifact itself (the
+// filterdoctor.io/ignore annotation), "external" for one kept elsewhere
+// (a --suppress flag in a CI job); status "accepted".
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	Justification string `json:"justification,omitempty"`
+}
+
+func sarifSuppressions(s result.Suppression) []sarifSuppression {
+	kind := "external"
+	if s.Source == result.SourceAnnotation {
+		kind = "inSource"
+	}
+	just := s.Rule
+	if s.Reason != "" {
+		just += ": " + s.Reason
+	}
+	return []sarifSuppression{{Kind: kind, Status: "accepted", Justification: just}}
+}
+
+// sarifURI is a file path as SARIF's artifactLocation.uri wants it: a URI
+// reference (SARIF 2.1.0 §3.10, RFC 3986), so spaces, '#', '%' and
+// non-ASCII are percent-encoded; an absolute path becomes a file: URI, and a
+// relative one whose first segment has a colon gets "./" so it is not read
+// as a scheme.
+func sarifURI(path string) string {
+	p := filepath.ToSlash(path)
+	u := &url.URL{Path: p}
+	esc := u.EscapedPath()
+	switch {
+	case strings.HasPrefix(p, "/"):
+		return "file://" + esc
+	case filepath.VolumeName(path) != "":
+		return "file:///" + esc
+	}
+	if first, _, _ := strings.Cut(esc, "/"); strings.Contains(first, ":") {
+		return "./" + esc
+	}
+	return esc
 }
