@@ -5,19 +5,13 @@ import (
 	"sort"
 	"strings"
 
-	"istio.io/api/label"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
+
 	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
-)
-
-// Ambient labels, from istio.io/api's label registry (label/labels.yaml).
-var (
-	LabelDataplaneMode        = label.IoIstioDataplaneMode.Name
-	LabelUseWaypoint          = label.IoIstioUseWaypoint.Name
-	LabelUseWaypointNamespace = label.IoIstioUseWaypointNamespace.Name
 )
 
 // envoyFilterPolicyMatchRelease is the first Istio release that matches
@@ -31,69 +25,12 @@ var (
 // proxy of its namespace.
 var envoyFilterPolicyMatchRelease = release.Version{Major: 1, Minor: 27}
 
-// AmbientFor reports whether w's pods are ambient: captured by ztunnel
-// rather than given a sidecar. A pod is ambient when it gets no sidecar, its
-// own istio.io/dataplane-mode is not "none", and that label, or its
-// namespace's, is "ambient" (istio/istio pkg/kube/util and cni's
-// pod-capture rules: a sidecar wins over ambient, and "none" opts a pod
-// out). The second result says why, for messages.
-func (c *Context) AmbientFor(w *snapshot.Workload) (bool, string) {
-	inj, _ := c.InjectionFor(w)
-	podMode := w.PodLabels()[LabelDataplaneMode]
-	if inj == Injected || podMode == "none" {
-		return false, ""
-	}
-	if podMode == "ambient" {
-		return true, fmt.Sprintf("its pod template has label %s=ambient", LabelDataplaneMode)
-	}
-	if inj == InjectionUnknown {
-		return false, ""
-	}
-	if ns := c.Snap.Namespace(w.Namespace); ns != nil && ns.Labels[LabelDataplaneMode] == "ambient" {
-		return true, fmt.Sprintf("namespace %s has label %s=ambient", w.Namespace, LabelDataplaneMode)
-	}
-	return false, ""
-}
-
-// waypointOf returns the waypoint w's traffic goes through, as namespace and
-// name, from istio.io/use-waypoint on its pods, a Service that selects it,
-// or its namespace (most specific first; "none" opts out), with where that
-// came from.
-func (c *Context) waypointOf(w *snapshot.Workload) (ns, name, from string) {
-	pick := func(labels map[string]string, where string) bool {
-		v := labels[LabelUseWaypoint]
-		if v == "" {
-			return false
-		}
-		if v == "none" {
-			return true
-		}
-		ns, name, from = w.Namespace, v, where
-		if other := labels[LabelUseWaypointNamespace]; other != "" {
-			ns = other
-		}
-		return true
-	}
-	if pick(w.PodLabels(), fmt.Sprintf("the pod template of %s %s/%s", w.Kind, w.Namespace, w.Name)) {
-		return
-	}
-	for _, svc := range c.Snap.ServicesSelecting(w) {
-		if pick(svc.Labels, fmt.Sprintf("Service %s/%s", svc.Namespace, svc.Name)) {
-			return
-		}
-	}
-	if n := c.Snap.Namespace(w.Namespace); n != nil {
-		pick(n.Labels, "namespace "+w.Namespace)
-	}
-	return
-}
-
 // ambientFix is the fix for a sidecar-only filter of kind (lua or wasm)
 // reaching ambient workload w: attach it to w's waypoint by targetRefs, or
 // deploy a waypoint first. Never "label the namespace for injection".
 func ambientFix(c *Context, w *snapshot.Workload, lang string) string {
 	api := waypointAPI(c, lang)
-	ns, name, from := c.waypointOf(w)
+	ns, name, from := c.WaypointOf(w)
 	if name != "" {
 		return fmt.Sprintf("Attach the filter to waypoint %s/%s (used per istio.io/use-waypoint on %s) instead: %s in namespace %s with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].",
 			ns, name, from, api, ns, name)
@@ -173,7 +110,7 @@ func (ambientFilters) Run(c *Context) []finding.Finding {
 			With(WorkloadRefs(amb)...))
 	}
 	for _, ef := range c.EnvoyFilters() {
-		t := EnvoyFilterTarget(ef)
+		t := meshfacts.EnvoyFilterTarget(ef)
 		if t.HasTargets {
 			fs = append(fs, envoyFilterWaypointTargets(c, ef)...)
 			continue
@@ -189,13 +126,13 @@ func (ambientFilters) Run(c *Context) []finding.Finding {
 		noSidecar(ef.Object, at, envoyFilterLang(ef), c.AppliedTo(ef))
 	}
 	for _, wp := range c.WasmPlugins() {
-		if t := WasmPluginTarget(wp); !t.HasTargets {
+		if t := meshfacts.WasmPluginTarget(wp); !t.HasTargets {
 			noSidecar(wp.Object, wasmSelectorPath(wp), "wasm", c.WorkloadsFor(t))
 		}
 	}
 	for _, te := range c.TrafficExtensions() {
 		if _, isLua := te.Lua(); isLua {
-			if t := TrafficExtensionTarget(te); !t.HasTargets {
+			if t := meshfacts.TrafficExtensionTarget(te); !t.HasTargets {
 				noSidecar(te.Object, selectorPath(te.TE.Spec.GetSelector() != nil), "lua", c.WorkloadsFor(t))
 			}
 		}
@@ -255,7 +192,7 @@ func appendUnique(list []string, s string) []string {
 // envoyFilterSelectsWaypoint judges an EnvoyFilter whose workloadSelector
 // names a waypoint's pods: from 1.27 the waypoint ignores it; before, the
 // waypoint takes it like any proxy.
-func envoyFilterSelectsWaypoint(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget, gw string) finding.Finding {
+func envoyFilterSelectsWaypoint(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyTarget, gw string) finding.Finding {
 	at := ef.RefAt("spec", "workloadSelector")
 	fix := fmt.Sprintf("Replace EnvoyFilter %s with %s in namespace %s with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", ef.Name, waypointAPI(c, envoyFilterLang(ef)), ef.Namespace, gw)
 	how := fmt.Sprintf("EnvoyFilter %s/%s selects %s, the pods of waypoint %s/%s", ef.Namespace, ef.Name, describeSelector(t.Selector), ef.Namespace, gw)
@@ -327,7 +264,7 @@ func targetsWaypoint(c *Context, ns, kind, name string) bool {
 func envoyFilterOnWaypoint(c *Context, ef *snapshot.EnvoyFilter) bool {
 	refs := ef.EF.Spec.GetTargetRefs()
 	if len(refs) == 0 {
-		_, ok := waypointSelected(c, EnvoyFilterTarget(ef))
+		_, ok := waypointSelected(c, meshfacts.EnvoyFilterTarget(ef))
 		return ok
 	}
 	for _, r := range refs {

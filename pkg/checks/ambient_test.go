@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
+
 	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -72,7 +74,7 @@ func TestEnvoyFilterOnWaypointAcrossReleases(t *testing.T) {
 func TestAmbientPodOptsOut(t *testing.T) {
 	_, snap := loadFixture(t, "testdata/core/fd7006-envoyfilter-ambient.yaml")
 	for _, w := range snap.Workloads {
-		w.Template.Labels[LabelDataplaneMode] = "none"
+		w.Template.Labels[meshfacts.LabelDataplaneMode] = "none"
 	}
 	res := Run(snap, Options{Istio: release.NewestIstio(), RootNamespace: "istio-system"}, coreChecks())
 	if got := codes(res.Findings); !slices.Equal(got, []string{"FD1005"}) {

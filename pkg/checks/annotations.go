@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/suggest"
@@ -51,29 +52,29 @@ func (sidecarAnnotations) Run(c *Context) []finding.Finding {
 		annRef := func(key string) finding.Ref {
 			return w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", key)...)
 		}
-		uv := ParseUserVolumes(anns)
+		uv := meshfacts.ParseUserVolumes(anns)
 		for _, p := range uv.Problems {
 			fs = append(fs, volumeProblemFinding(w, p, annRef(p.Annotation)))
 		}
 		for _, m := range uv.Mounts {
-			if findVolume(w, uv, m.Name) == nil {
-				fs = append(fs, finding.AnnotationMountNoVolume.Newf(annRef(AnnUserVolumeMount),
-					fmt.Sprintf("Add a volume named %q to %s, or set the mount's name to one of: %s.", m.Name, AnnUserVolume, volumeNames(w, uv)),
+			if meshfacts.FindVolume(w, uv, m.Name) == nil {
+				fs = append(fs, finding.AnnotationMountNoVolume.Newf(annRef(meshfacts.AnnUserVolumeMount),
+					fmt.Sprintf("Add a volume named %q to %s, or set the mount's name to one of: %s.", m.Name, meshfacts.AnnUserVolume, volumeNames(w, uv)),
 					"%s of %s %s/%s mounts volume %q at %s, but no volume has that name (volumes: %s).",
-					AnnUserVolumeMount, w.Kind, w.Namespace, w.Name, m.Name, m.MountPath, volumeNames(w, uv)))
+					meshfacts.AnnUserVolumeMount, w.Kind, w.Namespace, w.Name, m.Name, m.MountPath, volumeNames(w, uv)))
 			}
 		}
-		if UsesGatewayTemplate(w) && (anns[AnnUserVolume] != "" || anns[AnnUserVolumeMount] != "") {
-			fs = append(fs, finding.AnnotationGatewayTemplate.Newf(annRef(AnnUserVolume), "",
+		if meshfacts.UsesGatewayTemplate(w) && (anns[meshfacts.AnnUserVolume] != "" || anns[meshfacts.AnnUserVolumeMount] != "") {
+			fs = append(fs, finding.AnnotationGatewayTemplate.Newf(annRef(meshfacts.AnnUserVolume), "",
 				"%s %s/%s uses the gateway injection template (%s: %s), which ignores %s and %s; the volume is never mounted into istio-proxy.",
-				w.Kind, w.Namespace, w.Name, AnnInjectTemplates, anns[AnnInjectTemplates], AnnUserVolume, AnnUserVolumeMount))
+				w.Kind, w.Namespace, w.Name, meshfacts.AnnInjectTemplates, anns[meshfacts.AnnInjectTemplates], meshfacts.AnnUserVolume, meshfacts.AnnUserVolumeMount))
 		}
 		fs = append(fs, logLevelAnnotationFindings(c, w, annRef)...)
 	}
 	return fs
 }
 
-func volumeNames(w *snapshot.Workload, uv UserVolumes) string {
+func volumeNames(w *snapshot.Workload, uv meshfacts.UserVolumes) string {
 	var names []string
 	for _, v := range uv.Volumes {
 		names = append(names, v.Name)
@@ -88,7 +89,7 @@ func volumeNames(w *snapshot.Workload, uv UserVolumes) string {
 	return strings.Join(names, ", ")
 }
 
-func volumeProblemFinding(w *snapshot.Workload, p VolumeProblem, ref finding.Ref) finding.Finding {
+func volumeProblemFinding(w *snapshot.Workload, p meshfacts.VolumeProblem, ref finding.Ref) finding.Finding {
 	if p.Syntax {
 		return finding.AnnotationInvalidJSON.Newf(ref, "",
 			"%s of %s %s/%s is not valid JSON: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Err)
@@ -123,7 +124,7 @@ func misplacedAnnotations(w *snapshot.Workload) []finding.Finding {
 			fmt.Sprintf("Move %s under %s.metadata.annotations and restart the workload.", k, pathString(w.TemplatePath)),
 			"%s %s/%s carries %s on its own metadata; the sidecar injector reads only the pod template's annotations, so it is ignored.",
 			w.Kind, w.Namespace, w.Name, k)
-		if k == AnnUserVolume || k == AnnUserVolumeMount {
+		if k == meshfacts.AnnUserVolume || k == meshfacts.AnnUserVolumeMount {
 			f.Severity = finding.Error
 			f.Message = strings.TrimSuffix(f.Message, ".") + ": the wasm volume is never mounted."
 		}
@@ -143,10 +144,10 @@ func pathString(path []any) string {
 func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(string) finding.Ref) []finding.Finding {
 	var fs []finding.Finding
 	anns := w.PodAnnotations()
-	logLevel, hasLevel := anns[AnnLogLevel]
-	comp, hasComp := anns[AnnComponentLogLevel]
+	logLevel, hasLevel := anns[meshfacts.AnnLogLevel]
+	comp, hasComp := anns[meshfacts.AnnComponentLogLevel]
 	check := func(key, value string) {
-		for _, item := range splitList(value) {
+		for _, item := range meshfacts.SplitList(value) {
 			name, lvl, isComp := strings.Cut(item, ":")
 			if !isComp {
 				lvl, name = item, ""
@@ -156,7 +157,7 @@ func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(st
 					"%s of %s %s/%s has item %q with more than one ':'; pilot-agent drops it.", key, w.Kind, w.Namespace, w.Name, item))
 				continue
 			}
-			if !ValidLogLevel(lvl) {
+			if !meshfacts.ValidLogLevel(lvl) {
 				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), "Use one of trace, debug, info, warning, error, critical, off.",
 					"%s of %s %s/%s sets level %q, which Envoy does not accept; istio-proxy will not start.", key, w.Kind, w.Namespace, w.Name, lvl))
 				continue
@@ -180,28 +181,28 @@ func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(st
 		}
 	}
 	if hasLevel {
-		check(AnnLogLevel, logLevel)
+		check(meshfacts.AnnLogLevel, logLevel)
 	}
 	if hasComp {
-		check(AnnComponentLogLevel, comp)
+		check(meshfacts.AnnComponentLogLevel, comp)
 	}
 	if hasLevel && hasComp && strings.Contains(logLevel, ":") {
-		fs = append(fs, finding.AnnotationLogLevelOverrides.Newf(annRef(AnnComponentLogLevel),
-			fmt.Sprintf("Move the logger items into one annotation, e.g. %s: %q.", AnnComponentLogLevel, mergedComponents(logLevel, comp)),
+		fs = append(fs, finding.AnnotationLogLevelOverrides.Newf(annRef(meshfacts.AnnComponentLogLevel),
+			fmt.Sprintf("Move the logger items into one annotation, e.g. %s: %q.", meshfacts.AnnComponentLogLevel, mergedComponents(logLevel, comp)),
 			"%s of %s %s/%s contains logger items (%s), so pilot-agent ignores %s (%s) entirely.",
-			AnnLogLevel, w.Kind, w.Namespace, w.Name, logLevel, AnnComponentLogLevel, comp))
+			meshfacts.AnnLogLevel, w.Kind, w.Namespace, w.Name, logLevel, meshfacts.AnnComponentLogLevel, comp))
 	}
 	return fs
 }
 
 func mergedComponents(logLevel, comp string) string {
 	var items []string
-	for _, it := range splitList(logLevel) {
+	for _, it := range meshfacts.SplitList(logLevel) {
 		if strings.Contains(it, ":") {
 			items = append(items, it)
 		}
 	}
-	return strings.Join(append(items, splitList(comp)...), ",")
+	return strings.Join(append(items, meshfacts.SplitList(comp)...), ",")
 }
 
 func nearestLogger(name string) string {
@@ -233,7 +234,7 @@ func (logLevels) Run(c *Context) []finding.Finding {
 		}
 		lv := c.LogLevels(w)
 		level := lv.Level("wasm")
-		if live == nil && Shows(level, "info") {
+		if live == nil && meshfacts.Shows(level, "info") {
 			continue
 		}
 		var uses []string
@@ -252,7 +253,7 @@ func (logLevels) Run(c *Context) []finding.Finding {
 			for _, l := range live {
 				fs = append(fs, finding.WasmLogHidden.Newf(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...),
 					fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
-						strings.ToLower(w.Kind), w.Name, w.Namespace, AnnComponentLogLevel),
+						strings.ToLower(w.Kind), w.Name, w.Namespace, meshfacts.AnnComponentLogLevel),
 					"The istio-proxy of %s (%s %s/%s, running %s) has its wasm logger at %s, read from its admin API: the module's info and debug logs will not appear.",
 					l.names(), w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), l.level).With(append([]finding.Ref{workloadRef(w)}, l.refs()...)...))
 			}
@@ -261,12 +262,12 @@ func (logLevels) Run(c *Context) []finding.Finding {
 		src := "Istio's default " + c.Snap.Mesh.ProxyLogLevel
 		if _, ok := lv.Components["wasm"]; ok {
 			src = lv.ComponentSource
-		} else if _, ok := w.PodAnnotations()[AnnLogLevel]; ok {
-			src = "annotation " + AnnLogLevel
+		} else if _, ok := w.PodAnnotations()[meshfacts.AnnLogLevel]; ok {
+			src = "annotation " + meshfacts.AnnLogLevel
 		}
 		fs = append(fs, finding.WasmLogHidden.Newf(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...),
 			fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
-				strings.ToLower(w.Kind), w.Name, w.Namespace, AnnComponentLogLevel),
+				strings.ToLower(w.Kind), w.Name, w.Namespace, meshfacts.AnnComponentLogLevel),
 			"%s %s/%s runs %s with the wasm logger at %s (%s): the module's info and debug logs will not appear.",
 			w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), level, src))
 	}
@@ -293,7 +294,7 @@ func (wasmPluginSelection) Name() string { return "wasmplugin-selection" }
 func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, wp := range c.WasmPlugins() {
-		t := WasmPluginTarget(wp)
+		t := meshfacts.WasmPluginTarget(wp)
 		if t.HasTargets {
 			continue // Gateway API and waypoint attachment is out of our scope
 		}
@@ -334,8 +335,8 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			if !inList(c.Workloads(), w) {
 				continue
 			}
-			uv := ParseUserVolumes(w.PodAnnotations())
-			if _, ok := ResolvePath(w, uv, path); !ok {
+			uv := meshfacts.ParseUserVolumes(w.PodAnnotations())
+			if _, ok := meshfacts.ResolvePath(w, uv, path); !ok {
 				fs = append(fs, finding.WasmPluginFileNotMounted.Newf(wp.RefAt(wp.Field("url")...), "",
 					"%s %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s). %s.",
 					wp.Kind, wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv), localFileEffect(c, wp, w)).With(refOf(w.Object)))

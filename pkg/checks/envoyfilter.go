@@ -3,11 +3,13 @@ package checks
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/suggest"
@@ -141,7 +143,7 @@ func (envoyFilterSelection) Name() string { return "envoyfilter-selection" }
 func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
-		t := EnvoyFilterTarget(ef)
+		t := meshfacts.EnvoyFilterTarget(ef)
 		if envoyFilterOnWaypoint(c, ef) {
 			continue // FD7007 (ambient.go)
 		}
@@ -161,7 +163,7 @@ func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 			if ambient, _ := c.AmbientFor(w); ambient {
 				continue // FD7006 (ambient.go), whose fix fits ambient
 			}
-			if inj, why := c.InjectionFor(w); inj == NotInjected {
+			if inj, why := c.InjectionFor(w); inj == meshfacts.NotInjected {
 				fs = append(fs, noSidecarFinding(c, w, why).With(refOf(ef.Object)))
 			}
 		}
@@ -188,11 +190,11 @@ func noSidecarFinding(c *Context, w *snapshot.Workload, why string) finding.Find
 			ref = ns.RefAt("metadata", "labels")
 		}
 		fix = fmt.Sprintf("kubectl label namespace %s istio-injection=enabled --overwrite, then kubectl rollout restart %s/%s -n %s.", w.Namespace, strings.ToLower(w.Kind), w.Name, w.Namespace)
-		if ns := c.Snap.Namespace(w.Namespace); ns != nil && ns.Labels[LabelDataplaneMode] == "ambient" {
+		if ns := c.Snap.Namespace(w.Namespace); ns != nil && ns.Labels[meshfacts.LabelDataplaneMode] == "ambient" {
 			// Labelling an ambient namespace for injection would move all
 			// its workloads to sidecars; this one opted out of ambient.
 			fix = fmt.Sprintf("Namespace %s is ambient and %s %s opted out (%s=none): remove that label so that it joins ambient, and attach the filter to its waypoint with targetRefs (a WasmPlugin or TrafficExtension); or give only this workload a sidecar with label %s: \"true\" on its pod template, then kubectl rollout restart %s/%s -n %s.",
-				w.Namespace, w.Kind, w.Name, LabelDataplaneMode, LabelInject, strings.ToLower(w.Kind), w.Name, w.Namespace)
+				w.Namespace, w.Kind, w.Name, meshfacts.LabelDataplaneMode, meshfacts.LabelInject, strings.ToLower(w.Kind), w.Name, w.Namespace)
 		}
 	}
 	return finding.EnvoyFilterNoSidecar.Newf(ref, fix,
@@ -200,7 +202,7 @@ func noSidecarFinding(c *Context, w *snapshot.Workload, why string) finding.Find
 		With(refOf(w.Object))
 }
 
-func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget) []finding.Finding {
+func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyTarget) []finding.Finding {
 	selRef := ef.RefAt("spec", "workloadSelector")
 	// The same labels in another namespace: the namespace is the mistake.
 	var elsewhere []*snapshot.Workload
@@ -284,7 +286,7 @@ func closestLabels(sel, labels map[string]string) map[string]string {
 	return out
 }
 
-func targetRefFindings(c *Context, ef *snapshot.EnvoyFilter, t PolicyTarget) []finding.Finding {
+func targetRefFindings(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyTarget) []finding.Finding {
 	sidecarContext := ""
 	for _, p := range ef.EF.Spec.GetConfigPatches() {
 		switch p.GetMatch().GetContext() {
@@ -533,7 +535,7 @@ func valueType(p *netapi.EnvoyFilter_EnvoyConfigObjectPatch) string {
 		return ""
 	}
 	t, _ := tc["@type"].(string)
-	if isTypedStruct(t) {
+	if meshfacts.IsTypedStruct(t) {
 		if inner, _ := tc["type_url"].(string); inner != "" {
 			return inner
 		}
@@ -541,10 +543,6 @@ func valueType(p *netapi.EnvoyFilter_EnvoyConfigObjectPatch) string {
 		return inner
 	}
 	return t
-}
-
-func isTypedStruct(t string) bool {
-	return t == "type.googleapis.com/udpa.type.v1.TypedStruct" || t == "type.googleapis.com/xds.type.v3.TypedStruct"
 }
 
 func shortType(t string) string {
@@ -630,7 +628,7 @@ func (sp servedPorts) list() string {
 	for p := range sp.target {
 		ports = append(ports, int(p))
 	}
-	sortInts(ports)
+	slices.Sort(ports)
 	parts := make([]string, len(ports))
 	for i, p := range ports {
 		parts[i] = fmt.Sprint(p)
@@ -650,7 +648,7 @@ func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *neta
 	ctxPath := patchPath(i, "match", "context")
 	var gateways, sidecars []*snapshot.Workload
 	for _, w := range ws {
-		if IsGateway(w) {
+		if meshfacts.IsGateway(w) {
 			gateways = append(gateways, w)
 		} else {
 			sidecars = append(sidecars, w)
@@ -658,7 +656,7 @@ func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *neta
 	}
 	// A filter without a selector is meant for whatever proxies exist; only
 	// one aimed at particular workloads says which kind of proxy it expects.
-	aimed := len(EnvoyFilterTarget(ef).Selector) > 0
+	aimed := len(meshfacts.EnvoyFilterTarget(ef).Selector) > 0
 	switch {
 	case !aimed:
 	case ctxName == netapi.EnvoyFilter_GATEWAY && len(gateways) == 0:
@@ -744,15 +742,15 @@ func otherServiceHasPort(c *Context, w *snapshot.Workload, port uint32) bool {
 		}
 	}
 	for _, se := range c.Snap.ServiceEntries {
-		ports, _ := nested(se.Data, "spec", "ports").([]any)
+		ports, _ := snapshot.Nested(se.Data, "spec", "ports").([]any)
 		for _, p := range ports {
-			if n, ok := nested(p, "number").(int); ok && uint32(n) == port {
+			if n, ok := snapshot.Nested(p, "number").(int); ok && uint32(n) == port {
 				return true
 			}
-			if n, ok := nested(p, "number").(int64); ok && uint32(n) == port {
+			if n, ok := snapshot.Nested(p, "number").(int64); ok && uint32(n) == port {
 				return true
 			}
-			if n, ok := nested(p, "number").(float64); ok && uint32(n) == port {
+			if n, ok := snapshot.Nested(p, "number").(float64); ok && uint32(n) == port {
 				return true
 			}
 		}

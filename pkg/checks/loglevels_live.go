@@ -6,6 +6,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -24,7 +25,7 @@ func liveLevels(proxies []*fleet.Proxy, logger, msgLevel string) []liveLevel {
 	index := map[string]int{}
 	for _, p := range proxies {
 		level, ok := p.Before.Level(logger)
-		if !ok || Shows(level, msgLevel) {
+		if !ok || meshfacts.Shows(level, msgLevel) {
 			continue
 		}
 		i, seen := index[level]
@@ -62,7 +63,7 @@ func liveHiddenLuaLogs(w *snapshot.Workload, proxies []*fleet.Proxy, logs []scri
 	for _, l := range liveLevels(proxies, "lua", lowestLevel(logs)) {
 		var hidden []scriptLog
 		for _, sl := range logs {
-			if !Shows(l.level, sl.call.Level) {
+			if !meshfacts.Shows(l.level, sl.call.Level) {
 				hidden = append(hidden, sl)
 			}
 		}

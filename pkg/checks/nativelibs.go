@@ -5,6 +5,7 @@ import (
 	"path"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -30,7 +31,7 @@ type NativeLibrary struct {
 func NativeLibraries(ef *snapshot.EnvoyFilter) []NativeLibrary {
 	var out []NativeLibrary
 	for i, value := range ef.PatchValues() {
-		walk(value, patchPath(i, "patch", "value"), func(v any, at []any) {
+		snapshot.Walk(value, patchPath(i, "patch", "value"), func(v any, at []any) {
 			m, ok := v.(map[string]any)
 			if !ok {
 				return
@@ -47,7 +48,7 @@ func NativeLibraries(ef *snapshot.EnvoyFilter) []NativeLibrary {
 				}
 			}
 			for _, k := range []string{"dynamic_module_config", "dynamicModuleConfig"} {
-				if fn, ok := nested(m, k, "module", "local", "filename").(string); ok {
+				if fn, ok := snapshot.Nested(m, k, "module", "local", "filename").(string); ok {
 					add("envoy.filters.http.dynamic_modules", fn, k, "module", "local", "filename")
 				}
 			}
@@ -69,13 +70,13 @@ func (nativeLibraryMounts) Run(c *Context) []finding.Finding {
 		if ambient, _ := c.AmbientFor(w); ambient {
 			continue // FD7006: no sidecar at all
 		}
-		uv := ParseUserVolumes(w.PodAnnotations())
-		if UsesGatewayTemplate(w) && len(uv.Mounts) > 0 {
+		uv := meshfacts.ParseUserVolumes(w.PodAnnotations())
+		if meshfacts.UsesGatewayTemplate(w) && len(uv.Mounts) > 0 {
 			continue // FD2005 explains that the mounts are ignored
 		}
 		for _, ef := range c.FiltersFor(w) {
 			for _, lib := range NativeLibraries(ef) {
-				if _, ok := ResolvePath(w, uv, lib.Filename); ok {
+				if _, ok := meshfacts.ResolvePath(w, uv, lib.Filename); ok {
 					continue
 				}
 				fix := fmt.Sprintf("Set the path under one of the mount paths (%s), or add a userVolumeMount at %s.", describeMounts(uv), path.Dir(lib.Filename))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -28,10 +29,10 @@ func (runningPods) Name() string { return "running-pods" }
 // istio-discovery/files/injection-template.yaml): a pod keeps the values it
 // was built with.
 var injectionAnnotations = []string{
-	AnnLogLevel, AnnComponentLogLevel, AnnUserVolume, AnnUserVolumeMount,
+	meshfacts.AnnLogLevel, meshfacts.AnnComponentLogLevel, meshfacts.AnnUserVolume, meshfacts.AnnUserVolumeMount,
 	fleet.AnnProxyConfig, annotation.SidecarAgentLogLevel.Name,
 	annotation.SidecarStatsInclusionPrefixes.Name, annotation.SidecarStatsInclusionSuffixes.Name,
-	annotation.SidecarStatsInclusionRegexps.Name, AnnInjectTemplates, annotation.SidecarProxyImage.Name,
+	annotation.SidecarStatsInclusionRegexps.Name, meshfacts.AnnInjectTemplates, annotation.SidecarProxyImage.Name,
 }
 
 func (runningPods) Run(c *Context) []finding.Finding {
@@ -107,7 +108,7 @@ func workloadRef(w *snapshot.Workload) finding.Ref {
 // that is not injected at all is FD1005's, said once for the workload.
 func podsWithoutProxy(c *Context, w *snapshot.Workload, pods []*snapshot.Pod) []finding.Finding {
 	inj, why := c.InjectionFor(w)
-	if inj != Injected {
+	if inj != meshfacts.Injected {
 		return nil
 	}
 	var bare []*snapshot.Pod

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
+
 	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/envoyadmin"
@@ -274,7 +276,7 @@ func orDash(s string) string {
 func patchedFilterNames(ef *snapshot.EnvoyFilter) []string {
 	var out []string
 	for _, p := range ef.EF.Spec.GetConfigPatches() {
-		if name, ok := nested(p.GetPatch().GetValue().AsMap(), "name").(string); ok {
+		if name, ok := snapshot.Nested(p.GetPatch().GetValue().AsMap(), "name").(string); ok {
 			out = append(out, name)
 		}
 	}
@@ -297,7 +299,7 @@ func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.
 		if cp.GetApplyTo() != netapi.EnvoyFilter_HTTP_FILTER || !inserting[cp.GetPatch().GetOperation()] {
 			continue
 		}
-		name, _ := nested(cp.GetPatch().GetValue().AsMap(), "name").(string)
+		name, _ := snapshot.Nested(cp.GetPatch().GetValue().AsMap(), "name").(string)
 		if name == "" {
 			continue // FD1001/FD1017 judge a value without a name
 		}
@@ -621,12 +623,12 @@ func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snaps
 		fix := fmt.Sprintf("A Sidecar resource or the Service's exportTo hides it from %s: add the host to the Sidecar's egress hosts (or export the Service), or call a cluster the proxy has (istioctl proxy-config clusters %s -n %s).", podLabel(pod), pod.Pod.Name, pod.Pod.Namespace)
 		return finding.LiveClusterMissing.New(ref, msg, fix).With(rel...)
 	}
-	var scripts []LuaScript
+	var scripts []meshfacts.LuaScript
 	for _, ef := range efs {
-		scripts = append(scripts, LuaScriptsIn(ef)...)
+		scripts = append(scripts, meshfacts.LuaScriptsIn(ef)...)
 	}
 	for _, te := range tes {
-		scripts = append(scripts, LuaScriptsInExtension(te)...)
+		scripts = append(scripts, meshfacts.LuaScriptsInExtension(te)...)
 	}
 	for _, s := range scripts {
 		var calls []string

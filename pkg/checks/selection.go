@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -20,7 +21,7 @@ var istioComponentLabels = map[string]map[string]bool{
 
 // istioGatewayKeys select gateways Istio deploys for Gateway API Gateways.
 // (istio.io/gateway-name, the older key, has no constant in istio.io/api.)
-var istioGatewayKeys = []string{GatewayNameLabel, "istio.io/gateway-name"}
+var istioGatewayKeys = []string{meshfacts.GatewayNameLabel, "istio.io/gateway-name"}
 
 // notInFiles says why a selector that matched no workload in the files is
 // information rather than an error: offline, when it selects a component

@@ -111,7 +111,7 @@ func luaFailOpen(te *snapshot.TrafficExtension) []finding.Finding {
 	phase := te.TE.Spec.GetPhase()
 	strategy, at := "", []any(nil)
 	for _, path := range [][]string{{"spec", "lua", "failStrategy"}, {"spec", "failStrategy"}} {
-		if v, ok := nested(te.Data, path...).(string); ok {
+		if v, ok := snapshot.Nested(te.Data, path...).(string); ok {
 			strategy = v
 			at = []any{path[0], path[1]}
 			if len(path) == 3 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
+
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -29,7 +31,7 @@ func (wasmCallScope) Run(c *Context) []finding.Finding {
 	}
 	for _, wp := range c.WasmPlugins() {
 		if wc := pluginWasmClusters(wp); wc != nil {
-			fs = append(fs, wasmCallScopeFindings(c, clusters, *wc, c.WorkloadsFor(WasmPluginTarget(wp)))...)
+			fs = append(fs, wasmCallScopeFindings(c, clusters, *wc, c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)))...)
 		}
 	}
 	return fs

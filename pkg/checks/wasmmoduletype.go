@@ -171,7 +171,7 @@ func pluginTypeFindings(c *Context, modules moduleCache) []finding.Finding {
 		if wp.WP.Spec.GetType().String() == "NETWORK" {
 			kind, declared = wasmKindNetwork, "type NETWORK"
 		}
-		if nested(wp.Data, pathStrings(wp.Field("type"))...) != nil {
+		if snapshot.Nested(wp.Data, pathStrings(wp.Field("type"))...) != nil {
 			at = wp.Field("type")
 			if kind == wasmKindHTTP {
 				declared = "type HTTP"

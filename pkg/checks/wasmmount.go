@@ -7,9 +7,11 @@ import (
 	"maps"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -35,7 +37,7 @@ func WasmReferences(ef *snapshot.EnvoyFilter) []WasmReference {
 	var out []WasmReference
 	for i, value := range ef.PatchValues() {
 		base := []any{"spec", "configPatches", i, "patch", "value"}
-		walk(value, base, func(v any, at []any) {
+		snapshot.Walk(value, base, func(v any, at []any) {
 			m, ok := v.(map[string]any)
 			if !ok {
 				return
@@ -45,7 +47,7 @@ func WasmReferences(ef *snapshot.EnvoyFilter) []WasmReference {
 				if !ok {
 					continue
 				}
-				local, ok := nested(vm, "code", "local").(map[string]any)
+				local, ok := snapshot.Nested(vm, "code", "local").(map[string]any)
 				if !ok {
 					continue
 				}
@@ -57,33 +59,6 @@ func WasmReferences(ef *snapshot.EnvoyFilter) []WasmReference {
 		})
 	}
 	return out
-}
-
-// nested walks maps by key.
-func nested(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-// walk visits every value under v with its path.
-func walk(v any, at []any, visit func(any, []any)) {
-	visit(v, at)
-	switch x := v.(type) {
-	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			walk(x[k], append(append([]any(nil), at...), k), visit)
-		}
-	case []any:
-		for i, e := range x {
-			walk(e, append(append([]any(nil), at...), i), visit)
-		}
-	}
 }
 
 // WasmPayload is a module's bytes found in the input, with the filters and
@@ -105,8 +80,8 @@ func (p WasmPayload) Name() string {
 type mountedModule struct {
 	ref      WasmReference
 	workload *snapshot.Workload
-	uv       UserVolumes
-	file     MountedFile
+	uv       meshfacts.UserVolumes
+	file     meshfacts.MountedFile
 	mounted  bool
 	cmName   string
 	cm       *snapshot.ConfigMap
@@ -126,15 +101,15 @@ func (c *Context) mountedModules() []mountedModule {
 func (c *Context) resolveModules() []mountedModule {
 	var out []mountedModule
 	for _, w := range c.Workloads() {
-		uv := ParseUserVolumes(w.PodAnnotations())
+		uv := meshfacts.ParseUserVolumes(w.PodAnnotations())
 		for _, ef := range c.FiltersFor(w) {
 			for _, ref := range WasmReferences(ef) {
 				mm := mountedModule{ref: ref, workload: w, uv: uv}
-				mm.file, mm.mounted = ResolvePath(w, uv, ref.Filename)
+				mm.file, mm.mounted = meshfacts.ResolvePath(w, uv, ref.Filename)
 				if mm.mounted && mm.file.Volume != nil && mm.file.Volume.ConfigMap != nil {
 					mm.cmName = mm.file.Volume.ConfigMap.Name
 					mm.cm = c.Snap.ConfigMap(w.Namespace, mm.cmName)
-					mm.files = ConfigMapFiles(mm.file.Volume.ConfigMap, mm.cm)
+					mm.files = meshfacts.ConfigMapFiles(mm.file.Volume.ConfigMap, mm.cm)
 				}
 				out = append(out, mm)
 			}
@@ -193,7 +168,7 @@ func (wasmMounts) Run(c *Context) []finding.Finding {
 	for _, mm := range c.mountedModules() {
 		w, ref := mm.workload, mm.ref
 		wref := refOf(w.Object)
-		if UsesGatewayTemplate(w) && len(mm.uv.Mounts) > 0 {
+		if meshfacts.UsesGatewayTemplate(w) && len(mm.uv.Mounts) > 0 {
 			continue // FD2005 explains that the mounts are ignored
 		}
 		if !mm.mounted {
@@ -213,7 +188,7 @@ func (wasmMounts) Run(c *Context) []finding.Finding {
 				}
 				where = "does not exist"
 			}
-			r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", AnnUserVolume)...)
+			r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", meshfacts.AnnUserVolume)...)
 			fs = append(fs, finding.WasmConfigMapMissing.Newf(r,
 				fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", mm.cmName, w.Namespace, path.Base(ref.Filename)),
 				"ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s, %s.",
@@ -242,7 +217,7 @@ func fixMount(mm mountedModule) string {
 	return fmt.Sprintf("Set filename under one of the mount paths (%s), or add a userVolumeMount at %s.", describeMounts(mm.uv), path.Dir(mm.ref.Filename))
 }
 
-func describeMounts(uv UserVolumes) string {
+func describeMounts(uv meshfacts.UserVolumes) string {
 	if len(uv.Mounts) == 0 {
 		return "none"
 	}
@@ -301,4 +276,17 @@ func looksLikeBase64Wasm(v string) bool {
 	}
 	b, err := base64.StdEncoding.DecodeString(head[:len(head)/4*4])
 	return err == nil && bytes.HasPrefix(b, wasmMagic)
+}
+
+// sortedFileNames renders the available files for a message.
+func sortedFileNames(files map[string]string) string {
+	names := make([]string, 0, len(files))
+	for k := range files {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

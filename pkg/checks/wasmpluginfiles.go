@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
+
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -25,7 +27,7 @@ func (wasmPluginFiles) Run(c *Context) []finding.Finding {
 		if !ok {
 			continue
 		}
-		for _, w := range c.WorkloadsFor(WasmPluginTarget(wp)) {
+		for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
 			if !inList(c.Workloads(), w) {
 				continue
 			}
@@ -40,11 +42,11 @@ func (wasmPluginFiles) Run(c *Context) []finding.Finding {
 // pluginFileFinding reports a mounted ConfigMap that is missing or lacks the
 // file the plugin loads.
 func pluginFileFinding(c *Context, wp *snapshot.WasmPlugin, w *snapshot.Workload, file string) (finding.Finding, bool) {
-	uv := ParseUserVolumes(w.PodAnnotations())
-	if UsesGatewayTemplate(w) && len(uv.Mounts) > 0 {
+	uv := meshfacts.ParseUserVolumes(w.PodAnnotations())
+	if meshfacts.UsesGatewayTemplate(w) && len(uv.Mounts) > 0 {
 		return finding.Finding{}, false // FD2005: the mounts are ignored
 	}
-	mf, mounted := ResolvePath(w, uv, file)
+	mf, mounted := meshfacts.ResolvePath(w, uv, file)
 	if !mounted || mf.Volume == nil || mf.Volume.ConfigMap == nil {
 		return finding.Finding{}, false // FD5002, FD2004, or not a ConfigMap
 	}
@@ -59,13 +61,13 @@ func pluginFileFinding(c *Context, wp *snapshot.WasmPlugin, w *snapshot.Workload
 			}
 			where = "does not exist"
 		}
-		r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", AnnUserVolume)...)
+		r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", meshfacts.AnnUserVolume)...)
 		return finding.WasmConfigMapMissing.Newf(r,
 			fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", cmName, w.Namespace, path.Base(file)),
 			"ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s of %s, %s.",
 			w.Namespace, cmName, w.Kind, w.Namespace, w.Name, file, who, where).With(refOf(wp.Object)), true
 	}
-	files := ConfigMapFiles(mf.Volume.ConfigMap, cm)
+	files := meshfacts.ConfigMapFiles(mf.Volume.ConfigMap, cm)
 	if _, ok := files[mf.Rel]; ok {
 		return finding.Finding{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	typeapi "istio.io/api/type/v1beta1"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -55,8 +56,8 @@ func (wasmPluginMatch) Run(c *Context) []finding.Finding {
 func matchPortFinding(c *Context, wp *snapshot.WasmPlugin, wanted map[uint32]bool) (finding.Finding, bool) {
 	var known []*snapshot.Workload
 	ports := map[*snapshot.Workload]servedPorts{}
-	for _, w := range c.WorkloadsFor(WasmPluginTarget(wp)) {
-		if !inList(c.Workloads(), w) || IsGateway(w) {
+	for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
+		if !inList(c.Workloads(), w) || meshfacts.IsGateway(w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
 // istioProxyWasmRuntimes are the Wasm runtimes istio-proxy has: it is built
@@ -26,13 +27,13 @@ func (envoyFilterWasmRuntime) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
 		for i, value := range ef.PatchValues() {
-			walk(value, patchPath(i, "patch", "value"), func(v any, at []any) {
+			snapshot.Walk(value, patchPath(i, "patch", "value"), func(v any, at []any) {
 				m, ok := v.(map[string]any)
 				if !ok {
 					return
 				}
 				for _, vmKey := range []string{"vm_config", "vmConfig"} {
-					rt, ok := nested(m, vmKey, "runtime").(string)
+					rt, ok := snapshot.Nested(m, vmKey, "runtime").(string)
 					if !ok || slices.Contains(istioProxyWasmRuntimes, rt) {
 						continue
 					}

@@ -1,4 +1,4 @@
-package checks
+package fleet
 
 import (
 	"reflect"
@@ -82,7 +82,7 @@ func TestReachAttachesFiltersAsIstiod(t *testing.T) {
 	}
 	got, _ := Reach(snap, "shop", "istio-system")
 	want := []result.FilterReach{
-		// A policy with targetRefs is ignored by sidecars (checks.Context.Attach).
+		// A policy with targetRefs is ignored by sidecars (meshfacts.Mesh.Attach).
 		{Kind: "EnvoyFilter", Namespace: "shop", Name: "gateway-only", Workloads: []string{}},
 		{Kind: "EnvoyFilter", Namespace: "shop", Name: "lua-web", Workloads: []string{"deploy/web"}},
 		// A root-namespace filter without selector reaches every workload.

@@ -1,4 +1,4 @@
-package checks
+package meshfacts
 
 import (
 	"encoding/json"
@@ -7,7 +7,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -240,10 +239,12 @@ func ResolvePath(w *snapshot.Workload, uv UserVolumes, path string) (MountedFile
 	if best.SubPath != "" {
 		rel = strings.Trim(best.SubPath+"/"+rel, "/")
 	}
-	return MountedFile{Mount: *best, Volume: findVolume(w, uv, best.Name), Rel: rel}, true
+	return MountedFile{Mount: *best, Volume: FindVolume(w, uv, best.Name), Rel: rel}, true
 }
 
-func findVolume(w *snapshot.Workload, uv UserVolumes, name string) *corev1.Volume {
+// FindVolume returns the volume a userVolumeMount of w names: a userVolume,
+// else a volume of the pod template; nil when there is none.
+func FindVolume(w *snapshot.Workload, uv UserVolumes, name string) *corev1.Volume {
 	for i := range uv.Volumes {
 		if uv.Volumes[i].Name == name {
 			return &uv.Volumes[i]
@@ -277,17 +278,4 @@ func ConfigMapFiles(src *corev1.ConfigMapVolumeSource, cm *snapshot.ConfigMap) m
 		files[k] = k
 	}
 	return files
-}
-
-// sortedFileNames renders the available files for a message.
-func sortedFileNames(files map[string]string) string {
-	names := make([]string, 0, len(files))
-	for k := range files {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
