@@ -2,28 +2,16 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
-
-	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 
 	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/release"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
-
-// envoyFilterPolicyMatchRelease is the first Istio release that matches
-// EnvoyFilters to proxies with the policy matcher every other extension API
-// uses (istio/istio#56476, commit 001621b0aed, first in 1.27.0:
-// pilot/pkg/model/push_context.go getMatchedEnvoyFilters calls
-// PolicyMatcherForProxy(proxy).ShouldAttachPolicy). From it a waypoint
-// ignores a workloadSelector and takes an EnvoyFilter only through targetRefs;
-// up to 1.26 istiod matched on workloadSelector alone and ignored targetRefs
-// (istio/istio#56417), so an EnvoyFilter with only targetRefs reached every
-// proxy of its namespace.
-var envoyFilterPolicyMatchRelease = release.Version{Major: 1, Minor: 27}
 
 // ambientFix is the fix for a sidecar-only filter of kind (lua or wasm)
 // reaching ambient workload w: attach it to w's waypoint by targetRefs, or
@@ -82,7 +70,7 @@ func (ambientFilters) Run(c *Context) []finding.Finding {
 		var amb []*snapshot.Workload
 		why := ""
 		for _, w := range ws {
-			if !inList(c.Workloads(), w) {
+			if !slices.Contains(c.Workloads(), w) {
 				continue
 			}
 			if ok, reason := c.AmbientFor(w); ok {
@@ -115,7 +103,7 @@ func (ambientFilters) Run(c *Context) []finding.Finding {
 			fs = append(fs, envoyFilterWaypointTargets(c, ef)...)
 			continue
 		}
-		if gw, ok := waypointSelected(c, t); ok {
+		if gw, ok := c.WaypointSelected(t); ok {
 			fs = append(fs, envoyFilterSelectsWaypoint(c, ef, t, gw))
 			continue
 		}
@@ -180,15 +168,6 @@ func patchesOnWaypoint(ef *snapshot.EnvoyFilter) (reach, miss []string) {
 	return reach, miss
 }
 
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}
-
 // envoyFilterSelectsWaypoint judges an EnvoyFilter whose workloadSelector
 // names a waypoint's pods: from 1.27 the waypoint ignores it; before, the
 // waypoint takes it like any proxy.
@@ -230,7 +209,7 @@ func envoyFilterOnWaypointPatches(c *Context, ef *snapshot.EnvoyFilter, at findi
 func envoyFilterWaypointTargets(c *Context, ef *snapshot.EnvoyFilter) []finding.Finding {
 	var fs []finding.Finding
 	for i, r := range ef.EF.Spec.GetTargetRefs() {
-		if !targetsWaypoint(c, ef.Namespace, r.GetKind(), r.GetName()) {
+		if !c.TargetsWaypoint(ef.Namespace, r.GetKind(), r.GetName()) {
 			continue
 		}
 		how := fmt.Sprintf("EnvoyFilter %s/%s targetRefs[%d] names %s %s, a waypoint", ef.Namespace, ef.Name, i, r.GetKind(), r.GetName())
@@ -241,36 +220,4 @@ func envoyFilterWaypointTargets(c *Context, ef *snapshot.EnvoyFilter) []finding.
 		fs = append(fs, envoyFilterOnWaypointPatches(c, ef, ef.RefAt("spec", "targetRefs", i), how, fix, ""))
 	}
 	return fs
-}
-
-// targetsWaypoint reports a targetRef that names a waypoint Gateway of
-// namespace ns (its class in the input is istio-waypoint) or the waypoint
-// GatewayClass.
-func targetsWaypoint(c *Context, ns, kind, name string) bool {
-	switch kind {
-	case "GatewayClass":
-		return name == snapshot.WaypointClass
-	case "Gateway":
-		if o := c.Snap.Gateway(ns, name); o != nil {
-			return snapshot.GatewayClassOf(o) == snapshot.WaypointClass
-		}
-	}
-	return false
-}
-
-// envoyFilterOnWaypoint reports whether FD7007 judges ef: its selector
-// names waypoint pods or every targetRef names a waypoint. FD1002 and
-// FD1004 then leave it alone.
-func envoyFilterOnWaypoint(c *Context, ef *snapshot.EnvoyFilter) bool {
-	refs := ef.EF.Spec.GetTargetRefs()
-	if len(refs) == 0 {
-		_, ok := waypointSelected(c, meshfacts.EnvoyFilterTarget(ef))
-		return ok
-	}
-	for _, r := range refs {
-		if !targetsWaypoint(c, ef.Namespace, r.GetKind(), r.GetName()) {
-			return false
-		}
-	}
-	return true
 }

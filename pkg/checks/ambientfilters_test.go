@@ -5,11 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
-
 	netapi "istio.io/api/networking/v1alpha3"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 

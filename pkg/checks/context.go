@@ -1,11 +1,6 @@
 package checks
 
 import (
-	"maps"
-	"slices"
-	"strings"
-
-	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -96,29 +91,13 @@ func (c *Context) WasmPlugins() []*snapshot.WasmPlugin { return c.wasmPlugins }
 // ConfigMaps in scope.
 func (c *Context) ConfigMaps() []*snapshot.ConfigMap { return c.configMaps }
 
-// WorkloadRefs turns workloads into finding references.
-func WorkloadRefs(ws []*snapshot.Workload) []finding.Ref {
-	out := make([]finding.Ref, 0, len(ws))
-	for _, w := range ws {
-		out = append(out, finding.Ref{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name})
+// TrafficExtensions in scope (their namespace, plus the root namespace).
+func (c *Context) TrafficExtensions() []*snapshot.TrafficExtension {
+	var out []*snapshot.TrafficExtension
+	for _, te := range c.Snap.TrafficExtensions {
+		if c.filterInScope(te.Namespace) {
+			out = append(out, te)
+		}
 	}
 	return out
-}
-
-// refOf names an object without file position, for Related lists.
-func refOf(o *snapshot.Object) finding.Ref {
-	return finding.Ref{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
-}
-
-// describeSelector renders a selector as "app=web,tier=front".
-func describeSelector(sel map[string]string) string {
-	if len(sel) == 0 {
-		return "(all workloads)"
-	}
-	keys := slices.Sorted(maps.Keys(sel))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + sel[k]
-	}
-	return strings.Join(parts, ",")
 }

@@ -3,10 +3,9 @@ package checks
 import (
 	"fmt"
 
-	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
-
 	extapi "istio.io/api/extensions/v1alpha1"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )

@@ -89,10 +89,3 @@ func likelyKind(kind string) string {
 	}
 	return best
 }
-
-func objectName(namespace, name string) string {
-	if namespace == "" {
-		return name
-	}
-	return namespace + "/" + name
-}

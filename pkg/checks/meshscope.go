@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,7 +243,7 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 	groups := map[key]*group{}
 	var order []key
 	for _, w := range applied {
-		if !inList(c.Workloads(), w) {
+		if !slices.Contains(c.Workloads(), w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {

@@ -1,10 +1,10 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
-
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -37,7 +37,7 @@ func (c *Context) pluginModules() []pluginModule {
 			continue
 		}
 		for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
-			if !inList(c.Workloads(), w) {
+			if !slices.Contains(c.Workloads(), w) {
 				continue
 			}
 			file, mounted := meshfacts.ResolvePath(w, meshfacts.ParseUserVolumes(w.PodAnnotations()), path)

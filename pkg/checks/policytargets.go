@@ -68,7 +68,7 @@ func (policyTargets) Run(c *Context) []finding.Finding {
 			}
 		}
 		if p.selectorSet && len(p.refs) == 0 {
-			if gw, ok := waypointSelected(c, p.target); ok {
+			if gw, ok := c.WaypointSelected(p.target); ok {
 				fs = append(fs, finding.SelectorOnWaypoint.Newf(p.obj.RefAt("spec", "selector"),
 					fmt.Sprintf("Replace spec.selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", gw),
 					"%s %s/%s selects %s, the pods of waypoint %s/%s, but waypoints ignore selectors (only targetRefs attach a policy to a waypoint), so the filter runs nowhere.",
@@ -112,34 +112,4 @@ func unsupportedTarget(c *Context, p extensionPolicy, i int, r *typeapi.PolicyTa
 		}
 	}
 	return finding.PolicyTargetUnsupported.Newf(p.obj.RefAt(at...), fix, "%s targetRefs[%d] %s.", who, i, why), true
-}
-
-// waypointSelected returns the waypoint a selector names: by the class
-// label, by a gateway-name label of a waypoint Gateway in the input, or by
-// matching a waypoint workload's pod labels.
-func waypointSelected(c *Context, t meshfacts.PolicyTarget) (string, bool) {
-	sel := t.Selector
-	if len(sel) == 0 {
-		return "", false
-	}
-	if name := sel[meshfacts.GatewayNameLabel]; name != "" {
-		if o := c.Snap.Gateway(t.Namespace, name); o != nil && snapshot.GatewayClassOf(o) == snapshot.WaypointClass {
-			return name, true
-		}
-	}
-	if sel[meshfacts.GatewayClassLabel] == snapshot.WaypointClass {
-		if name := sel[meshfacts.GatewayNameLabel]; name != "" {
-			return name, true
-		}
-		return "WAYPOINT", true
-	}
-	for _, w := range c.WorkloadsIn(t.Namespace) {
-		if c.IsWaypoint(w) && snapshot.LabelsSubset(sel, w.PodLabels()) {
-			if name := w.PodLabels()[meshfacts.GatewayNameLabel]; name != "" {
-				return name, true
-			}
-			return w.Name, true
-		}
-	}
-	return "", false
 }

@@ -3,10 +3,9 @@ package checks
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
-
-	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 
 	netapi "istio.io/api/networking/v1alpha3"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -56,28 +56,6 @@ func (proxyFacts) Run(c *Context) []finding.Finding {
 		out = append(out, finding.LivePortForwardForbidden.New(finding.Ref{Kind: "Namespace", Name: p.Pod.Namespace},
 			fmt.Sprintf("RBAC forbids pods/portforward in namespace %s (%v), so no istio-proxy there was read; only what the API server stores was judged.", p.Pod.Namespace, p.Err),
 			fmt.Sprintf("Grant get and create on pods/portforward in namespace %s (kubectl create role filterdoctor-proxy --verb=get,create --resource=pods/portforward -n %s, then bind it), or pass --no-proxy.", p.Pod.Namespace, p.Pod.Namespace)))
-	}
-	return out
-}
-
-// pod finds the snapshot's pod for a proxy (the same object, read once).
-func (c *Context) pod(p *fleet.Proxy) *snapshot.Pod {
-	if c.podIndex == nil {
-		c.podIndex = podByName(c.Snap)
-	}
-	if sp := c.podIndex[p.Ref()]; sp != nil {
-		return sp
-	}
-	return &snapshot.Pod{Pod: p.Pod}
-}
-
-// ProxiesOf returns the proxies of w's pods that answered every request.
-func (c *Context) ProxiesOf(w *snapshot.Workload) []*fleet.Proxy {
-	var out []*fleet.Proxy
-	for _, p := range c.Opts.Proxies {
-		if p.Answered() && c.pod(p).Owner == w {
-			out = append(out, p)
-		}
 	}
 	return out
 }
@@ -421,7 +399,7 @@ func selectChains(pc *envoyadmin.ProxyConfig, m *netapi.EnvoyFilter_EnvoyConfigO
 			if dp := fcm.GetDestinationPort(); dp != 0 && uint32(fc.DestinationPort) != dp {
 				continue
 			}
-			if sni := fcm.GetSni(); sni != "" && !contains(fc.ServerNames, sni) {
+			if sni := fcm.GetSni(); sni != "" && !slices.Contains(fc.ServerNames, sni) {
 				continue
 			}
 			if tp := fcm.GetTransportProtocol(); tp != "" && tp != fc.TransportProtocol {
@@ -431,15 +409,6 @@ func selectChains(pc *envoyadmin.ProxyConfig, m *netapi.EnvoyFilter_EnvoyConfigO
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func describeMatch(m *netapi.EnvoyFilter_EnvoyConfigObjectMatch) string {

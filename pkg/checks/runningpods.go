@@ -57,21 +57,6 @@ func (runningPods) Run(c *Context) []finding.Finding {
 	return out
 }
 
-// filtered reports whether w is worth judging pod by pod: it was named, or
-// a filter or WasmPlugin reaches it, or its template asks for a wasm mount
-// or log levels.
-func (c *Context) filtered(w *snapshot.Workload) bool {
-	if c.Opts.Target != nil || len(c.FiltersFor(w)) > 0 || len(c.PluginsFor(w)) > 0 {
-		return true
-	}
-	for _, a := range injectionAnnotations[:4] {
-		if _, ok := w.PodAnnotations()[a]; ok {
-			return true
-		}
-	}
-	return false
-}
-
 // restartCommand is the command that recreates w's pods.
 func restartCommand(w *snapshot.Workload) string {
 	switch w.Kind {
@@ -99,10 +84,6 @@ func podRefs(pods []*snapshot.Pod) []finding.Ref {
 	return out
 }
 
-func workloadRef(w *snapshot.Workload) finding.Ref {
-	return finding.Ref{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
-}
-
 // podsWithoutProxy reports running pods without istio-proxy while the
 // workload's template is injected now: they predate injection. A template
 // that is not injected at all is FD1005's, said once for the workload.
@@ -126,13 +107,6 @@ func podsWithoutProxy(c *Context, w *snapshot.Workload, pods []*snapshot.Pod) []
 		plural(len(bare), "has", "have"), why, what)
 	return []finding.Finding{finding.LivePodNoProxy.New(bare[0].Ref(), msg,
 		"Recreate the pods so that the injector sees them: "+restartCommand(w)+".").With(append([]finding.Ref{workloadRef(w)}, podRefs(bare[1:])...)...)}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // staleInjection reports pods whose injection-time annotations differ
@@ -296,15 +270,6 @@ func deniedFindings(c *Context) []finding.Finding {
 		}
 		out = append(out, finding.LiveReadForbidden.New(ref, msg,
 			fmt.Sprintf("Grant get and list on %s %s (e.g. %s, then bind it to your user), or check a namespace you may read.", d.Resource, where, role)))
-	}
-	return out
-}
-
-// podByName indexes the snapshot's pods for the proxy checks.
-func podByName(s *snapshot.Snapshot) map[string]*snapshot.Pod {
-	out := make(map[string]*snapshot.Pod, len(s.Pods))
-	for _, p := range s.Pods {
-		out[p.Pod.Namespace+"/"+p.Pod.Name] = p
 	}
 	return out
 }

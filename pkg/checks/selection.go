@@ -7,6 +7,7 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // istioComponentLabels are labels of the workloads Istio installs itself
@@ -58,4 +59,39 @@ func asNotInFiles(f finding.Finding, reason string) finding.Finding {
 	f.Severity = finding.Info
 	f.Message += " Not in the given files: " + reason + "; checked live, the cluster answers whether it matches."
 	return f
+}
+
+// nearestWorkload picks the workload whose labels are closest to sel: most
+// keys in common, then smallest edit distance of values.
+func nearestWorkload(sel map[string]string, ws []*snapshot.Workload) *snapshot.Workload {
+	var best *snapshot.Workload
+	bestScore := -1 << 30
+	for _, w := range ws {
+		score := 0
+		labels := w.PodLabels()
+		for k, v := range sel {
+			if got, ok := labels[k]; ok {
+				score += 100 - suggest.Distance(v, got)
+			}
+		}
+		if score > bestScore && score > 0 {
+			best, bestScore = w, score
+		}
+	}
+	return best
+}
+
+// closestLabels returns the labels of the target for the keys the selector
+// used, or all its labels when none is shared.
+func closestLabels(sel, labels map[string]string) map[string]string {
+	out := map[string]string{}
+	for k := range sel {
+		if v, ok := labels[k]; ok {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return labels
+	}
+	return out
 }

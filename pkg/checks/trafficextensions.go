@@ -6,13 +6,8 @@ import (
 	extapi "istio.io/api/extensions/v1alpha1"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
-	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
-
-// trafficExtensionRelease is the first Istio release with TrafficExtension
-// (istio/istio PR #59052, in tag 1.30.0).
-var trafficExtensionRelease = release.Version{Major: 1, Minor: 30}
 
 // maxLuaInlineCode is istiod's limit on lua.inlineCode (istio/istio
 // pkg/config/validation/validation.go validateLuaConfig; the CRD's
@@ -54,14 +49,6 @@ func (trafficExtensions) Run(c *Context) []finding.Finding {
 		fs = append(fs, trafficExtensionRules(te)...)
 	}
 	return fs
-}
-
-// releaseSource says where the judged release came from, for messages.
-func releaseSource(c *Context) string {
-	if c.Opts.Release.Source != "" {
-		return c.Opts.Release.Source
-	}
-	return "--istio-version or the newest known release"
 }
 
 // trafficExtensionRules are ValidateTrafficExtension's rules (istio/istio

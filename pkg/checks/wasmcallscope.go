@@ -2,11 +2,11 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
-	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
-
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -50,7 +50,7 @@ func wasmCallScopeFindings(c *Context, clusters map[string]scopedCluster, wc was
 	groups := map[key]*group{}
 	var order []key
 	for _, w := range applied {
-		if !inList(c.Workloads(), w) {
+		if !slices.Contains(c.Workloads(), w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {

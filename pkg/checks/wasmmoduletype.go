@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -125,7 +126,7 @@ type typeGroup struct {
 }
 
 func (g *typeGroup) add(w *snapshot.Workload) {
-	if !inList(g.workloads, w) {
+	if !slices.Contains(g.workloads, w) {
 		g.workloads = append(g.workloads, w)
 	}
 }

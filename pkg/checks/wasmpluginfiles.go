@@ -3,11 +3,11 @@ package checks
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
-	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
-
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -28,7 +28,7 @@ func (wasmPluginFiles) Run(c *Context) []finding.Finding {
 			continue
 		}
 		for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
-			if !inList(c.Workloads(), w) {
+			if !slices.Contains(c.Workloads(), w) {
 				continue
 			}
 			if f, ok := pluginFileFinding(c, wp, w, file); ok {

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	typeapi "istio.io/api/type/v1beta1"
@@ -57,7 +58,7 @@ func matchPortFinding(c *Context, wp *snapshot.WasmPlugin, wanted map[uint32]boo
 	var known []*snapshot.Workload
 	ports := map[*snapshot.Workload]servedPorts{}
 	for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
-		if !inList(c.Workloads(), w) || meshfacts.IsGateway(w) {
+		if !slices.Contains(c.Workloads(), w) || meshfacts.IsGateway(w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {

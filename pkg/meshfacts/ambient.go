@@ -78,3 +78,48 @@ func (m *Mesh) IsWaypoint(w *snapshot.Workload) bool {
 	}
 	return false
 }
+
+// TargetsWaypoint reports a targetRef that names a waypoint Gateway of
+// namespace ns (its class in the input is istio-waypoint) or the waypoint
+// GatewayClass.
+func (m *Mesh) TargetsWaypoint(ns, kind, name string) bool {
+	switch kind {
+	case "GatewayClass":
+		return name == snapshot.WaypointClass
+	case "Gateway":
+		if o := m.Snap.Gateway(ns, name); o != nil {
+			return snapshot.GatewayClassOf(o) == snapshot.WaypointClass
+		}
+	}
+	return false
+}
+
+// WaypointSelected returns the waypoint a selector names: by the class
+// label, by a gateway-name label of a waypoint Gateway in the input, or by
+// matching a waypoint workload's pod labels.
+func (m *Mesh) WaypointSelected(t PolicyTarget) (string, bool) {
+	sel := t.Selector
+	if len(sel) == 0 {
+		return "", false
+	}
+	if name := sel[GatewayNameLabel]; name != "" {
+		if o := m.Snap.Gateway(t.Namespace, name); o != nil && snapshot.GatewayClassOf(o) == snapshot.WaypointClass {
+			return name, true
+		}
+	}
+	if sel[GatewayClassLabel] == snapshot.WaypointClass {
+		if name := sel[GatewayNameLabel]; name != "" {
+			return name, true
+		}
+		return "WAYPOINT", true
+	}
+	for _, w := range m.WorkloadsIn(t.Namespace) {
+		if m.IsWaypoint(w) && snapshot.LabelsSubset(sel, w.PodLabels()) {
+			if name := w.PodLabels()[GatewayNameLabel]; name != "" {
+				return name, true
+			}
+			return w.Name, true
+		}
+	}
+	return "", false
+}
