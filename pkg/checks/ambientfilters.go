@@ -64,6 +64,13 @@ type ambientFilters struct{}
 
 func (ambientFilters) Name() string { return "ambient" }
 
+func (ambientFilters) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.SidecarFilterOnAmbient,
+		finding.EnvoyFilterOnWaypoint,
+	}
+}
+
 func (ambientFilters) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	noSidecar := func(obj *snapshot.Object, at []any, lang string, ws []*snapshot.Workload) {
@@ -92,9 +99,8 @@ func (ambientFilters) Run(c *Context) []finding.Finding {
 		if obj.Kind == "EnvoyFilter" {
 			how = "patches the sidecar of"
 		}
-		fs = append(fs, finding.SidecarFilterOnAmbient.Newf(obj.RefAt(at...), ambientFix(c, amb[0], lang),
-			"%s %s/%s %s %s, which %s ambient (%s): ztunnel captures %s traffic and runs no Envoy HTTP filters, so the filter does nothing there.",
-			obj.Kind, obj.Namespace, obj.Name, how, strings.Join(names, ", "), plural(len(amb), "is", "are"), why, plural(len(amb), "its", "their")).
+		fs = append(fs, finding.SidecarFilterOnAmbient.About(obj.RefAt(at...)).Saysf("%s %s/%s %s %s, which %s ambient (%s): ztunnel captures %s traffic and runs no Envoy HTTP filters, so the filter does nothing there.",
+			obj.Kind, obj.Namespace, obj.Name, how, strings.Join(names, ", "), plural(len(amb), "is", "are"), why, plural(len(amb), "its", "their")).WithFix(ambientFix(c, amb[0], lang)).
 			With(WorkloadRefs(amb)...))
 	}
 	for _, ef := range c.EnvoyFilters() {
@@ -176,9 +182,8 @@ func envoyFilterSelectsWaypoint(c *Context, ef *snapshot.EnvoyFilter, t meshfact
 	fix := fmt.Sprintf("Replace EnvoyFilter %s with %s in namespace %s with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", ef.Name, waypointAPI(c, envoyFilterLang(ef)), ef.Namespace, gw)
 	how := fmt.Sprintf("EnvoyFilter %s/%s selects %s, the pods of waypoint %s/%s", ef.Namespace, ef.Name, describeSelector(t.Selector), ef.Namespace, gw)
 	if c.Opts.Istio.Version.AtLeast(envoyFilterPolicyMatchRelease) {
-		return finding.EnvoyFilterOnWaypoint.Newf(at, fix,
-			"%s, but from Istio %s a waypoint takes an EnvoyFilter only through targetRefs and ignores a workloadSelector (istio/istio#56476), so on Istio %s the patch never runs.",
-			how, envoyFilterPolicyMatchRelease, c.Opts.Istio)
+		return finding.EnvoyFilterOnWaypoint.About(at).Saysf("%s, but from Istio %s a waypoint takes an EnvoyFilter only through targetRefs and ignores a workloadSelector (istio/istio#56476), so on Istio %s the patch never runs.",
+			how, envoyFilterPolicyMatchRelease, c.Opts.Istio).WithFix(fix)
 	}
 	return envoyFilterOnWaypointPatches(c, ef, at, how, fix,
 		fmt.Sprintf("; from Istio %s a waypoint ignores a workloadSelector, so the patch stops running on upgrade", envoyFilterPolicyMatchRelease))
@@ -190,15 +195,11 @@ func envoyFilterSelectsWaypoint(c *Context, ef *snapshot.EnvoyFilter, t meshfact
 func envoyFilterOnWaypointPatches(c *Context, ef *snapshot.EnvoyFilter, at finding.Ref, how, fix, later string) finding.Finding {
 	reach, miss := patchesOnWaypoint(ef)
 	if len(reach) == 0 {
-		return finding.EnvoyFilterOnWaypoint.Newf(at, fix,
-			"%s, but istiod patches a waypoint's listeners and clusters in the SIDECAR_INBOUND and SIDECAR_OUTBOUND contexts, never %s, so none of its patches matches and it never runs; Istio supports no EnvoyFilter on waypoints in any release.",
-			how, strings.Join(miss, " or "))
+		return finding.EnvoyFilterOnWaypoint.About(at).Saysf("%s, but istiod patches a waypoint's listeners and clusters in the SIDECAR_INBOUND and SIDECAR_OUTBOUND contexts, never %s, so none of its patches matches and it never runs; Istio supports no EnvoyFilter on waypoints in any release.",
+			how, strings.Join(miss, " or ")).WithFix(fix)
 	}
-	f := finding.EnvoyFilterOnWaypoint.Newf(at, fix,
-		"%s: on Istio %s istiod does apply its %s patches to the waypoint, but only through code it shares with sidecars: Istio supports no EnvoyFilter on waypoints in any release (istio/istio#55149 switched it off, and #56114 reverted that before 1.26.0), so the patch may stop working in any release%s.",
-		how, c.Opts.Istio, strings.Join(reach, " and "), later)
-	f.Severity = finding.Warning
-	return f
+	return finding.EnvoyFilterOnWaypointApplied.About(at).Saysf("%s: on Istio %s istiod does apply its %s patches to the waypoint, but only through code it shares with sidecars: Istio supports no EnvoyFilter on waypoints in any release (istio/istio#55149 switched it off, and #56114 reverted that before 1.26.0), so the patch may stop working in any release%s.",
+		how, c.Opts.Istio, strings.Join(reach, " and "), later).WithFix(fix)
 }
 
 // envoyFilterWaypointTargets reports EnvoyFilter targetRefs that name a

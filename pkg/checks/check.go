@@ -41,6 +41,10 @@ type TargetRef struct {
 type Check interface {
 	// Name is a short identifier used in tests and debugging output.
 	Name() string
+	// Codes are the finding codes Run may report, each once; Run reports no
+	// other (codes_test.go holds every check to its list over every
+	// fixture, and every code to one check).
+	Codes() []*finding.Code
 	// Run returns the findings for the snapshot in ctx. It must not print,
 	// mutate the snapshot or keep state.
 	Run(ctx *Context) []finding.Finding

@@ -26,6 +26,10 @@ type envoyFilterExtensionRelease struct{}
 
 func (envoyFilterExtensionRelease) Name() string { return "envoyfilter-extension-release" }
 
+func (envoyFilterExtensionRelease) Codes() []*finding.Code {
+	return []*finding.Code{finding.EnvoyFilterExtensionTooNew}
+}
+
 func (envoyFilterExtensionRelease) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
@@ -40,10 +44,8 @@ func (envoyFilterExtensionRelease) Run(c *Context) []finding.Finding {
 				if !c.Opts.Istio.Version.Less(nf.since) {
 					continue
 				}
-				fs = append(fs, finding.EnvoyFilterExtensionTooNew.Newf(ef.RefAt(patchPath(i, "patch", "value")...),
-					fmt.Sprintf("Upgrade Istio to %s or later, or write the filter as Wasm (a WasmPlugin) or Lua.", nf.since),
-					"EnvoyFilter %s/%s configPatches[%d] inserts %s, which istio-proxy is built with from Istio %s; the release judged is %s (%s), whose Envoy rejects the listener.",
-					ef.Namespace, ef.Name, i, nf.name, nf.since, c.Opts.Istio, releaseSource(c)))
+				fs = append(fs, finding.EnvoyFilterExtensionTooNew.About(ef.RefAt(patchPath(i, "patch", "value")...)).Saysf("EnvoyFilter %s/%s configPatches[%d] inserts %s, which istio-proxy is built with from Istio %s; the release judged is %s (%s), whose Envoy rejects the listener.",
+					ef.Namespace, ef.Name, i, nf.name, nf.since, c.Opts.Istio, releaseSource(c)).WithFix(fmt.Sprintf("Upgrade Istio to %s or later, or write the filter as Wasm (a WasmPlugin) or Lua.", nf.since)))
 			}
 		}
 	}

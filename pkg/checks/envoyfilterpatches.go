@@ -82,6 +82,20 @@ type envoyFilterPatches struct{}
 
 func (envoyFilterPatches) Name() string { return "envoyfilter-patches" }
 
+func (envoyFilterPatches) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.EnvoyFilterLegacyName,
+		finding.EnvoyFilterServicePort,
+		finding.EnvoyFilterPortNotExposed,
+		finding.EnvoyFilterWrongContext,
+		finding.EnvoyFilterProxyVersion,
+		finding.EnvoyFilterAddHTTPFilter,
+		finding.EnvoyFilterMergeType,
+		finding.EnvoyFilterFilterClass,
+		finding.EnvoyFilterRouterRemoved,
+	}
+}
+
 func (envoyFilterPatches) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
@@ -113,15 +127,13 @@ func legacyNameFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *netapi.E
 		if !legacy {
 			return
 		}
-		fd := finding.EnvoyFilterLegacyName.Newf(ef.RefAt(path...), fmt.Sprintf("Replace %q with %q.", name, canonical),
-			"EnvoyFilter %s/%s configPatches[%d] matches filter %q; Istio %s matches only the canonical name %q, so this patch applies to nothing.",
+		code, says := finding.EnvoyFilterLegacyName, fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] matches filter %q; Istio %s matches only the canonical name %q, so this patch applies to nothing.",
 			ef.Namespace, ef.Name, i, name, c.Opts.Istio.Version, canonical)
 		if !c.Opts.Istio.Version.AtLeast(legacyNameFixVersion) {
-			fd.Severity = finding.Warning
-			fd.Message = fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] matches filter %q; Istio %s still translates it, but from 1.19 on only %q matches, so the patch stops applying on upgrade.",
+			code, says = finding.EnvoyFilterLegacyNameBefore119, fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] matches filter %q; Istio %s still translates it, but from 1.19 on only %q matches, so the patch stops applying on upgrade.",
 				ef.Namespace, ef.Name, i, name, c.Opts.Istio.Version, canonical)
 		}
-		fs = append(fs, fd)
+		fs = append(fs, code.About(ef.RefAt(path...)).Says(says).WithFix(fmt.Sprintf("Replace %q with %q.", name, canonical)))
 	}
 	if f != nil {
 		check(f.GetName(), patchPath(i, "match", "listener", "filterChain", "filter", "name"))
@@ -139,8 +151,7 @@ func operationFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_En
 		fs = append(fs, routerOrderFindings(ef, i, p)...)
 	}
 	if fc := p.GetPatch().GetFilterClass(); fc != netapi.EnvoyFilter_Patch_UNSPECIFIED {
-		fs = append(fs, finding.EnvoyFilterFilterClass.Newf(ef.RefAt(patchPath(i, "patch", "filterClass")...), "",
-			"EnvoyFilter %s/%s configPatches[%d] sets filterClass %s, which istiod does not implement; the filter is placed by its operation alone.",
+		fs = append(fs, finding.EnvoyFilterFilterClass.About(ef.RefAt(patchPath(i, "patch", "filterClass")...)).Saysf("EnvoyFilter %s/%s configPatches[%d] sets filterClass %s, which istiod does not implement; the filter is placed by its operation alone.",
 			ef.Namespace, ef.Name, i, fc))
 	}
 	if op == netapi.EnvoyFilter_Patch_MERGE && p.GetApplyTo() == netapi.EnvoyFilter_HTTP_FILTER {
@@ -151,10 +162,8 @@ func operationFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_En
 		want, known := filterTypes[target]
 		got := valueType(p)
 		if known && got != "" && got != want {
-			fs = append(fs, finding.EnvoyFilterMergeType.Newf(ef.RefAt(patchPath(i, "patch", "operation")...),
-				fmt.Sprintf("Use operation: INSERT_BEFORE with subFilter %s to add the filter in front of it.", target),
-				"EnvoyFilter %s/%s configPatches[%d] MERGEs a %s into %s, whose type is %s; MERGE does not insert a filter and cannot merge different types.",
-				ef.Namespace, ef.Name, i, shortType(got), target, shortType(want)))
+			fs = append(fs, finding.EnvoyFilterMergeType.About(ef.RefAt(patchPath(i, "patch", "operation")...)).Saysf("EnvoyFilter %s/%s configPatches[%d] MERGEs a %s into %s, whose type is %s; MERGE does not insert a filter and cannot merge different types.",
+				ef.Namespace, ef.Name, i, shortType(got), target, shortType(want)).WithFix(fmt.Sprintf("Use operation: INSERT_BEFORE with subFilter %s to add the filter in front of it.", target)))
 		}
 	}
 	return fs
@@ -178,20 +187,16 @@ func routerOrderFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_
 	before := "Use operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: " + RouterFilterName + "."
 	switch {
 	case op == netapi.EnvoyFilter_Patch_ADD:
-		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.Newf(ref, before,
-			"EnvoyFilter %s/%s configPatches[%d] ADDs an HTTP filter, which istiod appends after %s; %s",
-			ef.Namespace, ef.Name, i, RouterFilterName, rejected)}
+		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.About(ref).Saysf("EnvoyFilter %s/%s configPatches[%d] ADDs an HTTP filter, which istiod appends after %s; %s",
+			ef.Namespace, ef.Name, i, RouterFilterName, rejected).WithFix(before)}
 	case op == netapi.EnvoyFilter_Patch_INSERT_AFTER && sub == nil:
-		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.Newf(ref, before,
-			"EnvoyFilter %s/%s configPatches[%d] uses INSERT_AFTER without a subFilter match, which istiod treats as ADD: the filter is appended after %s; %s",
-			ef.Namespace, ef.Name, i, RouterFilterName, rejected)}
+		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.About(ref).Saysf("EnvoyFilter %s/%s configPatches[%d] uses INSERT_AFTER without a subFilter match, which istiod treats as ADD: the filter is appended after %s; %s",
+			ef.Namespace, ef.Name, i, RouterFilterName, rejected).WithFix(before)}
 	case op == netapi.EnvoyFilter_Patch_INSERT_AFTER && atRouter:
-		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.Newf(ref, before,
-			"EnvoyFilter %s/%s configPatches[%d] inserts an HTTP filter after %s; %s",
-			ef.Namespace, ef.Name, i, RouterFilterName, rejected)}
+		return []finding.Finding{finding.EnvoyFilterAddHTTPFilter.About(ref).Saysf("EnvoyFilter %s/%s configPatches[%d] inserts an HTTP filter after %s; %s",
+			ef.Namespace, ef.Name, i, RouterFilterName, rejected).WithFix(before)}
 	case op == netapi.EnvoyFilter_Patch_REMOVE && atRouter:
-		return []finding.Finding{finding.EnvoyFilterRouterRemoved.Newf(ref, "",
-			"EnvoyFilter %s/%s configPatches[%d] REMOVEs %s, so the HTTP filter chain ends with a filter that is not terminal; Envoy rejects the listener (\"non-terminal filter named ... is the last filter in a http filter chain\") and the proxy keeps its old configuration.",
+		return []finding.Finding{finding.EnvoyFilterRouterRemoved.About(ref).Saysf("EnvoyFilter %s/%s configPatches[%d] REMOVEs %s, so the HTTP filter chain ends with a filter that is not terminal; Envoy rejects the listener (\"non-terminal filter named ... is the last filter in a http filter chain\") and the proxy keeps its old configuration.",
 			ef.Namespace, ef.Name, i, RouterFilterName)}
 	case op == netapi.EnvoyFilter_Patch_REPLACE && atRouter:
 		name, _ := p.GetPatch().GetValue().AsMap()["name"].(string)
@@ -201,8 +206,7 @@ func routerOrderFindings(ef *snapshot.EnvoyFilter, i int, p *netapi.EnvoyFilter_
 		if name == "" {
 			name = "(no name)"
 		}
-		return []finding.Finding{finding.EnvoyFilterRouterRemoved.Newf(ref, "",
-			"EnvoyFilter %s/%s configPatches[%d] REPLACEs %s with %s, which is not a terminal filter, so the HTTP filter chain has no router at its end; Envoy rejects the listener (\"non-terminal filter named %s ... is the last filter in a http filter chain\") and the proxy keeps its old configuration.",
+		return []finding.Finding{finding.EnvoyFilterRouterRemoved.About(ref).Saysf("EnvoyFilter %s/%s configPatches[%d] REPLACEs %s with %s, which is not a terminal filter, so the HTTP filter chain has no router at its end; Envoy rejects the listener (\"non-terminal filter named %s ... is the last filter in a http filter chain\") and the proxy keeps its old configuration.",
 			ef.Namespace, ef.Name, i, RouterFilterName, name, name)}
 	}
 	return nil
@@ -232,10 +236,8 @@ func proxyVersionFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *netapi
 			return nil
 		}
 	}
-	return []finding.Finding{finding.EnvoyFilterProxyVersion.Newf(ef.RefAt(patchPath(i, "match", "proxy", "proxyVersion")...),
-		fmt.Sprintf("Match the proxies you run, e.g. proxyVersion: '^%d\\.%d\\.' , or remove proxyVersion.", v.Major, v.Minor),
-		"EnvoyFilter %s/%s configPatches[%d] proxyVersion %q matches no Istio %s proxy (ISTIO_VERSION %d.%d.x), so istiod leaves the patch out.",
-		ef.Namespace, ef.Name, i, pv, v, v.Major, v.Minor)}
+	return []finding.Finding{finding.EnvoyFilterProxyVersion.About(ef.RefAt(patchPath(i, "match", "proxy", "proxyVersion")...)).Saysf("EnvoyFilter %s/%s configPatches[%d] proxyVersion %q matches no Istio %s proxy (ISTIO_VERSION %d.%d.x), so istiod leaves the patch out.",
+		ef.Namespace, ef.Name, i, pv, v, v.Major, v.Minor).WithFix(fmt.Sprintf("Match the proxies you run, e.g. proxyVersion: '^%d\\.%d\\.' , or remove proxyVersion.", v.Major, v.Minor))}
 }
 
 // portAndContextFindings judges a patch's context and port against the
@@ -263,14 +265,12 @@ func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *neta
 	case !aimed:
 	case ctxName == netapi.EnvoyFilter_GATEWAY && len(gateways) == 0:
 		w := sidecars[0]
-		return []finding.Finding{finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: SIDECAR_INBOUND to patch requests the workload receives.",
-			"EnvoyFilter %s/%s configPatches[%d] has context GATEWAY, but %s %s/%s runs a sidecar, not a gateway, so the patch never applies to it.",
-			ef.Namespace, ef.Name, i, w.Kind, w.Namespace, w.Name).With(WorkloadRefs(sidecars)...)}
+		return []finding.Finding{finding.EnvoyFilterWrongContext.About(ef.RefAt(ctxPath...)).Saysf("EnvoyFilter %s/%s configPatches[%d] has context GATEWAY, but %s %s/%s runs a sidecar, not a gateway, so the patch never applies to it.",
+			ef.Namespace, ef.Name, i, w.Kind, w.Namespace, w.Name).WithFix("Use context: SIDECAR_INBOUND to patch requests the workload receives.").With(WorkloadRefs(sidecars)...)}
 	case (ctxName == netapi.EnvoyFilter_SIDECAR_INBOUND || ctxName == netapi.EnvoyFilter_SIDECAR_OUTBOUND) && len(sidecars) == 0:
 		w := gateways[0]
-		return []finding.Finding{finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: GATEWAY for gateway proxies.",
-			"EnvoyFilter %s/%s configPatches[%d] has context %s, but %s %s/%s is a gateway, whose listeners match only context GATEWAY.",
-			ef.Namespace, ef.Name, i, ctxName, w.Kind, w.Namespace, w.Name).With(WorkloadRefs(gateways)...)}
+		return []finding.Finding{finding.EnvoyFilterWrongContext.About(ef.RefAt(ctxPath...)).Saysf("EnvoyFilter %s/%s configPatches[%d] has context %s, but %s %s/%s is a gateway, whose listeners match only context GATEWAY.",
+			ef.Namespace, ef.Name, i, ctxName, w.Kind, w.Namespace, w.Name).WithFix("Use context: GATEWAY for gateway proxies.").With(WorkloadRefs(gateways)...)}
 	}
 	port := p.GetMatch().GetListener().GetPortNumber()
 	if port == 0 || len(sidecars) == 0 {
@@ -297,15 +297,13 @@ func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *neta
 		}
 		for _, w := range known {
 			if tp, ok := ports[w].servicePort[port]; ok {
-				return []finding.Finding{finding.EnvoyFilterServicePort.Newf(ef.RefAt(portPath...), fmt.Sprintf("Set portNumber: %d.", tp),
-					"EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, the Service port of %s %s/%s; inbound filter chains are keyed by the target port %d, so nothing matches.",
-					ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, tp).With(refOf(w.Object))}
+				return []finding.Finding{finding.EnvoyFilterServicePort.About(ef.RefAt(portPath...)).Saysf("EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, the Service port of %s %s/%s; inbound filter chains are keyed by the target port %d, so nothing matches.",
+					ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, tp).WithFix(fmt.Sprintf("Set portNumber: %d.", tp)).With(refOf(w.Object))}
 			}
 		}
 		w := known[0]
-		return []finding.Finding{finding.EnvoyFilterPortNotExposed.Newf(ef.RefAt(portPath...), fmt.Sprintf("Use one of %s.", ports[w].list()),
-			"EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, but %s %s/%s serves only %s, so the patch matches no inbound filter chain.",
-			ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, ports[w].list()).With(WorkloadRefs(known)...)}
+		return []finding.Finding{finding.EnvoyFilterPortNotExposed.About(ef.RefAt(portPath...)).Saysf("EnvoyFilter %s/%s configPatches[%d] matches SIDECAR_INBOUND portNumber %d, but %s %s/%s serves only %s, so the patch matches no inbound filter chain.",
+			ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name, ports[w].list()).WithFix(fmt.Sprintf("Use one of %s.", ports[w].list())).With(WorkloadRefs(known)...)}
 	case netapi.EnvoyFilter_SIDECAR_OUTBOUND:
 		if !aimed {
 			return nil
@@ -315,11 +313,8 @@ func portAndContextFindings(c *Context, ef *snapshot.EnvoyFilter, i int, p *neta
 			if _, served := portsOf(c, w).target[port]; !served || otherServiceHasPort(c, w, port) {
 				continue
 			}
-			fd := finding.EnvoyFilterWrongContext.Newf(ef.RefAt(ctxPath...), "Use context: SIDECAR_INBOUND to patch the requests that reach the workload.",
-				"EnvoyFilter %s/%s configPatches[%d] has context SIDECAR_OUTBOUND on port %d, the port %s %s/%s serves; SIDECAR_OUTBOUND patches the listeners it uses to call other services, not the requests it receives.",
-				ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name).With(refOf(w.Object))
-			fd.Severity = finding.Warning
-			fs = append(fs, fd)
+			fs = append(fs, finding.EnvoyFilterOutboundOnOwnPort.About(ef.RefAt(ctxPath...)).Saysf("EnvoyFilter %s/%s configPatches[%d] has context SIDECAR_OUTBOUND on port %d, the port %s %s/%s serves; SIDECAR_OUTBOUND patches the listeners it uses to call other services, not the requests it receives.",
+				ef.Namespace, ef.Name, i, port, w.Kind, w.Namespace, w.Name).WithFix("Use context: SIDECAR_INBOUND to patch the requests that reach the workload.").With(refOf(w.Object)))
 		}
 		return fs
 	}

@@ -17,6 +17,15 @@ type envoyFilterSelection struct{}
 
 func (envoyFilterSelection) Name() string { return "envoyfilter-selection" }
 
+func (envoyFilterSelection) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.EnvoyFilterSelectsNothing,
+		finding.EnvoyFilterWrongNamespace,
+		finding.EnvoyFilterTargetRefsOnSidecar,
+		finding.EnvoyFilterNoSidecar,
+	}
+}
+
 func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
@@ -65,8 +74,7 @@ func noSidecarFinding(c *Context, w *snapshot.Workload, why string) finding.Find
 				w.Namespace, w.Kind, w.Name, meshfacts.LabelDataplaneMode, meshfacts.LabelInject, strings.ToLower(w.Kind), w.Name, w.Namespace)
 		}
 	}
-	return finding.EnvoyFilterNoSidecar.Newf(ref, fix,
-		"%s %s/%s gets no istio-proxy sidecar (%s), so no EnvoyFilter can apply to it.", w.Kind, w.Namespace, w.Name, why).
+	return finding.EnvoyFilterNoSidecar.About(ref).Saysf("%s %s/%s gets no istio-proxy sidecar (%s), so no EnvoyFilter can apply to it.", w.Kind, w.Namespace, w.Name, why).WithFix(fix).
 		With(refOf(w.Object))
 }
 
@@ -81,10 +89,8 @@ func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyTarg
 	}
 	if len(elsewhere) > 0 && ef.Namespace != c.Opts.RootNamespace {
 		w := elsewhere[0]
-		return []finding.Finding{finding.EnvoyFilterWrongNamespace.Newf(ef.RefAt("metadata", "namespace"),
-			fmt.Sprintf("Move EnvoyFilter %s to namespace %s (or to the root namespace %s to apply it mesh-wide).", ef.Name, w.Namespace, c.Opts.RootNamespace),
-			"EnvoyFilter %s/%s selects %s, which matches %s %s/%s, but an EnvoyFilter only applies to workloads in its own namespace (%s) or, from the root namespace %s, to all.",
-			ef.Namespace, ef.Name, describeSelector(t.Selector), w.Kind, w.Namespace, w.Name, ef.Namespace, c.Opts.RootNamespace).
+		return []finding.Finding{finding.EnvoyFilterWrongNamespace.About(ef.RefAt("metadata", "namespace")).Saysf("EnvoyFilter %s/%s selects %s, which matches %s %s/%s, but an EnvoyFilter only applies to workloads in its own namespace (%s) or, from the root namespace %s, to all.",
+			ef.Namespace, ef.Name, describeSelector(t.Selector), w.Kind, w.Namespace, w.Name, ef.Namespace, c.Opts.RootNamespace).WithFix(fmt.Sprintf("Move EnvoyFilter %s to namespace %s (or to the root namespace %s to apply it mesh-wide).", ef.Name, w.Namespace, c.Opts.RootNamespace)).
 			With(WorkloadRefs(elsewhere)...)}
 	}
 	var candidates []*snapshot.Workload
@@ -112,11 +118,11 @@ func selectsNothing(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyTarg
 	} else if len(candidates) == 0 {
 		msg += " (it has no workloads)"
 	}
-	f := finding.EnvoyFilterSelectsNothing.New(selRef, msg+".", fix)
+	code, says := finding.EnvoyFilterSelectsNothing, msg+"."
 	if reason := notInFiles(c, t.Selector, best); reason != "" {
-		f = asNotInFiles(f, reason)
+		code, says = finding.EnvoyFilterSelectsNothingNotInFiles, says+notInFilesNote(reason)
 	}
-	return []finding.Finding{f}
+	return []finding.Finding{code.About(selRef).Says(says).WithFix(fix)}
 }
 
 func targetRefFindings(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyTarget) []finding.Finding {
@@ -153,11 +159,9 @@ func targetRefFindings(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyT
 	if c.Opts.Istio.Version.Less(envoyFilterPolicyMatchRelease) {
 		// Up to 1.26 istiod matched EnvoyFilters on workloadSelector alone
 		// (istio/istio#56417): targetRefs did not narrow anything.
-		return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.Newf(ef.RefAt("spec", "targetRefs"), fix,
-			"EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); Istio %s ignores targetRefs when matching EnvoyFilters (istio/istio#56417) and applies it to every proxy of namespace %s, and from Istio %s sidecar proxies ignore it altogether.",
-			ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", "), c.Opts.Istio, ef.Namespace, envoyFilterPolicyMatchRelease).With(WorkloadRefs(related)...)}
+		return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.About(ef.RefAt("spec", "targetRefs")).Saysf("EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); Istio %s ignores targetRefs when matching EnvoyFilters (istio/istio#56417) and applies it to every proxy of namespace %s, and from Istio %s sidecar proxies ignore it altogether.",
+			ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", "), c.Opts.Istio, ef.Namespace, envoyFilterPolicyMatchRelease).WithFix(fix).With(WorkloadRefs(related)...)}
 	}
-	return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.Newf(ef.RefAt("spec", "targetRefs"), fix,
-		"EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); sidecar proxies ignore a policy with targetRefs altogether.",
-		ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", ")).With(WorkloadRefs(related)...)}
+	return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.About(ef.RefAt("spec", "targetRefs")).Saysf("EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); sidecar proxies ignore a policy with targetRefs altogether.",
+		ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", ")).WithFix(fix).With(WorkloadRefs(related)...)}
 }

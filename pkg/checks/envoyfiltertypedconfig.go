@@ -14,6 +14,10 @@ type envoyFilterTypedConfig struct{}
 
 func (envoyFilterTypedConfig) Name() string { return "envoyfilter-typed-config" }
 
+func (envoyFilterTypedConfig) Codes() []*finding.Code {
+	return []*finding.Code{finding.EnvoyFilterTypedConfig}
+}
+
 func (envoyFilterTypedConfig) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
@@ -31,8 +35,7 @@ func (envoyFilterTypedConfig) Run(c *Context) []finding.Finding {
 				continue
 			}
 			if err := envoyproto.Check(p.GetApplyTo().String(), b, complete); err != nil {
-				fs = append(fs, finding.EnvoyFilterTypedConfig.Newf(ef.RefAt(patchPath(i, "patch", "value")...), "",
-					"EnvoyFilter %s/%s configPatches[%d] (%s %s): %s.", ef.Namespace, ef.Name, i, op, p.GetApplyTo(), err))
+				fs = append(fs, finding.EnvoyFilterTypedConfig.About(ef.RefAt(patchPath(i, "patch", "value")...)).Saysf("EnvoyFilter %s/%s configPatches[%d] (%s %s): %s.", ef.Namespace, ef.Name, i, op, p.GetApplyTo(), err))
 			}
 		}
 	}

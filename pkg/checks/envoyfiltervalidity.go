@@ -18,20 +18,22 @@ type envoyFilterValidity struct{}
 
 func (envoyFilterValidity) Name() string { return "envoyfilter-validity" }
 
+func (envoyFilterValidity) Codes() []*finding.Code {
+	return []*finding.Code{finding.EnvoyFilterInvalid}
+}
+
 func (envoyFilterValidity) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, inv := range c.Snap.Invalid {
 		if inv.Kind != "EnvoyFilter" || !c.filterInScope(inv.Namespace) {
 			continue
 		}
-		fs = append(fs, finding.EnvoyFilterInvalid.Newf(inv.RefAt("spec"), "",
-			"EnvoyFilter %s/%s does not match the EnvoyFilter API: %s.", inv.Namespace, inv.Name, trimDecodeError(inv.Err)))
+		fs = append(fs, finding.EnvoyFilterInvalid.About(inv.RefAt("spec")).Saysf("EnvoyFilter %s/%s does not match the EnvoyFilter API: %s.", inv.Namespace, inv.Name, trimDecodeError(inv.Err)))
 	}
 	for _, ef := range c.EnvoyFilters() {
 		spec := &ef.EF.Spec
 		bad := func(path []any, format string, args ...any) {
-			fs = append(fs, finding.EnvoyFilterInvalid.Newf(ef.RefAt(path...), "",
-				"EnvoyFilter %s/%s: %s.", ef.Namespace, ef.Name, fmt.Sprintf(format, args...)))
+			fs = append(fs, finding.EnvoyFilterInvalid.About(ef.RefAt(path...)).Saysf("EnvoyFilter %s/%s: %s.", ef.Namespace, ef.Name, fmt.Sprintf(format, args...)))
 		}
 		if spec.GetWorkloadSelector() != nil && len(spec.GetTargetRefs()) > 0 {
 			bad([]any{"spec", "targetRefs"}, "only one of targetRefs or workloadSelector can be set (the CRD's CEL rule rejects both)")

@@ -23,6 +23,10 @@ type envoyFilterWasmRuntime struct{}
 
 func (envoyFilterWasmRuntime) Name() string { return "envoyfilter-wasm-runtime" }
 
+func (envoyFilterWasmRuntime) Codes() []*finding.Code {
+	return []*finding.Code{finding.EnvoyFilterWasmRuntime}
+}
+
 func (envoyFilterWasmRuntime) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
@@ -38,10 +42,8 @@ func (envoyFilterWasmRuntime) Run(c *Context) []finding.Finding {
 						continue
 					}
 					path := append(append([]any(nil), at...), vmKey, "runtime")
-					fs = append(fs, finding.EnvoyFilterWasmRuntime.Newf(ef.RefAt(path...),
-						"Set runtime: envoy.wasm.runtime.v8.",
-						"EnvoyFilter %s/%s configPatches[%d] asks for Wasm runtime %q, but istio-proxy is built with V8 only (it has %s): Envoy cannot create the VM and rejects the filter.",
-						ef.Namespace, ef.Name, i, rt, describeList(istioProxyWasmRuntimes)))
+					fs = append(fs, finding.EnvoyFilterWasmRuntime.About(ef.RefAt(path...)).Saysf("EnvoyFilter %s/%s configPatches[%d] asks for Wasm runtime %q, but istio-proxy is built with V8 only (it has %s): Envoy cannot create the VM and rejects the filter.",
+						ef.Namespace, ef.Name, i, rt, describeList(istioProxyWasmRuntimes)).WithFix("Set runtime: envoy.wasm.runtime.v8."))
 				}
 			})
 		}

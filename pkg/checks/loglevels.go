@@ -16,6 +16,8 @@ type logLevels struct{}
 
 func (logLevels) Name() string { return "log-levels" }
 
+func (logLevels) Codes() []*finding.Code { return []*finding.Code{finding.WasmLogHidden} }
+
 func (logLevels) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, w := range c.Workloads() {
@@ -45,11 +47,9 @@ func (logLevels) Run(c *Context) []finding.Finding {
 		}
 		if live != nil {
 			for _, l := range live {
-				fs = append(fs, finding.WasmLogHidden.Newf(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...),
-					fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
-						strings.ToLower(w.Kind), w.Name, w.Namespace, meshfacts.AnnComponentLogLevel),
-					"The istio-proxy of %s (%s %s/%s, running %s) has its wasm logger at %s, read from its admin API: the module's info and debug logs will not appear.",
-					l.names(), w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), l.level).With(append([]finding.Ref{workloadRef(w)}, l.refs()...)...))
+				fs = append(fs, finding.WasmLogHidden.About(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...)).Saysf("The istio-proxy of %s (%s %s/%s, running %s) has its wasm logger at %s, read from its admin API: the module's info and debug logs will not appear.",
+					l.names(), w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), l.level).WithFix(fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
+					strings.ToLower(w.Kind), w.Name, w.Namespace, meshfacts.AnnComponentLogLevel)).With(append([]finding.Ref{workloadRef(w)}, l.refs()...)...))
 			}
 			continue
 		}
@@ -59,11 +59,9 @@ func (logLevels) Run(c *Context) []finding.Finding {
 		} else if _, ok := w.PodAnnotations()[meshfacts.AnnLogLevel]; ok {
 			src = "annotation " + meshfacts.AnnLogLevel
 		}
-		fs = append(fs, finding.WasmLogHidden.Newf(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...),
-			fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
-				strings.ToLower(w.Kind), w.Name, w.Namespace, meshfacts.AnnComponentLogLevel),
-			"%s %s/%s runs %s with the wasm logger at %s (%s): the module's info and debug logs will not appear.",
-			w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), level, src))
+		fs = append(fs, finding.WasmLogHidden.About(w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata")...)).Saysf("%s %s/%s runs %s with the wasm logger at %s (%s): the module's info and debug logs will not appear.",
+			w.Kind, w.Namespace, w.Name, strings.Join(uses, ", "), level, src).WithFix(fmt.Sprintf("See them now with `kubectl filterdoctor loglevel wasm:info %s/%s -n %s` (lost on restart), or add %s: wasm:info to the pod template and restart.",
+			strings.ToLower(w.Kind), w.Name, w.Namespace, meshfacts.AnnComponentLogLevel)))
 	}
 	return fs
 }

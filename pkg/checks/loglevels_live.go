@@ -69,7 +69,7 @@ func liveHiddenLuaLogs(w *snapshot.Workload, proxies []*fleet.Proxy, logs []scri
 		}
 		msg := fmt.Sprintf("The istio-proxy of %s (%s) runs Envoy's lua logger at %s, read from its admin API, so %s never print.",
 			l.names(), wref, l.level, hiddenCalls(hidden))
-		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, raiseLuaLevel(w, lowestLevel(hidden))).With(append([]finding.Ref{wref}, l.refs()...)...))
+		out = append(out, finding.LuaLogHidden.About(hidden[0].script.Ref(hidden[0].call.Line)).Says(msg).WithFix(raiseLuaLevel(w, lowestLevel(hidden))).With(append([]finding.Ref{wref}, l.refs()...)...))
 	}
 	return out
 }

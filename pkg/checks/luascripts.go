@@ -17,6 +17,16 @@ type luaScripts struct{}
 
 func (luaScripts) Name() string { return "lua-scripts" }
 
+// Codes are the Lua linter's problems (luaCodes), a script's logs hidden by
+// the lua logger's level and an httpCall cluster outside the proxy's scope.
+func (luaScripts) Codes() []*finding.Code {
+	out := []*finding.Code{finding.LuaLogHidden, finding.HTTPCallOutOfScope}
+	for _, k := range lua.Kinds() {
+		out = append(out, luaCodes[k])
+	}
+	return out
+}
+
 // luaCodes maps pkg/lua problem kinds to finding codes.
 var luaCodes = map[lua.Kind]*finding.Code{
 	lua.KindSyntax:                  finding.LuaSyntax,
@@ -69,7 +79,7 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 				if p.Kind == lua.KindHTTPCallUnknownCluster {
 					fix = clusters.fix(p.Cluster)
 				}
-				out = append(out, code.New(s.Ref(p.Line), fmt.Sprintf("%s %s: %s", holder.Ref(), s.Name, p.Message), fix))
+				out = append(out, code.About(s.Ref(p.Line)).Says(fmt.Sprintf("%s %s: %s", holder.Ref(), s.Name, p.Message)).WithFix(fix))
 			}
 			for _, l := range rep.Logs {
 				logs = append(logs, scriptLog{script: s, call: l})
@@ -124,7 +134,7 @@ func hiddenLuaLogs(c *Context, applied []*snapshot.Workload, logs []scriptLog) [
 		wref := workloadRef(w)
 		msg := fmt.Sprintf("%s runs Envoy's lua logger at %s (%s), so %s never print.",
 			wref, level, luaLevelSource(levels), hiddenCalls(hidden))
-		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, raiseLuaLevel(w, lowestLevel(hidden))).With(wref))
+		out = append(out, finding.LuaLogHidden.About(hidden[0].script.Ref(hidden[0].call.Line)).Says(msg).WithFix(raiseLuaLevel(w, lowestLevel(hidden))).With(wref))
 	}
 	return out
 }

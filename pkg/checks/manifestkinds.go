@@ -14,6 +14,13 @@ type manifestKinds struct{}
 
 func (manifestKinds) Name() string { return "manifest-kinds" }
 
+func (manifestKinds) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.EnvoyFilterAPIVersion,
+		finding.ManifestKindTypo,
+	}
+}
+
 // checkedKinds are the kinds the snapshot reads (snapshot.New).
 var checkedKinds = []string{
 	"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",
@@ -46,8 +53,7 @@ func (manifestKinds) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
 		if ef.APIVersion != envoyFilterVersion {
-			fs = append(fs, finding.EnvoyFilterAPIVersion.Newf(ef.RefAt("apiVersion"), "",
-				"EnvoyFilter %s/%s has apiVersion %s, but Istio serves EnvoyFilter only as %s; kubectl apply fails: no matches for kind \"EnvoyFilter\" in version %q.",
+			fs = append(fs, finding.EnvoyFilterAPIVersion.About(ef.RefAt("apiVersion")).Saysf("EnvoyFilter %s/%s has apiVersion %s, but Istio serves EnvoyFilter only as %s; kubectl apply fails: no matches for kind \"EnvoyFilter\" in version %q.",
 				ef.Namespace, ef.Name, ef.APIVersion, envoyFilterVersion, ef.APIVersion))
 		}
 	}
@@ -56,9 +62,8 @@ func (manifestKinds) Run(c *Context) []finding.Finding {
 			continue
 		}
 		if meant := likelyKind(o.Kind); meant != "" {
-			fs = append(fs, finding.ManifestKindTypo.Newf(o.RefAt("kind"), "Correct the kind to "+meant+".",
-				"The object %s has kind %s, which no API serves; it is most likely a misspelt %s. filterdoctor skipped it, and the API server refuses it: no matches for kind %q.",
-				objectName(o.Namespace, o.Name), o.Kind, meant, o.Kind))
+			fs = append(fs, finding.ManifestKindTypo.About(o.RefAt("kind")).Saysf("The object %s has kind %s, which no API serves; it is most likely a misspelt %s. filterdoctor skipped it, and the API server refuses it: no matches for kind %q.",
+				objectName(o.Namespace, o.Name), o.Kind, meant, o.Kind).WithFix("Correct the kind to "+meant+"."))
 		}
 	}
 	return fs

@@ -278,7 +278,7 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 		if line := k.hider.LineOf(g.at...); line > 0 {
 			hiderRef = k.hider.RefAt(g.at...)
 		}
-		out = append(out, finding.HTTPCallOutOfScope.New(s.Ref(k.line), msg, g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
+		out = append(out, finding.HTTPCallOutOfScope.About(s.Ref(k.line)).Says(msg).WithFix(g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
 	}
 	return out
 }

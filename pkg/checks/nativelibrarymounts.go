@@ -64,6 +64,10 @@ type nativeLibraryMounts struct{}
 
 func (nativeLibraryMounts) Name() string { return "native-library-mounts" }
 
+func (nativeLibraryMounts) Codes() []*finding.Code {
+	return []*finding.Code{finding.NativeLibraryNotMounted}
+}
+
 func (nativeLibraryMounts) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, w := range c.Workloads() {
@@ -84,9 +88,8 @@ func (nativeLibraryMounts) Run(c *Context) []finding.Finding {
 					fix = fmt.Sprintf("Add sidecar.istio.io/userVolume and userVolumeMount annotations to the pod template of %s %s/%s that mount the library at %s (an image volume, a PVC or a hostPath).",
 						w.Kind, w.Namespace, w.Name, path.Dir(lib.Filename))
 				}
-				fs = append(fs, finding.NativeLibraryNotMounted.Newf(lib.Filter.RefAt(lib.Path...), fix,
-					"EnvoyFilter %s/%s loads %s for %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s): the istio-proxy image has no such file, so dlopen fails and Envoy rejects the filter.",
-					ef.Namespace, ef.Name, lib.Filename, lib.Extension, w.Kind, w.Namespace, w.Name, describeMounts(uv)).With(refOf(w.Object)))
+				fs = append(fs, finding.NativeLibraryNotMounted.About(lib.Filter.RefAt(lib.Path...)).Saysf("EnvoyFilter %s/%s loads %s for %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s): the istio-proxy image has no such file, so dlopen fails and Envoy rejects the filter.",
+					ef.Namespace, ef.Name, lib.Filename, lib.Extension, w.Kind, w.Namespace, w.Name, describeMounts(uv)).WithFix(fix).With(refOf(w.Object)))
 			}
 		}
 	}

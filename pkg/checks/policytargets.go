@@ -59,6 +59,13 @@ type policyTargets struct{}
 
 func (policyTargets) Name() string { return "policy-targets" }
 
+func (policyTargets) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.PolicyTargetUnsupported,
+		finding.SelectorOnWaypoint,
+	}
+}
+
 func (policyTargets) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, p := range extensionPolicies(c) {
@@ -69,10 +76,8 @@ func (policyTargets) Run(c *Context) []finding.Finding {
 		}
 		if p.selectorSet && len(p.refs) == 0 {
 			if gw, ok := c.WaypointSelected(p.target); ok {
-				fs = append(fs, finding.SelectorOnWaypoint.Newf(p.obj.RefAt("spec", "selector"),
-					fmt.Sprintf("Replace spec.selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", gw),
-					"%s %s/%s selects %s, the pods of waypoint %s/%s, but waypoints ignore selectors (only targetRefs attach a policy to a waypoint), so the filter runs nowhere.",
-					p.obj.Kind, p.obj.Namespace, p.obj.Name, describeSelector(p.target.Selector), p.obj.Namespace, gw))
+				fs = append(fs, finding.SelectorOnWaypoint.About(p.obj.RefAt("spec", "selector")).Saysf("%s %s/%s selects %s, the pods of waypoint %s/%s, but waypoints ignore selectors (only targetRefs attach a policy to a waypoint), so the filter runs nowhere.",
+					p.obj.Kind, p.obj.Namespace, p.obj.Name, describeSelector(p.target.Selector), p.obj.Namespace, gw).WithFix(fmt.Sprintf("Replace spec.selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", gw)))
 			}
 		}
 	}
@@ -111,5 +116,5 @@ func unsupportedTarget(c *Context, p extensionPolicy, i int, r *typeapi.PolicyTa
 			fix = "Set group: gateway.networking.k8s.io: only Gateway API Gateways can be targeted; an Istio networking.istio.io Gateway's pods are selected with selector."
 		}
 	}
-	return finding.PolicyTargetUnsupported.Newf(p.obj.RefAt(at...), fix, "%s targetRefs[%d] %s.", who, i, why), true
+	return finding.PolicyTargetUnsupported.About(p.obj.RefAt(at...)).Saysf("%s targetRefs[%d] %s.", who, i, why).WithFix(fix), true
 }

@@ -27,6 +27,22 @@ type proxyFacts struct{}
 
 func (proxyFacts) Name() string { return "proxy-facts" }
 
+func (proxyFacts) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.LiveProxyUnread,
+		finding.LivePortForwardForbidden,
+		finding.LiveFilterAbsent,
+		finding.LiveFilterAfterRouter,
+		finding.LiveListenerRejected,
+		finding.LiveExtensionRejected,
+		finding.LiveUpdatesRejected,
+		finding.LiveWasmPlaceholder,
+		finding.LiveWasmVMNotRunning,
+		finding.LiveClusterMissing,
+		finding.LiveEnvoyVersionMismatch,
+	}
+}
+
 func (proxyFacts) Run(c *Context) []finding.Finding {
 	if len(c.Opts.Proxies) == 0 {
 		return nil
@@ -53,9 +69,7 @@ func (proxyFacts) Run(c *Context) []finding.Finding {
 	out = append(out, mergeAcrossPods(perPod)...)
 	if forbidden {
 		p := c.Opts.Proxies[0]
-		out = append(out, finding.LivePortForwardForbidden.New(finding.Ref{Kind: "Namespace", Name: p.Pod.Namespace},
-			fmt.Sprintf("RBAC forbids pods/portforward in namespace %s (%v), so no istio-proxy there was read; only what the API server stores was judged.", p.Pod.Namespace, p.Err),
-			fmt.Sprintf("Grant get and create on pods/portforward in namespace %s (kubectl create role filterdoctor-proxy --verb=get,create --resource=pods/portforward -n %s, then bind it), or pass --no-proxy.", p.Pod.Namespace, p.Pod.Namespace)))
+		out = append(out, finding.LivePortForwardForbidden.About(finding.Ref{Kind: "Namespace", Name: p.Pod.Namespace}).Says(fmt.Sprintf("RBAC forbids pods/portforward in namespace %s (%v), so no istio-proxy there was read; only what the API server stores was judged.", p.Pod.Namespace, p.Err)).WithFix(fmt.Sprintf("Grant get and create on pods/portforward in namespace %s (kubectl create role filterdoctor-proxy --verb=get,create --resource=pods/portforward -n %s, then bind it), or pass --no-proxy.", p.Pod.Namespace, p.Pod.Namespace)))
 	}
 	return out
 }
@@ -74,7 +88,7 @@ func unreadProxy(pod *snapshot.Pod, p *fleet.Proxy) finding.Finding {
 	if !p.Unreachable && p.Port > 0 {
 		fix += fmt.Sprintf(" If Envoy's admin API is not on port %d, pass --proxy-admin-port.", p.Port)
 	}
-	return finding.LiveProxyUnread.New(pod.Ref(), msg, fix).With(podRel(pod)[:len(podRel(pod))-1]...)
+	return finding.LiveProxyUnread.About(pod.Ref()).Says(msg).WithFix(fix).With(podRel(pod)[:len(podRel(pod))-1]...)
 }
 
 // proxyFindings judges one answered proxy.
@@ -215,7 +229,7 @@ func rejections(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, 
 		}
 		msg := fmt.Sprintf("The istio-proxy of %s rejected listener %s (version %s, at %s) and %s; Envoy says: %q.",
 			podLabel(pod), l.Label(), orDash(l.Error.VersionInfo), orDash(l.Error.LastUpdateAttempt), state, l.Error.Details)
-		out = append(out, finding.LiveListenerRejected.New(ref, msg, "Fix what Envoy names in the EnvoyFilter that patches this listener; the listener recovers with the next accepted update.").With(rel...))
+		out = append(out, finding.LiveListenerRejected.About(ref).Says(msg).WithFix("Fix what Envoy names in the EnvoyFilter that patches this listener; the listener recovers with the next accepted update.").With(rel...))
 	}
 	for _, e := range p.Config.ECDS {
 		if e.Error == nil {
@@ -223,7 +237,7 @@ func rejections(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, 
 		}
 		ref, rel := blame(e.Error.Details)
 		msg := fmt.Sprintf("The istio-proxy of %s rejected extension config %s (version %s); Envoy says: %q.", podLabel(pod), e.Name, orDash(e.Error.VersionInfo), e.Error.Details)
-		out = append(out, finding.LiveExtensionRejected.New(ref, msg, "").With(rel...))
+		out = append(out, finding.LiveExtensionRejected.About(ref).Says(msg).With(rel...))
 	}
 	if len(out) > 0 {
 		return out
@@ -238,7 +252,7 @@ func rejections(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, 
 		msg := fmt.Sprintf("The istio-proxy of %s has rejected configuration updates since it started (%s); Envoy keeps the previous version of what it rejects, so a filter change may not have taken effect.",
 			podLabel(pod), strings.Join(counters, ", "))
 		fix := fmt.Sprintf("Find the reason: kubectl logs %s -c istio-proxy -n %s | grep -i rejected; then fix the EnvoyFilter it names.", pod.Pod.Name, pod.Pod.Namespace)
-		out = append(out, finding.LiveUpdatesRejected.New(pod.Ref(), msg, fix).With(append(podRel(pod)[:len(podRel(pod))-1], related...)...))
+		out = append(out, finding.LiveUpdatesRejected.About(pod.Ref()).Says(msg).WithFix(fix).With(append(podRel(pod)[:len(podRel(pod))-1], related...)...))
 	}
 	return out
 }
@@ -291,7 +305,7 @@ func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.
 		if len(chains) == 0 {
 			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s %s) matches no HTTP filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's HTTP chains are: %s.",
 				ef.Namespace, ef.Name, i, cp.GetPatch().GetOperation(), name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6))
-			out = append(out, finding.LiveFilterAbsent.New(ref, msg, "Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...))
+			out = append(out, finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...))
 			continue
 		}
 		var present, after []envoyadmin.FilterChain
@@ -314,14 +328,13 @@ func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.
 			}
 			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] should put %s into %s of the istio-proxy of %s, but it is not there.%s The chain is: %s.",
 				ef.Namespace, ef.Name, i, name, plural(len(chains), "filter chain "+chains[0].ID(), fmt.Sprintf("%d filter chains", len(chains))), podLabel(pod), why, chains[0].String())
-			out = append(out, finding.LiveFilterAbsent.New(ref, msg, "Correct the patch's match (or subFilter) to fit the chain shown; istioctl proxy-config listeners shows the same chains.").With(rel...))
+			out = append(out, finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Correct the patch's match (or subFilter) to fit the chain shown; istioctl proxy-config listeners shows the same chains.").With(rel...))
 			continue
 		}
 		if len(after) > 0 {
 			msg := fmt.Sprintf("In the istio-proxy of %s, %s (EnvoyFilter %s/%s configPatches[%d]) runs after the router, so it never sees a request: %s.",
 				podLabel(pod), name, ef.Namespace, ef.Name, i, after[0].String())
-			out = append(out, finding.LiveFilterAfterRouter.New(ef.RefAt(patchPath(i, "patch", "operation")...), msg,
-				"Set operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: envoy.filters.http.router.").With(rel...))
+			out = append(out, finding.LiveFilterAfterRouter.About(ef.RefAt(patchPath(i, "patch", "operation")...)).Says(msg).WithFix("Set operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: envoy.filters.http.router.").With(rel...))
 		}
 	}
 	return out
@@ -496,7 +509,7 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		if found == "" {
 			msg := fmt.Sprintf("%s %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",
 				wp.Kind, wp.Namespace, wp.Name, podLabel(pod))
-			out = append(out, finding.LiveFilterAbsent.New(wp.Ref(), msg, fmt.Sprintf("Check the %s's match and phase against the proxy's listeners (istioctl proxy-config listeners POD); istiod's log says if it refused the plugin.", wp.Kind)).With(rel...))
+			out = append(out, finding.LiveFilterAbsent.About(wp.Ref()).Says(msg).WithFix(fmt.Sprintf("Check the %s's match and phase against the proxy's listeners (istioctl proxy-config listeners POD); istiod's log says if it refused the plugin.", wp.Kind)).With(rel...))
 			continue
 		}
 		e := p.Config.ECDSByName(found)
@@ -516,7 +529,7 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 			msg := fmt.Sprintf("In the istio-proxy of %s, %s %s/%s (%s) is Istio's %s placeholder instead of the module %s: istio-agent could not fetch or load it, so %s.",
 				podLabel(pod), wp.Kind, wp.Namespace, wp.Name, found, e.Placeholder, wp.WP.Spec.GetUrl(), effect)
 			fix := fmt.Sprintf("Make %s fetchable (url, tag or sha256, imagePullSecret); the reason is in kubectl logs %s -c istio-proxy -n %s | grep -i wasm.", wp.WP.Spec.GetUrl(), pod.Pod.Name, pod.Pod.Namespace)
-			out = append(out, finding.LiveWasmPlaceholder.New(wp.RefAt(wp.Field("url")...), msg, fix).With(rel...))
+			out = append(out, finding.LiveWasmPlaceholder.About(wp.RefAt(wp.Field("url")...)).Says(msg).WithFix(fix).With(rel...))
 		}
 	}
 	return out
@@ -561,7 +574,7 @@ func wasmRuntime(pod *snapshot.Pod, p *fleet.Proxy, related []finding.Ref) []fin
 		podLabel(pod), plural(len(names), "", "s"), strings.Join(names, ", "))
 	fix := fmt.Sprintf("Inspect the module against this proxy's release: kubectl filterdoctor wasm inspect MODULE.wasm --istio-version %s; the start-up error is in kubectl logs %s -c istio-proxy -n %s | grep -i wasm.",
 		orDash(majorMinor(p.Info.IstioVersion())), pod.Pod.Name, pod.Pod.Namespace)
-	return []finding.Finding{finding.LiveWasmVMNotRunning.New(pod.Ref(), msg, fix).With(append(podRel(pod)[:len(podRel(pod))-1], related...)...)}
+	return []finding.Finding{finding.LiveWasmVMNotRunning.About(pod.Ref()).Says(msg).WithFix(fix).With(append(podRel(pod)[:len(podRel(pod))-1], related...)...)}
 }
 
 func majorMinor(v string) string {
@@ -590,7 +603,7 @@ func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snaps
 				by, cluster, podLabel(pod), len(p.Config.Clusters))
 		}
 		fix := fmt.Sprintf("A Sidecar resource or the Service's exportTo hides it from %s: add the host to the Sidecar's egress hosts (or export the Service), or call a cluster the proxy has (istioctl proxy-config clusters %s -n %s).", podLabel(pod), pod.Pod.Name, pod.Pod.Namespace)
-		return finding.LiveClusterMissing.New(ref, msg, fix).With(rel...)
+		return finding.LiveClusterMissing.About(ref).Says(msg).WithFix(fix).With(rel...)
 	}
 	var scripts []meshfacts.LuaScript
 	for _, ef := range efs {
@@ -646,5 +659,5 @@ func envoyVersion(pod *snapshot.Pod, p *fleet.Proxy) []finding.Finding {
 	}
 	msg := fmt.Sprintf("The istio-proxy of %s comes from an Istio %s image, which ships Envoy %d.%d, but its /server_info reports Envoy %s; filterdoctor judged this proxy by Envoy %d.%d.",
 		podLabel(pod), p.ImageIstio, istio.Envoy.Major, istio.Envoy.Minor, p.Info.EnvoyVersion(), got.Major, got.Minor)
-	return []finding.Finding{finding.LiveEnvoyVersionMismatch.New(pod.Ref(), msg, "").With(podRel(pod)[:len(podRel(pod))-1]...)}
+	return []finding.Finding{finding.LiveEnvoyVersionMismatch.About(pod.Ref()).Says(msg).With(podRel(pod)[:len(podRel(pod))-1]...)}
 }

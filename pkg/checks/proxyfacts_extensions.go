@@ -50,8 +50,7 @@ func luaExtensionPresence(pod *snapshot.Pod, p *fleet.Proxy, tes []*snapshot.Tra
 		}
 		msg := fmt.Sprintf("TrafficExtension %s/%s (Lua) applies to %s, but no HTTP filter chain of its istio-proxy holds extensions.istio.io/trafficextension/%s.%s: istiod did not push it to this proxy (istiod older than 1.30, phase, match.mode or ports exclude every listener, inlineCode empty or over 64 KB, or the proxy has not received the update).",
 			te.Namespace, te.Name, podLabel(pod), te.Namespace, te.Name)
-		out = append(out, finding.LiveFilterAbsent.New(te.Ref(), msg,
-			"Check the TrafficExtension's match and phase against the proxy's listeners (istioctl proxy-config listeners POD -o json); istiod's log says why it discarded it (grep trafficextension).").With(podRel(pod)...))
+		out = append(out, finding.LiveFilterAbsent.About(te.Ref()).Says(msg).WithFix("Check the TrafficExtension's match and phase against the proxy's listeners (istioctl proxy-config listeners POD -o json); istiod's log says why it discarded it (grep trafficextension).").With(podRel(pod)...))
 	}
 	return out
 }

@@ -24,6 +24,17 @@ type runningPods struct{}
 
 func (runningPods) Name() string { return "running-pods" }
 
+func (runningPods) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.LiveReadForbidden,
+		finding.LivePodNoProxy,
+		finding.LivePodStaleInjection,
+		finding.LivePodsDisagree,
+		finding.LiveStaleWasmModule,
+		finding.LivePullSecretMissing,
+	}
+}
+
 // injectionAnnotations act only when the injector builds a pod
 // (istio/istio pkg/kube/inject, manifests/charts/istio-control/
 // istio-discovery/files/injection-template.yaml): a pod keeps the values it
@@ -105,8 +116,7 @@ func podsWithoutProxy(c *Context, w *snapshot.Workload, pods []*snapshot.Pod) []
 	msg := fmt.Sprintf("%s of %s %s/%s %s no istio-proxy container although the workload is injected now (%s): %s them, because the injector only adds the proxy when a pod is created.",
 		plural(len(bare), "Pod "+bare[0].Pod.Name, "Pods "+podNames(bare)), w.Kind, w.Namespace, w.Name,
 		plural(len(bare), "has", "have"), why, what)
-	return []finding.Finding{finding.LivePodNoProxy.New(bare[0].Ref(), msg,
-		"Recreate the pods so that the injector sees them: "+restartCommand(w)+".").With(append([]finding.Ref{workloadRef(w)}, podRefs(bare[1:])...)...)}
+	return []finding.Finding{finding.LivePodNoProxy.About(bare[0].Ref()).Says(msg).WithFix("Recreate the pods so that the injector sees them: " + restartCommand(w) + ".").With(append([]finding.Ref{workloadRef(w)}, podRefs(bare[1:])...)...)}
 }
 
 // staleInjection reports pods whose injection-time annotations differ
@@ -149,8 +159,7 @@ func staleInjection(w *snapshot.Workload, pods []*snapshot.Pod) []finding.Findin
 		msg := fmt.Sprintf("%s of %s %s/%s %s injected from an older pod template and still %s with its values: %s.",
 			plural(len(g.pods), "Pod "+g.pods[0].Pod.Name, "Pods "+podNames(g.pods)), w.Kind, w.Namespace, w.Name,
 			plural(len(g.pods), "was", "were"), plural(len(g.pods), "runs", "run"), strings.Join(g.diffs, "; "))
-		out = append(out, finding.LivePodStaleInjection.New(g.pods[0].Ref(), msg,
-			"These annotations act only when a pod is created: "+restartCommand(w)+".").
+		out = append(out, finding.LivePodStaleInjection.About(g.pods[0].Ref()).Says(msg).WithFix("These annotations act only when a pod is created: "+restartCommand(w)+".").
 			With(append([]finding.Ref{workloadRef(w)}, podRefs(g.pods[1:])...)...))
 	}
 	return out
@@ -183,7 +192,7 @@ func disagreeingPods(w *snapshot.Workload, pods []*snapshot.Pod) []finding.Findi
 	msg := fmt.Sprintf("The pods of %s %s/%s come from %d different rollouts (%s), so they may run different templates, sidecars and filters.",
 		w.Kind, w.Namespace, w.Name, len(gens), strings.Join(parts, "; "))
 	fix := fmt.Sprintf("Wait for the rollout to finish (kubectl rollout status %s/%s -n %s) or find why it is stuck, then check again.", strings.ToLower(w.Kind), w.Name, w.Namespace)
-	return []finding.Finding{finding.LivePodsDisagree.New(workloadRef(w), msg, fix).With(podRefs(pods)...)}
+	return []finding.Finding{finding.LivePodsDisagree.About(workloadRef(w)).Says(msg).WithFix(fix).With(podRefs(pods)...)}
 }
 
 // staleModules reports pods whose istio-proxy started before the
@@ -220,8 +229,7 @@ func staleModules(c *Context) []finding.Finding {
 			mm.cm.Namespace, mm.cm.Name, mm.ref.Filename, w.Kind, w.Namespace, w.Name,
 			mm.cm.Changed.UTC().Format(time.RFC3339), plural(len(stale), "pod "+stale[0].Pod.Name, "pods "+podNames(stale)),
 			stale[0].ProxyStarted().UTC().Format(time.RFC3339), plural(len(stale), "it", "they"), plural(len(stale), "runs", "run"), subPath)
-		out = append(out, finding.LiveStaleWasmModule.New(stale[0].Ref(), msg,
-			"Restart the pods to load the new module: "+restartCommand(w)+".").
+		out = append(out, finding.LiveStaleWasmModule.About(stale[0].Ref()).Says(msg).WithFix("Restart the pods to load the new module: "+restartCommand(w)+".").
 			With(append([]finding.Ref{refOf(mm.cm.Object), workloadRef(w), refOf(mm.ref.Filter.Object)}, podRefs(stale[1:])...)...))
 	}
 	return out
@@ -242,7 +250,7 @@ func missingPullSecrets(c *Context) []finding.Finding {
 		msg := fmt.Sprintf("%s %s/%s names imagePullSecret %q, but no Secret %s/%s exists: istiod hands istio-agent an empty secret, and the agent refuses to fetch %s (\"missing image pulling secret\") without asking the registry, public or not. %s.",
 			wp.Kind, wp.Namespace, wp.Name, name, wp.Namespace, name, wp.WP.Spec.GetUrl(), capitalize(remoteFetchEffect(c, wp)))
 		fix := fmt.Sprintf("kubectl create secret docker-registry %s -n %s --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN, or correct %s.", name, wp.Namespace, pathString(wp.Field("imagePullSecret")))
-		out = append(out, finding.LivePullSecretMissing.New(wp.RefAt(wp.Field("imagePullSecret")...), msg, fix))
+		out = append(out, finding.LivePullSecretMissing.About(wp.RefAt(wp.Field("imagePullSecret")...)).Says(msg).WithFix(fix))
 	}
 	return out
 }
@@ -268,8 +276,7 @@ func deniedFindings(c *Context) []finding.Finding {
 		if d.Namespace == "" {
 			role = fmt.Sprintf("kubectl create clusterrole filterdoctor-read --verb=get,list --resource=%s", d.Resource)
 		}
-		out = append(out, finding.LiveReadForbidden.New(ref, msg,
-			fmt.Sprintf("Grant get and list on %s %s (e.g. %s, then bind it to your user), or check a namespace you may read.", d.Resource, where, role)))
+		out = append(out, finding.LiveReadForbidden.About(ref).Says(msg).WithFix(fmt.Sprintf("Grant get and list on %s %s (e.g. %s, then bind it to your user), or check a namespace you may read.", d.Resource, where, role)))
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/suggest"
@@ -54,11 +53,10 @@ func notInFiles(c *Context, sel map[string]string, near *snapshot.Workload) (rea
 	return ""
 }
 
-// asNotInFiles turns a selects-nothing finding into information.
-func asNotInFiles(f finding.Finding, reason string) finding.Finding {
-	f.Severity = finding.Info
-	f.Message += " Not in the given files: " + reason + "; checked live, the cluster answers whether it matches."
-	return f
+// notInFilesNote is what a selects-nothing message adds when the finding is
+// information (notInFiles gave the reason).
+func notInFilesNote(reason string) string {
+	return " Not in the given files: " + reason + "; checked live, the cluster answers whether it matches."
 }
 
 // nearestWorkload picks the workload whose labels are closest to sel: most

@@ -44,6 +44,18 @@ type sidecarAnnotations struct{}
 
 func (sidecarAnnotations) Name() string { return "sidecar-annotations" }
 
+func (sidecarAnnotations) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.AnnotationMisplaced,
+		finding.AnnotationInvalidJSON,
+		finding.AnnotationUnknownField,
+		finding.AnnotationMountNoVolume,
+		finding.AnnotationGatewayTemplate,
+		finding.AnnotationLogLevel,
+		finding.AnnotationLogLevelOverrides,
+	}
+}
+
 func (sidecarAnnotations) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, w := range c.Workloads() {
@@ -58,15 +70,12 @@ func (sidecarAnnotations) Run(c *Context) []finding.Finding {
 		}
 		for _, m := range uv.Mounts {
 			if meshfacts.FindVolume(w, uv, m.Name) == nil {
-				fs = append(fs, finding.AnnotationMountNoVolume.Newf(annRef(meshfacts.AnnUserVolumeMount),
-					fmt.Sprintf("Add a volume named %q to %s, or set the mount's name to one of: %s.", m.Name, meshfacts.AnnUserVolume, volumeNames(w, uv)),
-					"%s of %s %s/%s mounts volume %q at %s, but no volume has that name (volumes: %s).",
-					meshfacts.AnnUserVolumeMount, w.Kind, w.Namespace, w.Name, m.Name, m.MountPath, volumeNames(w, uv)))
+				fs = append(fs, finding.AnnotationMountNoVolume.About(annRef(meshfacts.AnnUserVolumeMount)).Saysf("%s of %s %s/%s mounts volume %q at %s, but no volume has that name (volumes: %s).",
+					meshfacts.AnnUserVolumeMount, w.Kind, w.Namespace, w.Name, m.Name, m.MountPath, volumeNames(w, uv)).WithFix(fmt.Sprintf("Add a volume named %q to %s, or set the mount's name to one of: %s.", m.Name, meshfacts.AnnUserVolume, volumeNames(w, uv))))
 			}
 		}
 		if meshfacts.UsesGatewayTemplate(w) && (anns[meshfacts.AnnUserVolume] != "" || anns[meshfacts.AnnUserVolumeMount] != "") {
-			fs = append(fs, finding.AnnotationGatewayTemplate.Newf(annRef(meshfacts.AnnUserVolume), "",
-				"%s %s/%s uses the gateway injection template (%s: %s), which ignores %s and %s; the volume is never mounted into istio-proxy.",
+			fs = append(fs, finding.AnnotationGatewayTemplate.About(annRef(meshfacts.AnnUserVolume)).Saysf("%s %s/%s uses the gateway injection template (%s: %s), which ignores %s and %s; the volume is never mounted into istio-proxy.",
 				w.Kind, w.Namespace, w.Name, meshfacts.AnnInjectTemplates, anns[meshfacts.AnnInjectTemplates], meshfacts.AnnUserVolume, meshfacts.AnnUserVolumeMount))
 		}
 		fs = append(fs, logLevelAnnotationFindings(c, w, annRef)...)
@@ -91,19 +100,16 @@ func volumeNames(w *snapshot.Workload, uv meshfacts.UserVolumes) string {
 
 func volumeProblemFinding(w *snapshot.Workload, p meshfacts.VolumeProblem, ref finding.Ref) finding.Finding {
 	if p.Syntax {
-		return finding.AnnotationInvalidJSON.Newf(ref, "",
-			"%s of %s %s/%s is not valid JSON: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Err)
+		return finding.AnnotationInvalidJSON.About(ref).Saysf("%s of %s %s/%s is not valid JSON: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Err)
 	}
 	if p.Field != "" {
 		fix := fmt.Sprintf("Remove %q from %s.", p.Field, p.Annotation)
 		if p.Suggest != "" {
 			fix = fmt.Sprintf("Rename %q to %q in %s.", p.Field, p.Suggest, p.Annotation)
 		}
-		return finding.AnnotationUnknownField.Newf(ref, fix,
-			"%s of %s %s/%s: %s has unknown field %q, which Kubernetes drops.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Item, p.Field)
+		return finding.AnnotationUnknownField.About(ref).Saysf("%s of %s %s/%s: %s has unknown field %q, which Kubernetes drops.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Item, p.Field).WithFix(fix)
 	}
-	return finding.AnnotationUnknownField.Newf(ref, "",
-		"%s of %s %s/%s: %s does not decode: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Item, p.Err)
+	return finding.AnnotationUnknownField.About(ref).Saysf("%s of %s %s/%s: %s does not decode: %v.", p.Annotation, w.Kind, w.Namespace, w.Name, p.Item, p.Err)
 }
 
 // misplacedAnnotations finds sidecar annotations on a controller's own
@@ -120,15 +126,13 @@ func misplacedAnnotations(w *snapshot.Workload) []finding.Finding {
 		if tv, ok := w.PodAnnotations()[k]; ok && tv == w.Annotations[k] {
 			continue
 		}
-		f := finding.AnnotationMisplaced.Newf(w.RefAt("metadata", "annotations", k),
-			fmt.Sprintf("Move %s under %s.metadata.annotations and restart the workload.", k, pathString(w.TemplatePath)),
-			"%s %s/%s carries %s on its own metadata; the sidecar injector reads only the pod template's annotations, so it is ignored.",
+		code, says := finding.AnnotationMisplaced, fmt.Sprintf("%s %s/%s carries %s on its own metadata; the sidecar injector reads only the pod template's annotations, so it is ignored.",
 			w.Kind, w.Namespace, w.Name, k)
 		if k == meshfacts.AnnUserVolume || k == meshfacts.AnnUserVolumeMount {
-			f.Severity = finding.Error
-			f.Message = strings.TrimSuffix(f.Message, ".") + ": the wasm volume is never mounted."
+			code, says = finding.AnnotationMisplacedVolume, strings.TrimSuffix(says, ".")+": the wasm volume is never mounted."
 		}
-		fs = append(fs, f)
+		fs = append(fs, code.About(w.RefAt("metadata", "annotations", k)).Says(says).
+			WithFix(fmt.Sprintf("Move %s under %s.metadata.annotations and restart the workload.", k, pathString(w.TemplatePath))))
 	}
 	return fs
 }
@@ -145,13 +149,11 @@ func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(st
 				lvl, name = item, ""
 			}
 			if strings.Contains(lvl, ":") {
-				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), fmt.Sprintf("Write it as logger:level, e.g. %s:info.", name),
-					"%s of %s %s/%s has item %q with more than one ':'; pilot-agent drops it.", key, w.Kind, w.Namespace, w.Name, item))
+				fs = append(fs, finding.AnnotationLogLevel.About(annRef(key)).Saysf("%s of %s %s/%s has item %q with more than one ':'; pilot-agent drops it.", key, w.Kind, w.Namespace, w.Name, item).WithFix(fmt.Sprintf("Write it as logger:level, e.g. %s:info.", name)))
 				continue
 			}
 			if !meshfacts.ValidLogLevel(lvl) {
-				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), "Use one of trace, debug, info, warning, error, critical, off.",
-					"%s of %s %s/%s sets level %q, which Envoy does not accept; istio-proxy will not start.", key, w.Kind, w.Namespace, w.Name, lvl))
+				fs = append(fs, finding.AnnotationLogLevel.About(annRef(key)).Saysf("%s of %s %s/%s sets level %q, which Envoy does not accept; istio-proxy will not start.", key, w.Kind, w.Namespace, w.Name, lvl).WithFix("Use one of trace, debug, info, warning, error, critical, off."))
 				continue
 			}
 			if name == "" {
@@ -163,12 +165,10 @@ func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(st
 				if near := nearestLogger(name); near != "" {
 					fix = fmt.Sprintf("Did you mean %q? `kubectl filterdoctor loglevel` lists a proxy's loggers.", near)
 				}
-				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), fix,
-					"%s of %s %s/%s names logger %q, which Envoy does not have; Envoy refuses to start (\"invalid component specified '%s'\").", key, w.Kind, w.Namespace, w.Name, name, name))
+				fs = append(fs, finding.AnnotationLogLevel.About(annRef(key)).Saysf("%s of %s %s/%s names logger %q, which Envoy does not have; Envoy refuses to start (\"invalid component specified '%s'\").", key, w.Kind, w.Namespace, w.Name, name, name).WithFix(fix))
 			} else if young && !c.Opts.Istio.Envoy.AtLeast(since) {
-				fs = append(fs, finding.AnnotationLogLevel.Newf(annRef(key), "Remove it for this Istio version, or upgrade.",
-					"%s of %s %s/%s names logger %q, which Envoy %s (Istio %s) does not have yet; Envoy refuses to start (\"invalid component specified '%s'\").",
-					key, w.Kind, w.Namespace, w.Name, name, c.Opts.Istio.Envoy, c.Opts.Istio.Version, name))
+				fs = append(fs, finding.AnnotationLogLevel.About(annRef(key)).Saysf("%s of %s %s/%s names logger %q, which Envoy %s (Istio %s) does not have yet; Envoy refuses to start (\"invalid component specified '%s'\").",
+					key, w.Kind, w.Namespace, w.Name, name, c.Opts.Istio.Envoy, c.Opts.Istio.Version, name).WithFix("Remove it for this Istio version, or upgrade."))
 			}
 		}
 	}
@@ -179,10 +179,8 @@ func logLevelAnnotationFindings(c *Context, w *snapshot.Workload, annRef func(st
 		check(meshfacts.AnnComponentLogLevel, comp)
 	}
 	if hasLevel && hasComp && strings.Contains(logLevel, ":") {
-		fs = append(fs, finding.AnnotationLogLevelOverrides.Newf(annRef(meshfacts.AnnComponentLogLevel),
-			fmt.Sprintf("Move the logger items into one annotation, e.g. %s: %q.", meshfacts.AnnComponentLogLevel, mergedComponents(logLevel, comp)),
-			"%s of %s %s/%s contains logger items (%s), so pilot-agent ignores %s (%s) entirely.",
-			meshfacts.AnnLogLevel, w.Kind, w.Namespace, w.Name, logLevel, meshfacts.AnnComponentLogLevel, comp))
+		fs = append(fs, finding.AnnotationLogLevelOverrides.About(annRef(meshfacts.AnnComponentLogLevel)).Saysf("%s of %s %s/%s contains logger items (%s), so pilot-agent ignores %s (%s) entirely.",
+			meshfacts.AnnLogLevel, w.Kind, w.Namespace, w.Name, logLevel, meshfacts.AnnComponentLogLevel, comp).WithFix(fmt.Sprintf("Move the logger items into one annotation, e.g. %s: %q.", meshfacts.AnnComponentLogLevel, mergedComponents(logLevel, comp))))
 	}
 	return fs
 }

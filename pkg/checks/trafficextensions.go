@@ -24,14 +24,21 @@ type trafficExtensions struct{}
 
 func (trafficExtensions) Name() string { return "trafficextensions" }
 
+func (trafficExtensions) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.TrafficExtensionUnsupported,
+		finding.TrafficExtensionInvalid,
+		finding.TrafficExtensionLuaFailOpen,
+	}
+}
+
 func (trafficExtensions) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, inv := range c.Snap.Invalid {
 		if inv.Kind != "TrafficExtension" || !c.filterInScope(inv.Namespace) {
 			continue
 		}
-		fs = append(fs, finding.TrafficExtensionInvalid.Newf(inv.RefAt("spec"), "",
-			"TrafficExtension %s/%s does not match the TrafficExtension API: %s.", inv.Namespace, inv.Name, trimDecodeError(inv.Err)))
+		fs = append(fs, finding.TrafficExtensionInvalid.About(inv.RefAt("spec")).Saysf("TrafficExtension %s/%s does not match the TrafficExtension API: %s.", inv.Namespace, inv.Name, trimDecodeError(inv.Err)))
 	}
 	for _, te := range c.TrafficExtensions() {
 		if c.Opts.Istio.Version.Less(trafficExtensionRelease) {
@@ -40,10 +47,8 @@ func (trafficExtensions) Run(c *Context) []finding.Finding {
 			if _, isLua := te.Lua(); isLua {
 				what, alt = "its Lua code", "an EnvoyFilter that inserts envoy.filters.http.lua (typed_config inline_code) before the router"
 			}
-			fs = append(fs, finding.TrafficExtensionUnsupported.Newf(te.RefAt("kind"),
-				fmt.Sprintf("On Istio %s use %s, or upgrade Istio to %s or later.", c.Opts.Istio, alt, trafficExtensionRelease),
-				"TrafficExtension %s/%s needs Istio %s or later, but the release judged is %s (%s): that release has no TrafficExtension CRD and its istiod does not watch one, so %s never runs.",
-				te.Namespace, te.Name, trafficExtensionRelease, c.Opts.Istio, releaseSource(c), what))
+			fs = append(fs, finding.TrafficExtensionUnsupported.About(te.RefAt("kind")).Saysf("TrafficExtension %s/%s needs Istio %s or later, but the release judged is %s (%s): that release has no TrafficExtension CRD and its istiod does not watch one, so %s never runs.",
+				te.Namespace, te.Name, trafficExtensionRelease, c.Opts.Istio, releaseSource(c), what).WithFix(fmt.Sprintf("On Istio %s use %s, or upgrade Istio to %s or later.", c.Opts.Istio, alt, trafficExtensionRelease)))
 			continue
 		}
 		fs = append(fs, trafficExtensionRules(te)...)
@@ -58,8 +63,7 @@ func trafficExtensionRules(te *snapshot.TrafficExtension) []finding.Finding {
 	var fs []finding.Finding
 	spec := &te.TE.Spec
 	bad := func(path []any, fix, format string, args ...any) {
-		fs = append(fs, finding.TrafficExtensionInvalid.Newf(te.RefAt(path...), fix,
-			"TrafficExtension %s/%s: %s.", te.Namespace, te.Name, fmt.Sprintf(format, args...)))
+		fs = append(fs, finding.TrafficExtensionInvalid.About(te.RefAt(path...)).Saysf("TrafficExtension %s/%s: %s.", te.Namespace, te.Name, fmt.Sprintf(format, args...)).WithFix(fix))
 	}
 	if spec.GetWasm() == nil && spec.GetLua() == nil {
 		bad([]any{"spec"}, "Add spec.wasm (url of the module) or spec.lua.inlineCode.",
@@ -117,5 +121,5 @@ func luaFailOpen(te *snapshot.TrafficExtension) []finding.Finding {
 	}
 	msg := fmt.Sprintf("TrafficExtension %s/%s is Lua, which fails open, and %s: when the script errors (a nil header, a failed httpCall, a typo on a rare path) Envoy logs it and lets the request continue, so no request is denied then.",
 		te.Namespace, te.Name, why)
-	return []finding.Finding{finding.TrafficExtensionLuaFailOpen.New(te.RefAt(at...), msg, "")}
+	return []finding.Finding{finding.TrafficExtensionLuaFailOpen.About(te.RefAt(at...)).Says(msg)}
 }

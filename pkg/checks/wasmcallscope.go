@@ -21,6 +21,8 @@ type wasmCallScope struct{}
 
 func (wasmCallScope) Name() string { return "wasm-call-scope" }
 
+func (wasmCallScope) Codes() []*finding.Code { return []*finding.Code{finding.HTTPCallOutOfScope} }
+
 func (wasmCallScope) Run(c *Context) []finding.Finding {
 	clusters := outboundClusters(c.Snap)
 	var fs []finding.Finding
@@ -80,7 +82,7 @@ func wasmCallScopeFindings(c *Context, clusters map[string]scopedCluster, wc was
 		if line := k.hider.LineOf(g.at...); line > 0 {
 			hiderRef = k.hider.RefAt(g.at...)
 		}
-		out = append(out, finding.HTTPCallOutOfScope.New(wc.holder.RefAt(wc.at...), msg, g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
+		out = append(out, finding.HTTPCallOutOfScope.About(wc.holder.RefAt(wc.at...)).Says(msg).WithFix(g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
 	}
 	return out
 }

@@ -24,6 +24,16 @@ type wasmMounts struct{}
 
 func (wasmMounts) Name() string { return "wasm-mounts" }
 
+func (wasmMounts) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.WasmFileNotMounted,
+		finding.WasmConfigMapMissing,
+		finding.WasmFileNotInConfigMap,
+		finding.WasmInTextData,
+		finding.WasmConfigMapTooLarge,
+	}
+}
+
 func (wasmMounts) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, mm := range c.mountedModules() {
@@ -33,9 +43,8 @@ func (wasmMounts) Run(c *Context) []finding.Finding {
 			continue // FD2005 explains that the mounts are ignored
 		}
 		if !mm.mounted {
-			fs = append(fs, finding.WasmFileNotMounted.Newf(ref.Ref(), fixMount(mm),
-				"EnvoyFilter %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
-				ref.Filter.Namespace, ref.Filter.Name, ref.Filename, w.Kind, w.Namespace, w.Name, describeMounts(mm.uv)).With(wref))
+			fs = append(fs, finding.WasmFileNotMounted.About(ref.Ref()).Saysf("EnvoyFilter %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s).",
+				ref.Filter.Namespace, ref.Filter.Name, ref.Filename, w.Kind, w.Namespace, w.Name, describeMounts(mm.uv)).WithFix(fixMount(mm)).With(wref))
 			continue
 		}
 		if mm.file.Volume == nil || mm.file.Volume.ConfigMap == nil {
@@ -50,18 +59,14 @@ func (wasmMounts) Run(c *Context) []finding.Finding {
 				where = "does not exist"
 			}
 			r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", meshfacts.AnnUserVolume)...)
-			fs = append(fs, finding.WasmConfigMapMissing.Newf(r,
-				fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", mm.cmName, w.Namespace, path.Base(ref.Filename)),
-				"ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s, %s.",
-				w.Namespace, mm.cmName, w.Kind, w.Namespace, w.Name, ref.Filename, where).With(refOf(ref.Filter.Object)))
+			fs = append(fs, finding.WasmConfigMapMissing.About(r).Saysf("ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s, %s.",
+				w.Namespace, mm.cmName, w.Kind, w.Namespace, w.Name, ref.Filename, where).WithFix(fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", mm.cmName, w.Namespace, path.Base(ref.Filename))).With(refOf(ref.Filter.Object)))
 			continue
 		}
 		if _, ok := mm.files[mm.file.Rel]; !ok {
-			fs = append(fs, finding.WasmFileNotInConfigMap.Newf(ref.Ref(),
-				fmt.Sprintf("Name the ConfigMap key %q, or set filename to %s/<one of: %s>.", mm.file.Rel, strings.TrimSuffix(mm.file.Mount.MountPath, "/"), sortedFileNames(mm.files)),
-				"EnvoyFilter %s/%s loads %s, which is %q under mount %s, but ConfigMap %s/%s provides only: %s.",
+			fs = append(fs, finding.WasmFileNotInConfigMap.About(ref.Ref()).Saysf("EnvoyFilter %s/%s loads %s, which is %q under mount %s, but ConfigMap %s/%s provides only: %s.",
 				ref.Filter.Namespace, ref.Filter.Name, ref.Filename, mm.file.Rel, mm.file.Mount.MountPath,
-				mm.cm.Namespace, mm.cm.Name, sortedFileNames(mm.files)).With(wref, refOf(mm.cm.Object)))
+				mm.cm.Namespace, mm.cm.Name, sortedFileNames(mm.files)).WithFix(fmt.Sprintf("Name the ConfigMap key %q, or set filename to %s/<one of: %s>.", mm.file.Rel, strings.TrimSuffix(mm.file.Mount.MountPath, "/"), sortedFileNames(mm.files))).With(wref, refOf(mm.cm.Object)))
 		}
 	}
 	for _, cm := range c.ConfigMaps() {
@@ -92,8 +97,7 @@ func configMapPayloadFindings(cm *snapshot.ConfigMap) []finding.Finding {
 		total += len(k) + len(v)
 	}
 	if total > MaxConfigMapBytes {
-		fs = append(fs, finding.WasmConfigMapTooLarge.Newf(cm.Ref(), "",
-			"ConfigMap %s/%s holds %d bytes; the API server refuses more than %d (1 MiB).", cm.Namespace, cm.Name, total, MaxConfigMapBytes))
+		fs = append(fs, finding.WasmConfigMapTooLarge.About(cm.Ref()).Saysf("ConfigMap %s/%s holds %d bytes; the API server refuses more than %d (1 MiB).", cm.Namespace, cm.Name, total, MaxConfigMapBytes))
 	}
 	for _, k := range slices.Sorted(maps.Keys(cm.CM.Data)) {
 		v := cm.CM.Data[k]
@@ -108,9 +112,7 @@ func configMapPayloadFindings(cm *snapshot.ConfigMap) []finding.Finding {
 		default:
 			continue
 		}
-		fs = append(fs, finding.WasmInTextData.Newf(cm.RefAt("data", k),
-			fmt.Sprintf("Recreate it with binary data: kubectl create configmap %s -n %s --from-file=%s=<module.wasm> --dry-run=client -o yaml | kubectl apply -f -", cm.Name, cm.Namespace, k),
-			"ConfigMap %s/%s stores key %q under data (%s); a wasm module belongs under binaryData, or Envoy reads text instead of a module.", cm.Namespace, cm.Name, k, kind))
+		fs = append(fs, finding.WasmInTextData.About(cm.RefAt("data", k)).Saysf("ConfigMap %s/%s stores key %q under data (%s); a wasm module belongs under binaryData, or Envoy reads text instead of a module.", cm.Namespace, cm.Name, k, kind).WithFix(fmt.Sprintf("Recreate it with binary data: kubectl create configmap %s -n %s --from-file=%s=<module.wasm> --dry-run=client -o yaml | kubectl apply -f -", cm.Name, cm.Namespace, k)))
 	}
 	return fs
 }

@@ -16,6 +16,13 @@ type wasmPluginSelection struct{}
 
 func (wasmPluginSelection) Name() string { return "wasmplugin-selection" }
 
+func (wasmPluginSelection) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.WasmPluginSelectsNothing,
+		finding.WasmPluginFileNotMounted,
+	}
+}
+
 func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, wp := range c.WasmPlugins() {
@@ -44,11 +51,11 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 				msg += fmt.Sprintf(" (%s %s/%s has %s)", best.Kind, best.Namespace, best.Name, describeSelector(best.PodLabels()))
 				fix = fmt.Sprintf("Set selector.matchLabels to labels of %s %s/%s, e.g. %s.", best.Kind, best.Namespace, best.Name, describeSelector(closestLabels(t.Selector, best.PodLabels())))
 			}
-			f := finding.WasmPluginSelectsNothing.New(wp.RefAt("spec", "selector"), msg+".", fix)
+			code, says := finding.WasmPluginSelectsNothing, msg+"."
 			if reason := notInFiles(c, t.Selector, best); reason != "" {
-				f = asNotInFiles(f, reason)
+				code, says = finding.WasmPluginSelectsNothingNotInFiles, says+notInFilesNote(reason)
 			}
-			fs = append(fs, f)
+			fs = append(fs, code.About(wp.RefAt("spec", "selector")).Says(says).WithFix(fix))
 			continue
 		}
 		url := wp.WP.Spec.GetUrl()
@@ -62,8 +69,7 @@ func (wasmPluginSelection) Run(c *Context) []finding.Finding {
 			}
 			uv := meshfacts.ParseUserVolumes(w.PodAnnotations())
 			if _, ok := meshfacts.ResolvePath(w, uv, path); !ok {
-				fs = append(fs, finding.WasmPluginFileNotMounted.Newf(wp.RefAt(wp.Field("url")...), "",
-					"%s %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s). %s.",
+				fs = append(fs, finding.WasmPluginFileNotMounted.About(wp.RefAt(wp.Field("url")...)).Saysf("%s %s/%s loads %s, but no sidecar.istio.io/userVolumeMount of %s %s/%s covers that path (mounts: %s). %s.",
 					wp.Kind, wp.Namespace, wp.Name, path, w.Kind, w.Namespace, w.Name, describeMounts(uv), localFileEffect(c, wp, w)).With(refOf(w.Object)))
 			}
 		}

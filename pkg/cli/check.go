@@ -52,7 +52,12 @@ type CheckOptions struct {
 }
 
 func newCheckCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CheckOptions{kube: kube, streams: streams}
+	return newCheckCommandWith(&CheckOptions{kube: kube, streams: streams})
+}
+
+// newCheckCommandWith builds `check` around o, whose kube and streams are
+// set (tests keep o to run its steps one by one).
+func newCheckCommandWith(o *CheckOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [TYPE/NAME | TYPE NAME]",
 		Short: "Find why Lua and Wasm filters do not apply or do not work",
@@ -175,9 +180,27 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(50)
 	}
-	snap, cfg, err := o.load(ctx)
+	snap, opts, err := o.inputs(ctx)
 	if err != nil {
 		return err
+	}
+	res := checks.Run(snap, opts, checks.All())
+	if err := applySuppressions(&res, snap, o.suppress); err != nil {
+		return err
+	}
+	if err := render.Check(o.streams.Out, res, render.CheckOptions{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return o.FailOn.Err(res.Findings)
+}
+
+// inputs loads the snapshot and settles what it is judged against: the
+// root namespace, the scope, the target and the release, and, live, what the
+// targeted pods' proxies say.
+func (o *CheckOptions) inputs(ctx context.Context) (*snapshot.Snapshot, checks.Options, error) {
+	snap, cfg, err := o.load(ctx)
+	if err != nil {
+		return nil, checks.Options{}, err
 	}
 	root := o.RootNamespace
 	if root == "" {
@@ -191,26 +214,19 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	}
 	if len(o.Files) > 0 && o.explicitNS && len(snap.Objects) > 0 {
 		if err := namespaceInFiles(snap, o.namespace); err != nil {
-			return err
+			return nil, checks.Options{}, err
 		}
 	}
 	if o.target != nil {
 		o.target.Namespace = o.targetNamespace(snap)
 		if snap.Workload(o.target.Kind, o.target.Namespace, o.target.Name) == nil {
-			return fmt.Errorf("%s %s/%s not found%s", o.target.Kind, o.target.Namespace, o.target.Name, o.inputName())
+			return nil, checks.Options{}, fmt.Errorf("%s %s/%s not found%s", o.target.Kind, o.target.Namespace, o.target.Name, o.inputName())
 		}
 	}
 	if snap.Live {
 		o.readLive(ctx, cfg, snap, &opts)
 	}
-	res := checks.Run(snap, opts, checks.All())
-	if err := applySuppressions(&res, snap, o.suppress); err != nil {
-		return err
-	}
-	if err := render.Check(o.streams.Out, res, render.CheckOptions{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	return o.FailOn.Err(res.Findings)
+	return snap, opts, nil
 }
 
 func (o *CheckOptions) inputName() string {
