@@ -1,6 +1,8 @@
 // Package checks runs filterdoctor's diagnoses over a snapshot. Each check is
-// a small type that returns findings; it prints nothing and keeps no state
-// between runs. Registered codes live in pkg/finding.
+// a small type that returns findings and declares the codes it reports; it
+// prints nothing and keeps no state between runs, and lives in the file
+// named after it. Registered codes live in pkg/finding, what Istio makes of
+// the snapshot in pkg/meshfacts.
 package checks
 
 import (

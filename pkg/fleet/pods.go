@@ -1,7 +1,9 @@
 // Package fleet reaches the istio-proxies of running pods: it finds the
-// pods behind a target, reads each proxy's admin API in parallel with a
-// bound (pods → admin facts), and plans, applies and undoes log-level
-// changes with the previous levels kept locally (plan → apply → undo).
+// pods behind a target (or reached by a namespace's filters), says which
+// Istio release their proxy images name, reads each proxy's admin API in
+// parallel with a bound (pods → admin facts), and plans, applies and undoes
+// log-level changes with the previous levels kept locally (plan → apply →
+// undo).
 // `check` and `loglevel` both use it; pkg/cli only wires flags to it.
 package fleet
 
