@@ -1,6 +1,8 @@
 // Package checks runs filterdoctor's diagnoses over a snapshot. Each check is
-// a small type that returns findings; it prints nothing and keeps no state
-// between runs. Registered codes live in pkg/finding.
+// a small type that returns findings and declares the codes it reports; it
+// prints nothing and keeps no state between runs, and lives in the file
+// named after it. Registered codes live in pkg/finding, what Istio makes of
+// the snapshot in pkg/meshfacts.
 package checks
 
 import (
@@ -41,6 +43,10 @@ type TargetRef struct {
 type Check interface {
 	// Name is a short identifier used in tests and debugging output.
 	Name() string
+	// Codes are the finding codes Run may report, each once; Run reports no
+	// other (codes_test.go holds every check to its list over every
+	// fixture, and every code to one check).
+	Codes() []*finding.Code
 	// Run returns the findings for the snapshot in ctx. It must not print,
 	// mutate the snapshot or keep state.
 	Run(ctx *Context) []finding.Finding

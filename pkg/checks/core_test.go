@@ -221,39 +221,3 @@ func TestScopeLimitsWorkloadsAndRootSelector(t *testing.T) {
 		t.Fatalf("in scope: %v", got)
 	}
 }
-
-func TestEffectiveLogLevels(t *testing.T) {
-	for _, tc := range []struct {
-		anns      map[string]string
-		lua, wasm string
-	}{
-		{nil, "warning", "warning"},
-		{map[string]string{AnnLogLevel: "info"}, "info", "info"},
-		{map[string]string{AnnComponentLogLevel: "lua:debug"}, "debug", "warning"},
-		{map[string]string{AnnLogLevel: "error,wasm:info", AnnComponentLogLevel: "lua:debug"}, "error", "info"},
-		{map[string]string{AnnLogLevel: "warn"}, "warning", "warning"},
-	} {
-		w := &snapshot.Workload{}
-		w.Template.Annotations = tc.anns
-		lv := EffectiveLogLevels(w)
-		if lv.Level("lua") != tc.lua || lv.Level("wasm") != tc.wasm {
-			t.Errorf("%v: lua=%s wasm=%s, want %s %s", tc.anns, lv.Level("lua"), lv.Level("wasm"), tc.lua, tc.wasm)
-		}
-	}
-	if Shows("warning", "info") || !Shows("info", "info") || !Shows("debug", "error") {
-		t.Error("Shows ordering is wrong")
-	}
-}
-
-func TestParseUserVolumesMapForm(t *testing.T) {
-	uv := ParseUserVolumes(map[string]string{
-		AnnUserVolume:      `{"wasm":{"configMap":{"name":"m"}}}`,
-		AnnUserVolumeMount: `{"wasm":{"mountPath":"/var/local/wasm","readOnly":true}}`,
-	})
-	if len(uv.Problems) != 0 || len(uv.Volumes) != 1 || uv.Volumes[0].Name != "wasm" || uv.Volumes[0].ConfigMap == nil {
-		t.Fatalf("map form: %+v", uv)
-	}
-	if len(uv.Mounts) != 1 || uv.Mounts[0].Name != "wasm" || !uv.Mounts[0].ReadOnly {
-		t.Fatalf("mount: %+v", uv.Mounts)
-	}
-}

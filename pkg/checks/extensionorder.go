@@ -27,6 +27,8 @@ type extensionOrder struct{}
 
 func (extensionOrder) Name() string { return "extension-order" }
 
+func (extensionOrder) Codes() []*finding.Code { return []*finding.Code{finding.ExtensionPriorityTie} }
+
 func (extensionOrder) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	seen := map[string]bool{}
@@ -81,10 +83,8 @@ func (extensionOrder) Run(c *Context) []finding.Finding {
 			for _, p := range g[:len(g)-1] {
 				related = append(related, refOf(p.obj))
 			}
-			fs = append(fs, finding.ExtensionPriorityTie.Newf(last.obj.RefAt(last.at...),
-				fmt.Sprintf("Give the one that must run first a higher priority than %d (e.g. %d).", last.priority, last.priority+10),
-				"%s run on %s %s/%s in the same phase %s with the same priority %d, so istiod orders them by creation time: re-creating one of them swaps their order.",
-				strings.Join(names, " and "), w.Kind, w.Namespace, w.Name, last.phase, last.priority).With(related...))
+			fs = append(fs, finding.ExtensionPriorityTie.About(last.obj.RefAt(last.at...)).Saysf("%s run on %s %s/%s in the same phase %s with the same priority %d, so istiod orders them by creation time: re-creating one of them swaps their order.",
+				strings.Join(names, " and "), w.Kind, w.Namespace, w.Name, last.phase, last.priority).WithFix(fmt.Sprintf("Give the one that must run first a higher priority than %d (e.g. %d).", last.priority, last.priority+10)).With(related...))
 		}
 	}
 	return fs

@@ -5,6 +5,7 @@ import (
 
 	extapi "istio.io/api/extensions/v1alpha1"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -14,7 +15,7 @@ import (
 func failStrategyName(wp *snapshot.WasmPlugin) string {
 	switch s := wp.WP.Spec.GetFailStrategy(); s {
 	case extapi.FailStrategy_FAIL_CLOSE:
-		if nested(wp.Data, pathStrings(wp.Field("failStrategy"))...) == nil {
+		if snapshot.Nested(wp.Data, pathStrings(wp.Field("failStrategy"))...) == nil {
 			return "failStrategy FAIL_CLOSE (the default)"
 		}
 		return "failStrategy FAIL_CLOSE"
@@ -31,7 +32,7 @@ func isNetworkPlugin(wp *snapshot.WasmPlugin) bool {
 // proxiesOf names whose istio-proxy the plugin runs in, for the effect
 // sentences: the workloads in the input it applies to, or its targets.
 func proxiesOf(c *Context, wp *snapshot.WasmPlugin) string {
-	if ws := c.WorkloadsFor(WasmPluginTarget(wp)); len(ws) > 0 {
+	if ws := c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)); len(ws) > 0 {
 		return "the istio-proxy of " + workloadNames(ws)
 	}
 	return fmt.Sprintf("every proxy %s %s/%s applies to", wp.Kind, wp.Namespace, wp.Name)
@@ -55,7 +56,7 @@ func remoteFetchEffect(c *Context, wp *snapshot.WasmPlugin) string {
 		return fmt.Sprintf("%s istio-agent installs an allow-all RBAC filter in its place: traffic through %s passes, but the plugin never runs", on, where)
 	case release.WasmAgentNACK:
 		pods := "a proxy that starts with the plugin"
-		if ws := c.WorkloadsFor(WasmPluginTarget(wp)); len(ws) > 0 {
+		if ws := c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)); len(ws) > 0 {
 			pods = "a pod of " + workloadNames(ws) + " that starts"
 		}
 		return fmt.Sprintf("%s istio-agent rejects the plugin's extension config and passes nothing to Envoy, which waits for it with no timeout (Istio %s installs a deny-all filter instead): %s never becomes ready, and a running one keeps the configuration it had", on, release.WasmDefaultDenySince, pods)

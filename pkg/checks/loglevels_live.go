@@ -6,6 +6,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -24,7 +25,7 @@ func liveLevels(proxies []*fleet.Proxy, logger, msgLevel string) []liveLevel {
 	index := map[string]int{}
 	for _, p := range proxies {
 		level, ok := p.Before.Level(logger)
-		if !ok || Shows(level, msgLevel) {
+		if !ok || meshfacts.Shows(level, msgLevel) {
 			continue
 		}
 		i, seen := index[level]
@@ -62,13 +63,13 @@ func liveHiddenLuaLogs(w *snapshot.Workload, proxies []*fleet.Proxy, logs []scri
 	for _, l := range liveLevels(proxies, "lua", lowestLevel(logs)) {
 		var hidden []scriptLog
 		for _, sl := range logs {
-			if !Shows(l.level, sl.call.Level) {
+			if !meshfacts.Shows(l.level, sl.call.Level) {
 				hidden = append(hidden, sl)
 			}
 		}
 		msg := fmt.Sprintf("The istio-proxy of %s (%s) runs Envoy's lua logger at %s, read from its admin API, so %s never print.",
 			l.names(), wref, l.level, hiddenCalls(hidden))
-		out = append(out, finding.LuaLogHidden.New(hidden[0].script.Ref(hidden[0].call.Line), msg, raiseLuaLevel(w, lowestLevel(hidden))).With(append([]finding.Ref{wref}, l.refs()...)...))
+		out = append(out, finding.LuaLogHidden.About(hidden[0].script.Ref(hidden[0].call.Line)).Says(msg).WithFix(raiseLuaLevel(w, lowestLevel(hidden))).With(append([]finding.Ref{wref}, l.refs()...)...))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -36,7 +38,7 @@ func outboundClusters(s *snapshot.Snapshot) map[string]scopedCluster {
 	for _, svc := range s.Services {
 		sc := scopedCluster{host: svc.Name + "." + svc.Namespace + ".svc.cluster.local", namespace: svc.Namespace, owner: svc.Object}
 		if v, ok := svc.Svc.Annotations[AnnExportTo]; ok {
-			sc.exportTo = splitList(v)
+			sc.exportTo = meshfacts.SplitList(v)
 			sc.exportAt = []any{"metadata", "annotations", AnnExportTo}
 		}
 		for _, p := range svc.Svc.Spec.Ports {
@@ -45,19 +47,19 @@ func outboundClusters(s *snapshot.Snapshot) map[string]scopedCluster {
 	}
 	for _, se := range s.ServiceEntries {
 		var export []string
-		if xs, ok := nested(se.Data, "spec", "exportTo").([]any); ok {
+		if xs, ok := snapshot.Nested(se.Data, "spec", "exportTo").([]any); ok {
 			for _, x := range xs {
 				if v, ok := x.(string); ok {
 					export = append(export, v)
 				}
 			}
 		}
-		hosts, _ := nested(se.Data, "spec", "hosts").([]any)
-		ports, _ := nested(se.Data, "spec", "ports").([]any)
+		hosts, _ := snapshot.Nested(se.Data, "spec", "hosts").([]any)
+		ports, _ := snapshot.Nested(se.Data, "spec", "ports").([]any)
 		for _, h := range hosts {
 			host, _ := h.(string)
 			for _, p := range ports {
-				if n, ok := numberOf(nested(p, "number")); ok && host != "" {
+				if n, ok := numberOf(snapshot.Nested(p, "number")); ok && host != "" {
 					sc := scopedCluster{host: host, namespace: se.Namespace, owner: se, exportTo: export}
 					if export != nil {
 						sc.exportAt = []any{"spec", "exportTo"}
@@ -98,7 +100,7 @@ func (sc scopedCluster) exportedTo(ns string) bool {
 func (c *Context) SidecarFor(w *snapshot.Workload) *snapshot.Object {
 	var nsDefault, rootDefault *snapshot.Object
 	for _, sc := range c.Snap.Sidecars {
-		sel, hasSel := nested(sc.Data, "spec", "workloadSelector", "labels").(map[string]any)
+		sel, hasSel := snapshot.Nested(sc.Data, "spec", "workloadSelector", "labels").(map[string]any)
 		switch {
 		case sc.Namespace == w.Namespace && hasSel && len(sel) > 0:
 			labels := map[string]string{}
@@ -125,12 +127,12 @@ func (c *Context) SidecarFor(w *snapshot.Workload) *snapshot.Object {
 // sidecarEgressHosts lists the egress hosts of a Sidecar; ok is false when
 // it has no egress section, which Istio reads as every host ("*/*").
 func sidecarEgressHosts(sc *snapshot.Object) (hosts []string, ok bool) {
-	egress, _ := nested(sc.Data, "spec", "egress").([]any)
+	egress, _ := snapshot.Nested(sc.Data, "spec", "egress").([]any)
 	if len(egress) == 0 {
 		return nil, false
 	}
 	for _, e := range egress {
-		hs, _ := nested(e, "hosts").([]any)
+		hs, _ := snapshot.Nested(e, "hosts").([]any)
 		for _, h := range hs {
 			if s, ok := h.(string); ok {
 				hosts = append(hosts, s)
@@ -212,7 +214,7 @@ func (c *Context) scopeHides(clusters map[string]scopedCluster, w *snapshot.Work
 	switch {
 	case sidecar.Namespace != w.Namespace:
 		which = "the root namespace's default Sidecar"
-	case nested(sidecar.Data, "spec", "workloadSelector") != nil:
+	case snapshot.Nested(sidecar.Data, "spec", "workloadSelector") != nil:
 		which = "the Sidecar that selects it"
 	}
 	return fmt.Sprintf("%s, %s/%s, has egress hosts %s, none of which admits %s/%s", which, sidecar.Namespace, sidecar.Name, strings.Join(hosts, ", "), sc.namespace, sc.host),
@@ -224,7 +226,7 @@ func (c *Context) scopeHides(clusters map[string]scopedCluster, w *snapshot.Work
 // not in the calling proxy: a Sidecar's egress hosts or the target's
 // exportTo leave it out, and Envoy fails the call ("http call cluster
 // invalid. Must be configured") although the cluster is in other proxies.
-func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapshot.Object, s LuaScript, calls []lua.ClusterCall, applied []*snapshot.Workload) []finding.Finding {
+func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapshot.Object, s meshfacts.LuaScript, calls []lua.ClusterCall, applied []*snapshot.Workload) []finding.Finding {
 	if len(calls) == 0 {
 		return nil
 	}
@@ -241,7 +243,7 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 	groups := map[key]*group{}
 	var order []key
 	for _, w := range applied {
-		if !inList(c.Workloads(), w) {
+		if !slices.Contains(c.Workloads(), w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {
@@ -276,7 +278,7 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 		if line := k.hider.LineOf(g.at...); line > 0 {
 			hiderRef = k.hider.RefAt(g.at...)
 		}
-		out = append(out, finding.HTTPCallOutOfScope.New(s.Ref(k.line), msg, g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
+		out = append(out, finding.HTTPCallOutOfScope.About(s.Ref(k.line)).Says(msg).WithFix(g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
 	}
 	return out
 }

@@ -1,15 +1,17 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
 // pluginModule is the module a file:// WasmPlugin (or Wasm TrafficExtension)
 // loads in one workload's istio-proxy, read from the ConfigMap mounted at
 // that path: the resolution mountedModules does for EnvoyFilter filenames
-// (ResolvePath through sidecar.istio.io/userVolume and userVolumeMount, then
+// (meshfacts.ResolvePath through sidecar.istio.io/userVolume and userVolumeMount, then
 // the ConfigMap volume's files).
 type pluginModule struct {
 	plugin   *snapshot.WasmPlugin
@@ -34,11 +36,11 @@ func (c *Context) pluginModules() []pluginModule {
 		if !ok {
 			continue
 		}
-		for _, w := range c.WorkloadsFor(WasmPluginTarget(wp)) {
-			if !inList(c.Workloads(), w) {
+		for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
+			if !slices.Contains(c.Workloads(), w) {
 				continue
 			}
-			file, mounted := ResolvePath(w, ParseUserVolumes(w.PodAnnotations()), path)
+			file, mounted := meshfacts.ResolvePath(w, meshfacts.ParseUserVolumes(w.PodAnnotations()), path)
 			if !mounted || file.Volume == nil || file.Volume.ConfigMap == nil {
 				continue
 			}
@@ -46,7 +48,7 @@ func (c *Context) pluginModules() []pluginModule {
 			if cm == nil {
 				continue
 			}
-			key, ok := ConfigMapFiles(file.Volume.ConfigMap, cm)[file.Rel]
+			key, ok := meshfacts.ConfigMapFiles(file.Volume.ConfigMap, cm)[file.Rel]
 			if !ok {
 				continue
 			}

@@ -6,19 +6,15 @@ import (
 	typeapi "istio.io/api/type/v1beta1"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
-
-// GatewayClassLabel is the label Istio puts on the pods of a Gateway API
-// gateway it deploys, naming the Gateway's class (istio/istio
-// manifests/charts/istio-control/istio-discovery/files/waypoint.yaml).
-const GatewayClassLabel = "gateway.networking.k8s.io/gateway-class-name"
 
 // extensionPolicy is a WasmPlugin or TrafficExtension as its targeting
 // sees it.
 type extensionPolicy struct {
 	obj    *snapshot.Object
-	target PolicyTarget
+	target meshfacts.PolicyTarget
 	refs   []*typeapi.PolicyTargetReference
 	// selectorSet: spec.selector is present.
 	selectorSet bool
@@ -39,10 +35,10 @@ func extensionPolicies(c *Context) []extensionPolicy {
 		if r := wp.WP.Spec.GetTargetRef(); r != nil {
 			refs = append(refs, r)
 		}
-		out = append(out, extensionPolicy{wp.Object, WasmPluginTarget(wp), refs, wp.WP.Spec.GetSelector() != nil, len(wp.WP.Spec.GetTargetRefs())})
+		out = append(out, extensionPolicy{wp.Object, meshfacts.WasmPluginTarget(wp), refs, wp.WP.Spec.GetSelector() != nil, len(wp.WP.Spec.GetTargetRefs())})
 	}
 	for _, te := range c.TrafficExtensions() {
-		out = append(out, extensionPolicy{te.Object, TrafficExtensionTarget(te), te.TE.Spec.GetTargetRefs(), te.TE.Spec.GetSelector() != nil, len(te.TE.Spec.GetTargetRefs())})
+		out = append(out, extensionPolicy{te.Object, meshfacts.TrafficExtensionTarget(te), te.TE.Spec.GetTargetRefs(), te.TE.Spec.GetSelector() != nil, len(te.TE.Spec.GetTargetRefs())})
 	}
 	return out
 }
@@ -63,6 +59,13 @@ type policyTargets struct{}
 
 func (policyTargets) Name() string { return "policy-targets" }
 
+func (policyTargets) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.PolicyTargetUnsupported,
+		finding.SelectorOnWaypoint,
+	}
+}
+
 func (policyTargets) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, p := range extensionPolicies(c) {
@@ -72,11 +75,9 @@ func (policyTargets) Run(c *Context) []finding.Finding {
 			}
 		}
 		if p.selectorSet && len(p.refs) == 0 {
-			if gw, ok := waypointSelected(c, p.target); ok {
-				fs = append(fs, finding.SelectorOnWaypoint.Newf(p.obj.RefAt("spec", "selector"),
-					fmt.Sprintf("Replace spec.selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", gw),
-					"%s %s/%s selects %s, the pods of waypoint %s/%s, but waypoints ignore selectors (only targetRefs attach a policy to a waypoint), so the filter runs nowhere.",
-					p.obj.Kind, p.obj.Namespace, p.obj.Name, describeSelector(p.target.Selector), p.obj.Namespace, gw))
+			if gw, ok := c.WaypointSelected(p.target); ok {
+				fs = append(fs, finding.SelectorOnWaypoint.About(p.obj.RefAt("spec", "selector")).Saysf("%s %s/%s selects %s, the pods of waypoint %s/%s, but waypoints ignore selectors (only targetRefs attach a policy to a waypoint), so the filter runs nowhere.",
+					p.obj.Kind, p.obj.Namespace, p.obj.Name, describeSelector(p.target.Selector), p.obj.Namespace, gw).WithFix(fmt.Sprintf("Replace spec.selector with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: %s}].", gw)))
 			}
 		}
 	}
@@ -115,51 +116,5 @@ func unsupportedTarget(c *Context, p extensionPolicy, i int, r *typeapi.PolicyTa
 			fix = "Set group: gateway.networking.k8s.io: only Gateway API Gateways can be targeted; an Istio networking.istio.io Gateway's pods are selected with selector."
 		}
 	}
-	return finding.PolicyTargetUnsupported.Newf(p.obj.RefAt(at...), fix, "%s targetRefs[%d] %s.", who, i, why), true
-}
-
-// IsWaypoint reports a workload that is a waypoint proxy: its pods carry
-// the istio-waypoint class label, or its gateway-name label names a
-// Gateway of that class.
-func (c *Context) IsWaypoint(w *snapshot.Workload) bool {
-	labels := w.PodLabels()
-	if labels[GatewayClassLabel] == snapshot.WaypointClass {
-		return true
-	}
-	if gw := labels[GatewayNameLabel]; gw != "" {
-		if o := c.Snap.Gateway(w.Namespace, gw); o != nil && snapshot.GatewayClassOf(o) == snapshot.WaypointClass {
-			return true
-		}
-	}
-	return false
-}
-
-// waypointSelected returns the waypoint a selector names: by the class
-// label, by a gateway-name label of a waypoint Gateway in the input, or by
-// matching a waypoint workload's pod labels.
-func waypointSelected(c *Context, t PolicyTarget) (string, bool) {
-	sel := t.Selector
-	if len(sel) == 0 {
-		return "", false
-	}
-	if name := sel[GatewayNameLabel]; name != "" {
-		if o := c.Snap.Gateway(t.Namespace, name); o != nil && snapshot.GatewayClassOf(o) == snapshot.WaypointClass {
-			return name, true
-		}
-	}
-	if sel[GatewayClassLabel] == snapshot.WaypointClass {
-		if name := sel[GatewayNameLabel]; name != "" {
-			return name, true
-		}
-		return "WAYPOINT", true
-	}
-	for _, w := range c.workloadsByNS[t.Namespace] {
-		if c.IsWaypoint(w) && snapshot.LabelsSubset(sel, w.PodLabels()) {
-			if name := w.PodLabels()[GatewayNameLabel]; name != "" {
-				return name, true
-			}
-			return w.Name, true
-		}
-	}
-	return "", false
+	return finding.PolicyTargetUnsupported.About(p.obj.RefAt(at...)).Saysf("%s targetRefs[%d] %s.", who, i, why).WithFix(fix), true
 }

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
+	"github.com/filterdoctor/filterdoctor/pkg/suggest"
 )
 
 // istioComponentLabels are labels of the workloads Istio installs itself
@@ -20,7 +21,7 @@ var istioComponentLabels = map[string]map[string]bool{
 
 // istioGatewayKeys select gateways Istio deploys for Gateway API Gateways.
 // (istio.io/gateway-name, the older key, has no constant in istio.io/api.)
-var istioGatewayKeys = []string{GatewayNameLabel, "istio.io/gateway-name"}
+var istioGatewayKeys = []string{meshfacts.GatewayNameLabel, "istio.io/gateway-name"}
 
 // notInFiles says why a selector that matched no workload in the files is
 // information rather than an error: offline, when it selects a component
@@ -52,9 +53,43 @@ func notInFiles(c *Context, sel map[string]string, near *snapshot.Workload) (rea
 	return ""
 }
 
-// asNotInFiles turns a selects-nothing finding into information.
-func asNotInFiles(f finding.Finding, reason string) finding.Finding {
-	f.Severity = finding.Info
-	f.Message += " Not in the given files: " + reason + "; checked live, the cluster answers whether it matches."
-	return f
+// notInFilesNote is what a selects-nothing message adds when the finding is
+// information (notInFiles gave the reason).
+func notInFilesNote(reason string) string {
+	return " Not in the given files: " + reason + "; checked live, the cluster answers whether it matches."
+}
+
+// nearestWorkload picks the workload whose labels are closest to sel: most
+// keys in common, then smallest edit distance of values.
+func nearestWorkload(sel map[string]string, ws []*snapshot.Workload) *snapshot.Workload {
+	var best *snapshot.Workload
+	bestScore := -1 << 30
+	for _, w := range ws {
+		score := 0
+		labels := w.PodLabels()
+		for k, v := range sel {
+			if got, ok := labels[k]; ok {
+				score += 100 - suggest.Distance(v, got)
+			}
+		}
+		if score > bestScore && score > 0 {
+			best, bestScore = w, score
+		}
+	}
+	return best
+}
+
+// closestLabels returns the labels of the target for the keys the selector
+// used, or all its labels when none is shared.
+func closestLabels(sel, labels map[string]string) map[string]string {
+	out := map[string]string{}
+	for k := range sel {
+		if v, ok := labels[k]; ok {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return labels
+	}
+	return out
 }

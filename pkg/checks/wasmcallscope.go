@@ -2,9 +2,11 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -19,6 +21,8 @@ type wasmCallScope struct{}
 
 func (wasmCallScope) Name() string { return "wasm-call-scope" }
 
+func (wasmCallScope) Codes() []*finding.Code { return []*finding.Code{finding.HTTPCallOutOfScope} }
+
 func (wasmCallScope) Run(c *Context) []finding.Finding {
 	clusters := outboundClusters(c.Snap)
 	var fs []finding.Finding
@@ -29,7 +33,7 @@ func (wasmCallScope) Run(c *Context) []finding.Finding {
 	}
 	for _, wp := range c.WasmPlugins() {
 		if wc := pluginWasmClusters(wp); wc != nil {
-			fs = append(fs, wasmCallScopeFindings(c, clusters, *wc, c.WorkloadsFor(WasmPluginTarget(wp)))...)
+			fs = append(fs, wasmCallScopeFindings(c, clusters, *wc, c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)))...)
 		}
 	}
 	return fs
@@ -48,7 +52,7 @@ func wasmCallScopeFindings(c *Context, clusters map[string]scopedCluster, wc was
 	groups := map[key]*group{}
 	var order []key
 	for _, w := range applied {
-		if !inList(c.Workloads(), w) {
+		if !slices.Contains(c.Workloads(), w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {
@@ -78,7 +82,7 @@ func wasmCallScopeFindings(c *Context, clusters map[string]scopedCluster, wc was
 		if line := k.hider.LineOf(g.at...); line > 0 {
 			hiderRef = k.hider.RefAt(g.at...)
 		}
-		out = append(out, finding.HTTPCallOutOfScope.New(wc.holder.RefAt(wc.at...), msg, g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
+		out = append(out, finding.HTTPCallOutOfScope.About(wc.holder.RefAt(wc.at...)).Says(msg).WithFix(g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
 	}
 	return out
 }

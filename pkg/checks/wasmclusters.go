@@ -33,7 +33,7 @@ type wasmClusterNames struct {
 func envoyFilterWasmClusters(ef *snapshot.EnvoyFilter) []wasmClusterNames {
 	var out []wasmClusterNames
 	for i, v := range ef.PatchValues() {
-		raw := fmt.Sprint(nested(v, "typed_config", "config", "configuration"), nested(v, "typed_config", "value", "config", "configuration"))
+		raw := fmt.Sprint(snapshot.Nested(v, "typed_config", "config", "configuration"), snapshot.Nested(v, "typed_config", "value", "config", "configuration"))
 		if names := uniqueClusters(raw); len(names) > 0 {
 			out = append(out, wasmClusterNames{holder: ef.Object, at: patchPath(i, "patch", "value"),
 				what:     fmt.Sprintf("The Wasm plugin configuration of EnvoyFilter %s/%s configPatches[%d]", ef.Namespace, ef.Name, i),

@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"slices"
+
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/wasminspect"
@@ -14,6 +16,12 @@ import (
 type wasmModules struct{}
 
 func (wasmModules) Name() string { return "wasm-modules" }
+
+// Codes are the module inspector's, but FD4011: the ConfigMap size limit is
+// wasm-mounts' FD2014 (see Run).
+func (wasmModules) Codes() []*finding.Code {
+	return slices.DeleteFunc(wasminspect.Codes(), func(c *finding.Code) bool { return c == finding.WasmTooLargeForConfigMap })
+}
 
 func (wasmModules) Run(c *Context) []finding.Finding {
 	istio := c.Opts.Istio

@@ -24,7 +24,8 @@ func compileWat(t *testing.T, name string) []byte {
 }
 
 // loadWasmFixture reads a testdata/wasm manifest, puts the module named by
-// its "# module:" header into the ConfigMap, and parses it.
+// its "# module:" header (compiled from pkg/wasminspect/testdata) or the
+// bytes of its "# module-base64:" header into the ConfigMap, and parses it.
 func loadWasmFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -34,13 +35,16 @@ func loadWasmFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
 	var module string
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "# module: "); ok {
+			module = base64.StdEncoding.EncodeToString(compileWat(t, strings.TrimSpace(v)))
+		}
+		if v, ok := strings.CutPrefix(line, "# module-base64: "); ok {
 			module = strings.TrimSpace(v)
 		}
 	}
 	if module == "" {
-		t.Fatalf("%s: no '# module:' header", path)
+		t.Fatalf("%s: no '# module:' or '# module-base64:' header", path)
 	}
-	filled := strings.Replace(string(b), "__MODULE_BASE64__", base64.StdEncoding.EncodeToString(compileWat(t, module)), 1)
+	filled := strings.Replace(string(b), "__MODULE_BASE64__", module, 1)
 	tmp := filepath.Join(t.TempDir(), filepath.Base(path))
 	if err := os.WriteFile(tmp, []byte(filled), 0o644); err != nil {
 		t.Fatal(err)
@@ -50,6 +54,9 @@ func loadWasmFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
 	return fx, snap
 }
 
+// TestWasmModuleFixtures runs the module inspector's two checks over each
+// testdata/wasm fixture: an EnvoyFilter's module is wasm-modules' to judge,
+// a file:// WasmPlugin's (the *-wasmplugin-* fixtures) wasmplugin-modules'.
 func TestWasmModuleFixtures(t *testing.T) {
 	paths, err := filepath.Glob("testdata/wasm/*.yaml")
 	if err != nil || len(paths) == 0 {
@@ -58,7 +65,11 @@ func TestWasmModuleFixtures(t *testing.T) {
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			fx, snap := loadWasmFixture(t, path)
-			res := Run(snap, Options{Istio: fx.istio, RootNamespace: "istio-system"}, []Check{wasmModules{}})
+			filter := "EnvoyFilter header-wasm"
+			if strings.Contains(path, "-wasmplugin-") {
+				filter = "WasmPlugin header-wasm"
+			}
+			res := Run(snap, Options{Istio: fx.istio, RootNamespace: "istio-system"}, []Check{wasmModules{}, wasmPluginModules{}})
 			want := slices.Clone(fx.want)
 			slices.Sort(want)
 			if got := codes(res.Findings); !slices.Equal(got, want) {
@@ -81,8 +92,8 @@ func TestWasmModuleFixtures(t *testing.T) {
 				for _, r := range f.Related {
 					related[r.Kind+" "+r.Name] = true
 				}
-				if !related["EnvoyFilter header-wasm"] || !related["Deployment web"] {
-					t.Errorf("%s related = %+v, want the EnvoyFilter and the Deployment", f.Code, f.Related)
+				if !related[filter] || !related["Deployment web"] {
+					t.Errorf("%s related = %+v, want the %s and the Deployment", f.Code, f.Related, filter)
 				}
 			}
 		})

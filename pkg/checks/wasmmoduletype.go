@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -77,6 +78,8 @@ type wasmModuleType struct{}
 
 func (wasmModuleType) Name() string { return "wasm-module-type" }
 
+func (wasmModuleType) Codes() []*finding.Code { return []*finding.Code{finding.WasmPluginTypeMismatch} }
+
 func (wasmModuleType) Run(c *Context) []finding.Finding {
 	modules := moduleCache{}
 	var fs []finding.Finding
@@ -125,7 +128,7 @@ type typeGroup struct {
 }
 
 func (g *typeGroup) add(w *snapshot.Workload) {
-	if !inList(g.workloads, w) {
+	if !slices.Contains(g.workloads, w) {
 		g.workloads = append(g.workloads, w)
 	}
 }
@@ -171,7 +174,7 @@ func pluginTypeFindings(c *Context, modules moduleCache) []finding.Finding {
 		if wp.WP.Spec.GetType().String() == "NETWORK" {
 			kind, declared = wasmKindNetwork, "type NETWORK"
 		}
-		if nested(wp.Data, pathStrings(wp.Field("type"))...) != nil {
+		if snapshot.Nested(wp.Data, pathStrings(wp.Field("type"))...) != nil {
 			at = wp.Field("type")
 			if kind == wasmKindHTTP {
 				declared = "type HTTP"
@@ -185,7 +188,7 @@ func pluginTypeFindings(c *Context, modules moduleCache) []finding.Finding {
 			wp.Kind, wp.Namespace, wp.Name, declared, kind.filterName(), wp.WP.Spec.GetUrl(), g.cm.Namespace, g.cm.Name, g.key, workloadNames(g.workloads),
 			kind.other().noun(), strings.Join(g.others, ", "), kind.noun(), strings.Join(kind.callbacks(), ", "), kind.filterName(), kind.traffic())
 		related := append([]finding.Ref{g.cm.RefAt("binaryData", g.key)}, WorkloadRefs(g.workloads)...)
-		fs = append(fs, finding.WasmPluginTypeMismatch.New(wp.RefAt(at...), msg, fix).With(related...))
+		fs = append(fs, finding.WasmPluginTypeMismatch.About(wp.RefAt(at...)).Says(msg).WithFix(fix).With(related...))
 	}
 	return fs
 }
@@ -243,7 +246,7 @@ func envoyFilterTypeFindings(c *Context, modules moduleCache) []finding.Finding 
 			want.noun(), strings.Join(g.others, ", "), g.kind.noun(), strings.Join(g.kind.callbacks(), ", "), g.kind.filterName(), g.kind.traffic())
 		fix := fmt.Sprintf("Add the module as %s: applyTo %s with \"@type\": %s, or rebuild it with the %s callbacks of the filter you mean.", want.filterName(), wantApply, wantType, g.kind.noun())
 		related := append([]finding.Ref{g.cm.RefAt("binaryData", g.key)}, WorkloadRefs(g.workloads)...)
-		fs = append(fs, finding.WasmPluginTypeMismatch.New(ef.RefAt(g.at...), msg, fix).With(related...))
+		fs = append(fs, finding.WasmPluginTypeMismatch.About(ef.RefAt(g.at...)).Says(msg).WithFix(fix).With(related...))
 	}
 	return fs
 }

@@ -3,9 +3,11 @@ package checks
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -18,6 +20,13 @@ type wasmPluginFiles struct{}
 
 func (wasmPluginFiles) Name() string { return "wasmplugin-files" }
 
+func (wasmPluginFiles) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.WasmConfigMapMissing,
+		finding.WasmFileNotInConfigMap,
+	}
+}
+
 func (wasmPluginFiles) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, wp := range c.WasmPlugins() {
@@ -25,8 +34,8 @@ func (wasmPluginFiles) Run(c *Context) []finding.Finding {
 		if !ok {
 			continue
 		}
-		for _, w := range c.WorkloadsFor(WasmPluginTarget(wp)) {
-			if !inList(c.Workloads(), w) {
+		for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
+			if !slices.Contains(c.Workloads(), w) {
 				continue
 			}
 			if f, ok := pluginFileFinding(c, wp, w, file); ok {
@@ -40,11 +49,11 @@ func (wasmPluginFiles) Run(c *Context) []finding.Finding {
 // pluginFileFinding reports a mounted ConfigMap that is missing or lacks the
 // file the plugin loads.
 func pluginFileFinding(c *Context, wp *snapshot.WasmPlugin, w *snapshot.Workload, file string) (finding.Finding, bool) {
-	uv := ParseUserVolumes(w.PodAnnotations())
-	if UsesGatewayTemplate(w) && len(uv.Mounts) > 0 {
+	uv := meshfacts.ParseUserVolumes(w.PodAnnotations())
+	if meshfacts.UsesGatewayTemplate(w) && len(uv.Mounts) > 0 {
 		return finding.Finding{}, false // FD2005: the mounts are ignored
 	}
-	mf, mounted := ResolvePath(w, uv, file)
+	mf, mounted := meshfacts.ResolvePath(w, uv, file)
 	if !mounted || mf.Volume == nil || mf.Volume.ConfigMap == nil {
 		return finding.Finding{}, false // FD5002, FD2004, or not a ConfigMap
 	}
@@ -59,19 +68,15 @@ func pluginFileFinding(c *Context, wp *snapshot.WasmPlugin, w *snapshot.Workload
 			}
 			where = "does not exist"
 		}
-		r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", AnnUserVolume)...)
-		return finding.WasmConfigMapMissing.Newf(r,
-			fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", cmName, w.Namespace, path.Base(file)),
-			"ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s of %s, %s.",
-			w.Namespace, cmName, w.Kind, w.Namespace, w.Name, file, who, where).With(refOf(wp.Object)), true
+		r := w.RefAt(append(append([]any(nil), w.TemplatePath...), "metadata", "annotations", meshfacts.AnnUserVolume)...)
+		return finding.WasmConfigMapMissing.About(r).Saysf("ConfigMap %s/%s, mounted into istio-proxy of %s %s/%s for %s of %s, %s.",
+			w.Namespace, cmName, w.Kind, w.Namespace, w.Name, file, who, where).WithFix(fmt.Sprintf("Create it: kubectl create configmap %s -n %s --from-file=%s=<module.wasm>", cmName, w.Namespace, path.Base(file))).With(refOf(wp.Object)), true
 	}
-	files := ConfigMapFiles(mf.Volume.ConfigMap, cm)
+	files := meshfacts.ConfigMapFiles(mf.Volume.ConfigMap, cm)
 	if _, ok := files[mf.Rel]; ok {
 		return finding.Finding{}, false
 	}
-	return finding.WasmFileNotInConfigMap.Newf(wp.RefAt(wp.Field("url")...),
-		fmt.Sprintf("Name the ConfigMap key %q, or set url to file://%s/<one of: %s>.", mf.Rel, strings.TrimSuffix(mf.Mount.MountPath, "/"), sortedFileNames(files)),
-		"%s loads %s, which is %q under mount %s of %s %s/%s, but ConfigMap %s/%s provides only: %s. %s.",
+	return finding.WasmFileNotInConfigMap.About(wp.RefAt(wp.Field("url")...)).Saysf("%s loads %s, which is %q under mount %s of %s %s/%s, but ConfigMap %s/%s provides only: %s. %s.",
 		who, file, mf.Rel, mf.Mount.MountPath, w.Kind, w.Namespace, w.Name, cm.Namespace, cm.Name, sortedFileNames(files),
-		localFileEffect(c, wp, w)).With(refOf(w.Object), refOf(cm.Object)), true
+		localFileEffect(c, wp, w)).WithFix(fmt.Sprintf("Name the ConfigMap key %q, or set url to file://%s/<one of: %s>.", mf.Rel, strings.TrimSuffix(mf.Mount.MountPath, "/"), sortedFileNames(files))).With(refOf(w.Object), refOf(cm.Object)), true
 }

@@ -2,11 +2,13 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	typeapi "istio.io/api/type/v1beta1"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -21,6 +23,8 @@ import (
 type wasmPluginMatch struct{}
 
 func (wasmPluginMatch) Name() string { return "wasmplugin-match" }
+
+func (wasmPluginMatch) Codes() []*finding.Code { return []*finding.Code{finding.WasmPluginMatchPort} }
 
 func (wasmPluginMatch) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
@@ -55,8 +59,8 @@ func (wasmPluginMatch) Run(c *Context) []finding.Finding {
 func matchPortFinding(c *Context, wp *snapshot.WasmPlugin, wanted map[uint32]bool) (finding.Finding, bool) {
 	var known []*snapshot.Workload
 	ports := map[*snapshot.Workload]servedPorts{}
-	for _, w := range c.WorkloadsFor(WasmPluginTarget(wp)) {
-		if !inList(c.Workloads(), w) || IsGateway(w) {
+	for _, w := range c.WorkloadsFor(meshfacts.WasmPluginTarget(wp)) {
+		if !slices.Contains(c.Workloads(), w) || meshfacts.IsGateway(w) {
 			continue
 		}
 		if ambient, _ := c.AmbientFor(w); ambient {
@@ -88,14 +92,12 @@ func matchPortFinding(c *Context, wp *snapshot.WasmPlugin, wanted map[uint32]boo
 	for _, w := range known {
 		for p := range wanted {
 			if tp, ok := ports[w].servicePort[p]; ok {
-				return finding.WasmPluginMatchPort.Newf(at, fmt.Sprintf("List port %d (the target port) in match[].ports.", tp),
-					"%s matches mode SERVER on port %d, the Service port of %s %s/%s; inbound chains are keyed by the target port %d, so the plugin runs on none of them.",
-					who, p, w.Kind, w.Namespace, w.Name, tp).With(refOf(w.Object)), true
+				return finding.WasmPluginMatchPort.About(at).Saysf("%s matches mode SERVER on port %d, the Service port of %s %s/%s; inbound chains are keyed by the target port %d, so the plugin runs on none of them.",
+					who, p, w.Kind, w.Namespace, w.Name, tp).WithFix(fmt.Sprintf("List port %d (the target port) in match[].ports.", tp)).With(refOf(w.Object)), true
 			}
 		}
 	}
 	w := known[0]
-	return finding.WasmPluginMatchPort.Newf(at, fmt.Sprintf("List one of %s in match[].ports, or drop ports.", ports[w].list()),
-		"%s matches mode SERVER on port %s, but %s %s/%s serves only %s, so the plugin runs on no inbound chain of it.",
-		who, strings.Join(listed, ", "), w.Kind, w.Namespace, w.Name, ports[w].list()).With(WorkloadRefs(known)...), true
+	return finding.WasmPluginMatchPort.About(at).Saysf("%s matches mode SERVER on port %s, but %s %s/%s serves only %s, so the plugin runs on no inbound chain of it.",
+		who, strings.Join(listed, ", "), w.Kind, w.Namespace, w.Name, ports[w].list()).WithFix(fmt.Sprintf("List one of %s in match[].ports, or drop ports.", ports[w].list())).With(WorkloadRefs(known)...), true
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
@@ -16,6 +17,12 @@ import (
 type wasmPluginModules struct{}
 
 func (wasmPluginModules) Name() string { return "wasmplugin-modules" }
+
+// Codes are the module inspector's, but FD4011: the ConfigMap size limit is
+// wasm-mounts' FD2014 (see Run).
+func (wasmPluginModules) Codes() []*finding.Code {
+	return slices.DeleteFunc(wasminspect.Codes(), func(c *finding.Code) bool { return c == finding.WasmTooLargeForConfigMap })
+}
 
 func (wasmPluginModules) Run(c *Context) []finding.Finding {
 	inspected := map[string]bool{}

@@ -24,14 +24,21 @@ type wasmPluginSpec struct{}
 
 func (wasmPluginSpec) Name() string { return "wasmplugin-spec" }
 
+func (wasmPluginSpec) Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.WasmPluginInvalid,
+		finding.WasmPluginFailStrategyTooNew,
+		finding.WasmPluginStaleTag,
+	}
+}
+
 func (wasmPluginSpec) Run(c *Context) []finding.Finding {
 	var fs []finding.Finding
 	for _, inv := range c.Snap.Invalid {
 		if inv.Kind != "WasmPlugin" || !c.filterInScope(inv.Namespace) {
 			continue
 		}
-		fs = append(fs, finding.WasmPluginInvalid.Newf(inv.RefAt("spec"), "",
-			"WasmPlugin %s/%s does not match the WasmPlugin API: %s.", inv.Namespace, inv.Name, trimDecodeError(inv.Err)))
+		fs = append(fs, finding.WasmPluginInvalid.About(inv.RefAt("spec")).Saysf("WasmPlugin %s/%s does not match the WasmPlugin API: %s.", inv.Namespace, inv.Name, trimDecodeError(inv.Err)))
 	}
 	for _, wp := range c.WasmPlugins() {
 		fs = append(fs, wasmPluginFields(c, wp)...)
@@ -44,7 +51,7 @@ func wasmPluginFields(c *Context, wp *snapshot.WasmPlugin) []finding.Finding {
 	spec := &wp.WP.Spec
 	who := fmt.Sprintf("%s %s/%s", wp.Kind, wp.Namespace, wp.Name)
 	bad := func(field, fix, format string, args ...any) {
-		fs = append(fs, finding.WasmPluginInvalid.Newf(wp.RefAt(wp.Field(field)...), fix, "%s: %s.", who, fmt.Sprintf(format, args...)))
+		fs = append(fs, finding.WasmPluginInvalid.About(wp.RefAt(wp.Field(field)...)).Saysf("%s: %s.", who, fmt.Sprintf(format, args...)).WithFix(fix))
 	}
 	// A TrafficExtension's selector/targetRefs are FD7002's.
 	if wp.Extension == nil && spec.GetSelector() != nil && (len(spec.GetTargetRefs()) > 0 || spec.GetTargetRef() != nil) {
@@ -65,15 +72,12 @@ func wasmPluginFields(c *Context, wp *snapshot.WasmPlugin) []finding.Finding {
 			"sha256 %q is not 64 lowercase hex digits ([a-f0-9]{64})", sha)
 	}
 	if tag, mutable := mutableOCITag(u); mutable && spec.GetSha256() == "" && spec.GetImagePullPolicy() == extapi.PullPolicy_IfNotPresent {
-		fs = append(fs, finding.WasmPluginStaleTag.Newf(wp.RefAt(wp.Field("imagePullPolicy")...), "",
-			"%s pulls %s (tag %s) with imagePullPolicy IfNotPresent and no sha256: istio-agent keeps the module it cached first, so an image pushed later under %s reaches only new pods, and pods run different code.",
+		fs = append(fs, finding.WasmPluginStaleTag.About(wp.RefAt(wp.Field("imagePullPolicy")...)).Saysf("%s pulls %s (tag %s) with imagePullPolicy IfNotPresent and no sha256: istio-agent keeps the module it cached first, so an image pushed later under %s reaches only new pods, and pods run different code.",
 			who, u, tag, tag))
 	}
 	if spec.GetFailStrategy() == extapi.FailStrategy_FAIL_RELOAD && c.Opts.Istio.Version.Less(failReloadRelease) {
-		fs = append(fs, finding.WasmPluginFailStrategyTooNew.Newf(wp.RefAt(wp.Field("failStrategy")...),
-			fmt.Sprintf("On Istio %s use FAIL_CLOSE or FAIL_OPEN, or upgrade Istio to %s or later.", c.Opts.Istio, failReloadRelease),
-			"%s sets failStrategy FAIL_RELOAD, which Istio %s does not have (it arrived in %s): the API server of that release refuses it, and istiod would treat it as FAIL_CLOSE.",
-			who, c.Opts.Istio, failReloadRelease))
+		fs = append(fs, finding.WasmPluginFailStrategyTooNew.About(wp.RefAt(wp.Field("failStrategy")...)).Saysf("%s sets failStrategy FAIL_RELOAD, which Istio %s does not have (it arrived in %s): the API server of that release refuses it, and istiod would treat it as FAIL_CLOSE.",
+			who, c.Opts.Istio, failReloadRelease).WithFix(fmt.Sprintf("On Istio %s use FAIL_CLOSE or FAIL_OPEN, or upgrade Istio to %s or later.", c.Opts.Istio, failReloadRelease)))
 	}
 	return fs
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
-	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 	"github.com/filterdoctor/filterdoctor/pkg/suppress"
@@ -53,7 +52,12 @@ type CheckOptions struct {
 }
 
 func newCheckCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CheckOptions{kube: kube, streams: streams}
+	return newCheckCommandWith(&CheckOptions{kube: kube, streams: streams})
+}
+
+// newCheckCommandWith builds `check` around o, whose kube and streams are
+// set (tests keep o to run its steps one by one).
+func newCheckCommandWith(o *CheckOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [TYPE/NAME | TYPE NAME]",
 		Short: "Find why Lua and Wasm filters do not apply or do not work",
@@ -176,9 +180,27 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(50)
 	}
-	snap, cfg, err := o.load(ctx)
+	snap, opts, err := o.inputs(ctx)
 	if err != nil {
 		return err
+	}
+	res := checks.Run(snap, opts, checks.All())
+	if err := applySuppressions(&res, snap, o.suppress); err != nil {
+		return err
+	}
+	if err := render.Check(o.streams.Out, res, render.CheckOptions{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return o.FailOn.Err(res.Findings)
+}
+
+// inputs loads the snapshot and settles what it is judged against: the
+// root namespace, the scope, the target and the release, and, live, what the
+// targeted pods' proxies say.
+func (o *CheckOptions) inputs(ctx context.Context) (*snapshot.Snapshot, checks.Options, error) {
+	snap, cfg, err := o.load(ctx)
+	if err != nil {
+		return nil, checks.Options{}, err
 	}
 	root := o.RootNamespace
 	if root == "" {
@@ -192,26 +214,19 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 	}
 	if len(o.Files) > 0 && o.explicitNS && len(snap.Objects) > 0 {
 		if err := namespaceInFiles(snap, o.namespace); err != nil {
-			return err
+			return nil, checks.Options{}, err
 		}
 	}
 	if o.target != nil {
 		o.target.Namespace = o.targetNamespace(snap)
-		if !hasWorkload(snap, o.target) {
-			return fmt.Errorf("%s %s/%s not found%s", o.target.Kind, o.target.Namespace, o.target.Name, o.inputName())
+		if snap.Workload(o.target.Kind, o.target.Namespace, o.target.Name) == nil {
+			return nil, checks.Options{}, fmt.Errorf("%s %s/%s not found%s", o.target.Kind, o.target.Namespace, o.target.Name, o.inputName())
 		}
 	}
 	if snap.Live {
 		o.readLive(ctx, cfg, snap, &opts)
 	}
-	res := checks.Run(snap, opts, checks.All())
-	if err := applySuppressions(&res, snap, o.suppress); err != nil {
-		return err
-	}
-	if err := render.Check(o.streams.Out, res, render.CheckOptions{Format: o.Output.Value, Color: o.color, Version: clibase.Version}); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	return o.FailOn.Err(res.Findings)
+	return snap, opts, nil
 }
 
 func (o *CheckOptions) inputName() string {
@@ -267,9 +282,13 @@ func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, *rest.Conf
 // readLive reads the targeted pods' proxies (unless --no-proxy) and picks
 // the release to judge against from their proxy images.
 func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *snapshot.Snapshot, opts *checks.Options) {
-	pods := checks.NewContext(snap, *opts).TargetPods()
+	targeted := checks.NewContext(snap, *opts).TargetPods()
+	pods := make([]*corev1.Pod, len(targeted))
+	for i, p := range targeted {
+		pods[i] = p.Pod
+	}
 	if !o.release.Set() {
-		if r, source, ok := liveRelease(pods); ok {
+		if r, source, ok := fleet.ProxyRelease(pods); ok {
 			opts.Istio, opts.Release = r, checks.ReleaseOf(r, source)
 		}
 	}
@@ -287,10 +306,6 @@ func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *sna
 	connect := fleet.PortForward(cfg, perRequest)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	raw := make([]*corev1.Pod, len(pods))
-	for i, p := range pods {
-		raw[i] = p.Pod
-	}
 	reader := fleet.Reader{Connect: connect, Parallelism: o.Parallel, Facts: true,
 		Port: func(pod *corev1.Pod) (int, error) {
 			if o.AdminPort > 0 {
@@ -298,42 +313,8 @@ func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *sna
 			}
 			return fleet.AdminPort(pod, snap.Mesh.ProxyAdminPort)
 		}}
-	opts.Proxies = reader.ReadAll(ctx, raw)
+	opts.Proxies = reader.ReadAll(ctx, pods)
 	fleet.CloseAll(opts.Proxies)
-}
-
-// liveRelease is the Istio release most of the targeted pods' proxy images
-// name (the oldest among equals, whose facts are the strictest).
-func liveRelease(pods []*snapshot.Pod) (release.Istio, string, bool) {
-	count := map[release.Version]int{}
-	images := map[release.Version]string{}
-	total := 0
-	for _, p := range pods {
-		c := fleet.ProxyContainer(&p.Pod.Spec)
-		if c == nil {
-			continue
-		}
-		total++
-		r, err := release.LookupIstio(fleet.IstioVersionFromImage(c.Image))
-		if err != nil {
-			continue
-		}
-		count[r.Version]++
-		if images[r.Version] == "" {
-			images[r.Version] = c.Image
-		}
-	}
-	var best release.Version
-	for v, n := range count {
-		if n > count[best] || (n == count[best] && v.Less(best)) {
-			best = v
-		}
-	}
-	if count[best] == 0 {
-		return release.Istio{}, "", false
-	}
-	r, _ := release.LookupIstio(best.String())
-	return r, fmt.Sprintf("proxy image %s (%d of %d targeted pods)", images[best], count[best], total), true
 }
 
 // targetNamespace: offline without -n, a name that exists in exactly one
@@ -342,28 +323,10 @@ func (o *CheckOptions) targetNamespace(snap *snapshot.Snapshot) string {
 	if o.explicitNS || len(o.Files) == 0 {
 		return o.namespace
 	}
-	found := ""
-	for _, w := range snap.Workloads {
-		if w.Kind == o.target.Kind && w.Name == o.target.Name {
-			if found != "" && found != w.Namespace {
-				return "default"
-			}
-			found = w.Namespace
-		}
+	if ns := snap.WorkloadNamespace(o.target.Kind, o.target.Name); ns != "" {
+		return ns
 	}
-	if found == "" {
-		return "default"
-	}
-	return found
-}
-
-func hasWorkload(snap *snapshot.Snapshot, t *checks.TargetRef) bool {
-	for _, w := range snap.Workloads {
-		if w.Kind == t.Kind && w.Namespace == t.Namespace && w.Name == t.Name {
-			return true
-		}
-	}
-	return false
+	return "default"
 }
 
 // checkTargets: check takes every workload kind, as TYPE/NAME or TYPE NAME.

@@ -231,6 +231,22 @@ func TestExplainAndChecks(t *testing.T) {
 	if exit != 0 || !strings.Contains(out, "FD1015 (error)") || !strings.Contains(out, "How to fix") {
 		t.Fatalf("explain: %d %q", exit, out)
 	}
+	// A code reported at another severity under a condition says so, as
+	// docs/checks.md does, in every output of the catalogue.
+	out, _, _ = runBinary(t, "explain", "FD1010")
+	if !strings.Contains(out, "Severity\n  error; warning when the judged Istio release is before 1.19") {
+		t.Fatalf("explain FD1010 does not give its warning variant:\n%s", out)
+	}
+	for _, args := range [][]string{{"checks", "-o", "markdown"}, {"checks", "-o", "json"}} {
+		out, _, _ = runBinary(t, args...)
+		for _, c := range finding.All() {
+			for _, v := range c.Variants {
+				if !strings.Contains(strings.Join(strings.Fields(out), " "), v.When) {
+					t.Errorf("%v does not give %s's %s variant", args, c.ID, v.Severity)
+				}
+			}
+		}
+	}
 	_, stderr, exit := runBinary(t, "explain", "FD9999")
 	if exit != 2 || !strings.Contains(stderr, "unknown code") {
 		t.Fatalf("explain unknown: %d %q", exit, stderr)

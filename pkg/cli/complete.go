@@ -54,10 +54,11 @@ func registerCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlag
 				fn = envoyVersions
 			case "suppress":
 				fn = clibase.CompleteCodes
-			case "output", "fail-on":
-				// The values the flag's help lists ("...: text, json or yaml"),
-				// so completion and --help cannot disagree.
-				choices := usageChoices(f.Usage)
+			}
+			// A flag of a fixed list (-o, --fail-on) offers the list its
+			// value holds, the one its --help spells.
+			if cv, ok := f.Value.(cmdkit.ChoiceValue); ok {
+				choices := cv.Choices()
 				fn = func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 					return withPrefix(choices, "", toComplete), cobra.ShellCompDirectiveNoFileComp
 				}
@@ -88,22 +89,6 @@ func walk(c *cobra.Command, fn func(*cobra.Command)) {
 	for _, sub := range c.Commands() {
 		walk(sub, fn)
 	}
-}
-
-// usageChoices reads the choices from a usage ending in ": a, b or c".
-func usageChoices(usage string) []string {
-	i := strings.LastIndex(usage, ": ")
-	if i < 0 {
-		return nil
-	}
-	list := strings.ReplaceAll(usage[i+2:], " or ", ", ")
-	var out []string
-	for _, v := range strings.Split(list, ", ") {
-		if v = strings.TrimSpace(v); v != "" && !strings.Contains(v, " ") {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // istioVersions lists the Istio releases filterdoctor knows, newest first,

@@ -10,7 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/filterdoctor/filterdoctor/internal/testcluster"
+	"github.com/filterdoctor/filterdoctor/pkg/clibase"
+	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/dispatch"
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
 )
@@ -237,5 +243,41 @@ data: {a.lua: "-- lua"}
 	got = complete(t, "check", "--kubeconfig", c.KubeconfigPath, "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify", "deploy/")
 	if len(got.candidates) != 0 || got.directive != noFile || time.Since(start) > 3*completionTimeout {
 		t.Errorf("unreachable: %q %s after %s", got.candidates, got.directive, time.Since(start))
+	}
+}
+
+// TestChoiceFlagsCompleteTheirValues: every flag of the engine's tree whose
+// value is a cmdkit.ChoiceValue completes to exactly its choices (those its
+// help spells), and every -o and --fail-on is such a flag, so completion
+// reads no help text.
+func TestChoiceFlagsCompleteTheirValues(t *testing.T) {
+	root := NewRootCommand(genericiooptions.NewTestIOStreamsDiscard())
+	seen := 0
+	walk(root, func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			cv, ok := f.Value.(cmdkit.ChoiceValue)
+			if !ok {
+				if f.Name == "output" || f.Name == "fail-on" {
+					t.Errorf("%s --%s is not a cmdkit.ChoiceValue", clibase.CommandPath(c), f.Name)
+				}
+				return
+			}
+			seen++
+			fn, ok := c.GetFlagCompletionFunc(f.Name)
+			if !ok {
+				t.Errorf("%s --%s has no completion", clibase.CommandPath(c), f.Name)
+				return
+			}
+			got, directive := fn(c, nil, "")
+			if !slices.Equal(got, cv.Choices()) || directive != cobra.ShellCompDirectiveNoFileComp {
+				t.Errorf("%s --%s completes %v (%d), want %v", clibase.CommandPath(c), f.Name, got, directive, cv.Choices())
+			}
+			if !strings.HasSuffix(f.Usage, cmdkit.Choices(cv.Choices())) {
+				t.Errorf("%s --%s help %q does not spell %v", clibase.CommandPath(c), f.Name, f.Usage, cv.Choices())
+			}
+		})
+	})
+	if seen < 7 {
+		t.Errorf("only %d choice flags in the tree", seen)
 	}
 }

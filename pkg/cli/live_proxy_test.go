@@ -512,6 +512,7 @@ func TestLiveProxyFindings(t *testing.T) {
 				tc.after(r, w)
 			}
 			rep, _ := r.check(append([]string{"deploy/web"}, tc.args...)...)
+			r.assertDeclared(rep, append([]string{"deploy/web"}, tc.args...)...)
 			got := rep.codes()
 			for i := range got {
 				if at := strings.Index(got[i], " Pod/"); at >= 0 {
@@ -558,6 +559,7 @@ func TestLiveProxyUnreachablePodDoesNotStopTheOthers(t *testing.T) {
 	if rep.Checked["proxies"] != 1 {
 		t.Errorf("checked %v", rep.Checked)
 	}
+	r.assertDeclared(rep, "deploy/web", "--timeout", "4s")
 }
 
 func TestLiveCheckIssuesNoWriteAndNoRequestPerPod(t *testing.T) {
@@ -657,6 +659,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-most}
 	if !strings.Contains(rep.message("FD6008"), "pods/portforward") {
 		t.Errorf("FD6008 says %q", rep.message("FD6008"))
 	}
+	r.assertDeclared(rep, "deploy/web", "--as", "dev", "--fail-on", "warning")
 }
 
 // An API server that accepts connections and never answers: --request-timeout

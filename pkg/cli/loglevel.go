@@ -18,7 +18,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
@@ -353,9 +352,7 @@ func (o *LoglevelOptions) findPods(ctx context.Context, cfg *rest.Config, client
 		if err != nil {
 			return nil, fmt.Errorf("finding the filters that reach namespace %s: %w", o.namespace, err)
 		}
-		root := snap.Mesh.RootNamespace
-		reach, workloads := checks.Reach(snap, o.namespace, root)
-		return fleet.PodsReachedBy(snap, o.namespace, root, reach, workloads)
+		return fleet.PodsReachedBy(snap, o.namespace, snap.Mesh.RootNamespace)
 	}
 	return fleet.FindPods(ctx, clients, o.namespace, o.target, o.Selector)
 }

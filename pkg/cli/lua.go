@@ -15,10 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/filterdoctor/filterdoctor/pkg/checks"
 	"github.com/filterdoctor/filterdoctor/pkg/clibase"
 	"github.com/filterdoctor/filterdoctor/pkg/cmdkit"
 	"github.com/filterdoctor/filterdoctor/pkg/lua"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/render"
 	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
@@ -151,12 +151,12 @@ func (o *luaRunOptions) loadScript() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.path, err)
 	}
-	var scripts []checks.LuaScript
+	var scripts []meshfacts.LuaScript
 	for _, ef := range snap.EnvoyFilters {
-		scripts = append(scripts, checks.LuaScriptsIn(ef)...)
+		scripts = append(scripts, meshfacts.LuaScriptsIn(ef)...)
 	}
 	for _, te := range snap.TrafficExtensions {
-		scripts = append(scripts, checks.LuaScriptsInExtension(te)...)
+		scripts = append(scripts, meshfacts.LuaScriptsInExtension(te)...)
 	}
 	if len(scripts) == 0 {
 		return fmt.Errorf("%s: no EnvoyFilter or TrafficExtension with an inline Lua script", o.path)

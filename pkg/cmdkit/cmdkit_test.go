@@ -1,6 +1,7 @@
 package cmdkit
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,5 +124,48 @@ func TestOutputAndFailOn(t *testing.T) {
 	}
 	if u := fs.Lookup("output").Usage; u != "output format: text or json" {
 		t.Errorf("usage %q", u)
+	}
+}
+
+// TestChoiceFlags: -o and --fail-on hold their lists as values (what shell
+// completion offers), spell the same lists in their help, take any value at
+// parse time and refuse a bad one when the command validates it.
+func TestChoiceFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	out := AddOutputFlag(fs, "text", "json", "sarif")
+	failOn := AddFailOnFlag(fs)
+	for _, tc := range []struct {
+		flag    string
+		choices []string
+		def     string
+	}{
+		{"output", []string{"text", "json", "sarif"}, "text"},
+		{"fail-on", []string{"error", "warning", "info", "none"}, "error"},
+	} {
+		f := fs.Lookup(tc.flag)
+		cv, ok := f.Value.(ChoiceValue)
+		if !ok {
+			t.Errorf("--%s's value is no ChoiceValue", tc.flag)
+			continue
+		}
+		if got := cv.Choices(); !slices.Equal(got, tc.choices) {
+			t.Errorf("--%s choices %v, want %v", tc.flag, got, tc.choices)
+		}
+		if !strings.HasSuffix(f.Usage, ": "+Choices(tc.choices)) || f.DefValue != tc.def || f.Value.Type() != "string" {
+			t.Errorf("--%s: usage %q, default %q, type %q", tc.flag, f.Usage, f.DefValue, f.Value.Type())
+		}
+		cv.Choices()[0] = "changed"
+		if cv.Choices()[0] != tc.choices[0] {
+			t.Errorf("--%s's choices can be changed through Choices()", tc.flag)
+		}
+	}
+	if err := fs.Parse([]string{"-o", "yaml", "--fail-on", "severe"}); err != nil {
+		t.Fatalf("parse refuses what the command judges: %v", err)
+	}
+	if err := out.Validate(); err == nil || !strings.Contains(err.Error(), `--output "yaml": want one of text, json, sarif`) {
+		t.Errorf("Validate: %v", err)
+	}
+	if err := failOn.Complete(); err == nil || !strings.Contains(err.Error(), "--fail-on") {
+		t.Errorf("Complete: %v", err)
 	}
 }

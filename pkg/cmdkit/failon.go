@@ -2,6 +2,7 @@ package cmdkit
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -15,12 +16,31 @@ type FailOn struct {
 	severity finding.Severity // 0: never fail
 }
 
+// failOnLevels are --fail-on's values, most severe first.
+var failOnLevels = []string{"error", "warning", "info", "none"}
+
 // AddFailOnFlag declares --fail-on (default error).
 func AddFailOnFlag(fs *pflag.FlagSet) *FailOn {
-	f := &FailOn{}
-	fs.StringVar(&f.Value, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning, info or none")
+	f := &FailOn{Value: "error"}
+	fs.Var(f, "fail-on", "exit 1 when a finding is at least this severe: "+Choices(failOnLevels))
 	return f
 }
+
+// String is the level as given.
+func (f *FailOn) String() string { return f.Value }
+
+// Set takes any value; Complete parses it, so that a bad value is an error
+// of the command (exit 2, one line).
+func (f *FailOn) Set(v string) error {
+	f.Value = v
+	return nil
+}
+
+// Type is what --help shows after the flag's name.
+func (f *FailOn) Type() string { return "string" }
+
+// Choices are the levels --fail-on takes.
+func (f *FailOn) Choices() []string { return slices.Clone(failOnLevels) }
 
 // Complete parses the value.
 func (f *FailOn) Complete() error {

@@ -8,6 +8,16 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// ChoiceValue is a flag value that takes one of a fixed list: --help spells
+// the list (Choices, with the function of that name) and shell completion
+// offers it (pkg/cli's registerCompletions completes every flag whose value
+// is a ChoiceValue), so the two cannot disagree.
+type ChoiceValue interface {
+	pflag.Value
+	// Choices are the values the flag takes, in the order help gives them.
+	Choices() []string
+}
+
 // Output is the -o/--output flag: one of the formats its command allows.
 // Its value is checked by Validate, so that a bad value is an error of the
 // command (exit 2, one line), the same through both executables.
@@ -18,8 +28,8 @@ type Output struct {
 
 // AddOutputFlag declares -o/--output with formats (the first is the default).
 func AddOutputFlag(fs *pflag.FlagSet, formats ...string) *Output {
-	o := &Output{Formats: formats}
-	fs.StringVarP(&o.Value, "output", "o", formats[0], "output format: "+Choices(formats))
+	o := &Output{Value: formats[0], Formats: formats}
+	fs.VarP(o, "output", "o", "output format: "+Choices(formats))
 	return o
 }
 
@@ -34,9 +44,19 @@ func (o *Output) Validate() error {
 // String is the chosen format.
 func (o *Output) String() string { return o.Value }
 
-// Choices spells a list for help text: "a, b or c". Shell completion reads
-// the values back from the help (pkg/cli usageChoices), so --help and
-// completion cannot disagree.
+// Set takes any value; Validate judges it, after every flag is parsed.
+func (o *Output) Set(v string) error {
+	o.Value = v
+	return nil
+}
+
+// Type is what --help shows after the flag's name.
+func (o *Output) Type() string { return "string" }
+
+// Choices are the command's formats.
+func (o *Output) Choices() []string { return slices.Clone(o.Formats) }
+
+// Choices spells a list for help text: "a, b or c".
 func Choices(values []string) string {
 	if len(values) <= 1 {
 		return strings.Join(values, "")

@@ -232,7 +232,11 @@ func validate(m proto.Message) error {
 }
 
 func cleanProtoError(err error) string {
-	s := err.Error()
+	// The protobuf module spells its errors' separators as a space or a
+	// no-break space, chosen per binary (google.golang.org/protobuf
+	// internal/detrand: "unstable across different builds"), so the text
+	// is made plain before it is trimmed.
+	s := strings.ReplaceAll(err.Error(), "\u00a0", " ")
 	s = strings.TrimPrefix(s, "proto: ")
 	// protojson prefixes "(line 1:23): "; the position is in our re-encoded
 	// JSON, not the user's file, so it would mislead.
@@ -241,7 +245,7 @@ func cleanProtoError(err error) string {
 			s = s[i+3:]
 		}
 	}
-	return strings.ReplaceAll(s, "\u00a0", " ")
+	return s
 }
 
 func firstLine(s string) string {

@@ -1,6 +1,7 @@
 package envoyproto
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,19 @@ func TestCheck(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestCleanProtoErrorEitherSeparator: protobuf's error text uses a space or
+// a no-break space after "proto:" and "(line 1:2):", picked per binary, so
+// the same input must give the same message whichever this build got.
+func TestCleanProtoErrorEitherSeparator(t *testing.T) {
+	for _, raw := range []string{
+		"proto: (line 1:2): unknown field \"default_source_cod\"",
+		"proto:\u00a0(line 1:2):\u00a0unknown field \"default_source_cod\"",
+	} {
+		if got, want := cleanProtoError(errors.New(raw)), `unknown field "default_source_cod"`; got != want {
+			t.Errorf("cleanProtoError(%q) = %q, want %q", raw, got, want)
+		}
 	}
 }

@@ -16,6 +16,10 @@ var (
 		Fix:     "Make workloadSelector.labels a subset of the pod template labels of the workload you mean.",
 		Example: "workloadSelector:\n  labels:\n    app: webb   # pods are labelled app=web",
 	})
+	// EnvoyFilterSelectsNothingNotInFiles is FD1002 as information: the
+	// workload is most likely not among the given files.
+	EnvoyFilterSelectsNothingNotInFiles = EnvoyFilterSelectsNothing.variant(Info,
+		"offline (-f), the selector is that of a component Istio installs (istio=ingressgateway, app=istiod, a Gateway API gateway) or no workload in the files comes close to it: the workload it means is most likely not among the files")
 	EnvoyFilterWrongNamespace = register(Code{
 		ID: "FD1003", Severity: Error,
 		Title:   "EnvoyFilter is in a namespace that cannot reach the workload",
@@ -41,6 +45,10 @@ var (
 		Fix:     "Use the canonical name given in the message.",
 		Example: "match:\n  listener:\n    filterChain:\n      filter:\n        name: envoy.http_connection_manager",
 	})
+	// EnvoyFilterLegacyNameBefore119 is FD1010 on a release that still
+	// translates the name.
+	EnvoyFilterLegacyNameBefore119 = EnvoyFilterLegacyName.variant(Warning,
+		"the judged Istio release is before 1.19, which still translates the deprecated name: the patch works until the upgrade")
 	EnvoyFilterServicePort = register(Code{
 		ID: "FD1011", Severity: Error,
 		Title:   "SIDECAR_INBOUND portNumber is a Service port, not the container port",
@@ -59,6 +67,10 @@ var (
 		Explain: "SIDECAR_INBOUND patches the listener that receives requests for the workload, SIDECAR_OUTBOUND the listeners it uses to call other services, GATEWAY only gateway proxies. A GATEWAY patch on a sidecar, or a SIDECAR_* patch on a gateway, is a silent no-op; SIDECAR_OUTBOUND on the workload's own serving port patches its outgoing calls, not the requests it receives.",
 		Fix:     "Use the context named in the message.",
 	})
+	// EnvoyFilterOutboundOnOwnPort is FD1013 for SIDECAR_OUTBOUND on the
+	// workload's own serving port.
+	EnvoyFilterOutboundOnOwnPort = EnvoyFilterWrongContext.variant(Warning,
+		"the context is SIDECAR_OUTBOUND on a port the workload itself serves and no other Service listens on: the patch applies to the workload's outgoing calls to that port, which may be meant, and not to the requests it receives")
 	EnvoyFilterProxyVersion = register(Code{
 		ID: "FD1014", Severity: Error,
 		Title:   "EnvoyFilter proxyVersion does not match the Istio version",

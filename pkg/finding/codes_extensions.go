@@ -49,6 +49,10 @@ var (
 		Fix:     "Replace the EnvoyFilter with a WasmPlugin (Wasm) or, on Istio 1.30+, a TrafficExtension (Wasm or Lua) with targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: WAYPOINT}].",
 		Example: "kind: EnvoyFilter\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]   # class istio-waypoint",
 	})
+	// EnvoyFilterOnWaypointApplied is FD7007 when the patch does run on the
+	// waypoint, unsupported.
+	EnvoyFilterOnWaypointApplied = EnvoyFilterOnWaypoint.variant(Warning,
+		"on the judged release the EnvoyFilter reaches the waypoint and some of its patches are in a context a waypoint is patched in (SIDECAR_INBOUND, SIDECAR_OUTBOUND or ANY): it runs, by accident, and may stop in any release")
 	HTTPCallOutOfScope = register(Code{
 		ID: "FD7008", Severity: Error,
 		Title:   "Called cluster exists in the mesh but not in the calling proxy",

@@ -8,6 +8,10 @@ var (
 		Explain: "The sidecar injector reads sidecar.istio.io/* annotations from the pod, which gets them from spec.template.metadata. On the Deployment's own metadata they are ignored (istioctl reports IST0107). For userVolume and userVolumeMount this is an error: the wasm volume is never mounted.",
 		Fix:     "Move the annotation under spec.template.metadata.annotations and restart the workload.",
 	})
+	// AnnotationMisplacedVolume is FD2001 for userVolume and
+	// userVolumeMount, whose volume is then never mounted.
+	AnnotationMisplacedVolume = AnnotationMisplaced.variant(Error,
+		"the annotation is sidecar.istio.io/userVolume or sidecar.istio.io/userVolumeMount: the wasm volume is never mounted")
 	AnnotationInvalidJSON = register(Code{
 		ID: "FD2002", Severity: Error,
 		Title:   "userVolume or userVolumeMount annotation is not valid JSON",

@@ -8,6 +8,10 @@ var (
 		Explain: "A WasmPlugin applies to the proxies whose pod labels contain every selector.matchLabels label, in its namespace (or every namespace from the root namespace). When none match, the module is never loaded. Offline (-f), a selector of a component Istio installs (istio=ingressgateway, app=istiod, a Gateway API gateway) or one that no workload in the files comes close to is reported as info: that workload is most likely not among the given files; live, the cluster answers.",
 		Fix:     "Make selector.matchLabels a subset of the pod template labels of the workload you mean.",
 	})
+	// WasmPluginSelectsNothingNotInFiles is FD5001 as information: the
+	// workload is most likely not among the given files.
+	WasmPluginSelectsNothingNotInFiles = WasmPluginSelectsNothing.variant(Info,
+		"offline (-f), the selector is that of a component Istio installs (istio=ingressgateway, app=istiod, a Gateway API gateway) or no workload in the files comes close to it: the workload it means is most likely not among the files")
 	WasmPluginFileNotMounted = register(Code{
 		ID: "FD5002", Severity: Error,
 		Title:   "WasmPlugin file:// url is not mounted into the proxy",

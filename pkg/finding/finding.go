@@ -1,9 +1,15 @@
 // Package finding defines what a filterdoctor diagnosis is (a Finding) and the
-// single registry of finding codes, their severities, titles and remediation.
+// single registry of finding codes, their severities (with the variants a
+// code is reported at, and when), titles and remediation.
 //
-// Every package that diagnoses something (checks, lua, wasminspect) builds its
-// findings from a registered Code, so severity and title are never restated and
-// docs/checks.md can be generated from one place.
+// Every package that diagnoses something (checks, wasminspect) builds its
+// findings from a registered Code, one way only:
+// Code.About(resource).Says(message), then optionally WithFix(fix) and
+// With(related...). Severity and title are never restated: a code reported
+// at another severity under some condition is a variant declared here, next
+// to the code, so docs/checks.md and explain, generated from this registry,
+// show every severity users see. Each producer declares the codes it reports
+// (checks.Check.Codes, wasminspect.Codes), and tests hold it to them.
 package finding
 
 import (

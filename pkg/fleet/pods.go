@@ -1,7 +1,9 @@
 // Package fleet reaches the istio-proxies of running pods: it finds the
-// pods behind a target, reads each proxy's admin API in parallel with a
-// bound (pods → admin facts), and plans, applies and undoes log-level
-// changes with the previous levels kept locally (plan → apply → undo).
+// pods behind a target (or reached by a namespace's filters), says which
+// Istio release their proxy images name, reads each proxy's admin API in
+// parallel with a bound (pods → admin facts), and plans, applies and undoes
+// log-level changes with the previous levels kept locally (plan → apply →
+// undo).
 // `check` and `loglevel` both use it; pkg/cli only wires flags to it.
 package fleet
 
@@ -14,6 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 	"istio.io/api/annotation"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/filterdoctor/filterdoctor/pkg/release"
 )
 
 const (
@@ -78,6 +82,43 @@ func IstioVersionFromImage(image string) string {
 		v += "." + m[3]
 	}
 	return v
+}
+
+// ProxyRelease is the known Istio release that most of pods' proxy images
+// name (the oldest among equals, whose facts are the strictest), and where
+// that came from, for the release every output of a live check names; ok
+// is false when no proxy image names a known release. Pods without
+// istio-proxy count for nothing.
+func ProxyRelease(pods []*corev1.Pod) (r release.Istio, source string, ok bool) {
+	count := map[release.Version]int{}
+	images := map[release.Version]string{}
+	total := 0
+	for _, p := range pods {
+		c := ProxyContainer(&p.Spec)
+		if c == nil {
+			continue
+		}
+		total++
+		r, err := release.LookupIstio(IstioVersionFromImage(c.Image))
+		if err != nil {
+			continue
+		}
+		count[r.Version]++
+		if images[r.Version] == "" {
+			images[r.Version] = c.Image
+		}
+	}
+	var best release.Version
+	for v, n := range count {
+		if n > count[best] || (n == count[best] && v.Less(best)) {
+			best = v
+		}
+	}
+	if count[best] == 0 {
+		return release.Istio{}, "", false
+	}
+	r, _ = release.LookupIstio(best.String())
+	return r, fmt.Sprintf("proxy image %s (%d of %d targeted pods)", images[best], count[best], total), true
 }
 
 // AdminPort is the Envoy admin port of pod: the pod's proxy.istio.io/config

@@ -31,6 +31,42 @@ func TestIstioVersionFromImage(t *testing.T) {
 	}
 }
 
+// TestProxyRelease: the release most proxy images name wins, the older of
+// two equally common ones (its facts are the strictest), and images
+// without a known release tag or pods without a proxy decide nothing.
+func TestProxyRelease(t *testing.T) {
+	pod := func(image string) *corev1.Pod {
+		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}
+		if image != "" {
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: ProxyContainerName, Image: image})
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name   string
+		images []string
+		want   string // "" for none
+		source string
+	}{
+		{"most", []string{"istio/proxyv2:1.24.0", "istio/proxyv2:1.25.1", "istio/proxyv2:1.25.2", ""}, "1.25", "proxy image istio/proxyv2:1.25.1 (2 of 3 targeted pods)"},
+		{"tie goes to the older", []string{"istio/proxyv2:1.25.0", "istio/proxyv2:1.24.3"}, "1.24", "proxy image istio/proxyv2:1.24.3 (1 of 2 targeted pods)"},
+		{"unknown tags decide nothing", []string{"istio/proxyv2:latest", "istio/proxyv2:1.22.0", "istio/proxyv2:0.9.0"}, "1.22", "proxy image istio/proxyv2:1.22.0 (1 of 3 targeted pods)"},
+		{"no proxy", []string{""}, "", ""},
+		{"no known release", []string{"istio/proxyv2@sha256:0123abcd"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pods []*corev1.Pod
+			for _, im := range tc.images {
+				pods = append(pods, pod(im))
+			}
+			r, source, ok := ProxyRelease(pods)
+			if ok != (tc.want != "") || (ok && (r.Version.String() != tc.want || source != tc.source)) {
+				t.Fatalf("ProxyRelease = %v %q %v, want %s %q", r, source, ok, tc.want, tc.source)
+			}
+		})
+	}
+}
+
 func TestProxyContainerFindsNativeSidecars(t *testing.T) {
 	always := corev1.ContainerRestartPolicyAlways
 	for _, tc := range []struct {

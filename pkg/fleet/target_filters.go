@@ -2,18 +2,51 @@ package fleet
 
 import (
 	"fmt"
+	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
+// Reach lists which filters (EnvoyFilters, WasmPlugins, Lua
+// TrafficExtensions) of namespace ns and of the mesh root namespace reach
+// which workloads of ns (meshfacts.Reach), as the loglevel report lists
+// them: the namespace's own filters first, then by kind and name, each with
+// its workloads as sorted short refs; and the reached workloads, in the
+// order first reached.
+func Reach(snap *snapshot.Snapshot, ns, rootNS string) ([]result.FilterReach, []*snapshot.Workload) {
+	policies, workloads := meshfacts.Reach(snap, ns, rootNS)
+	out := make([]result.FilterReach, 0, len(policies))
+	for _, p := range policies {
+		fr := result.FilterReach{Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Workloads: []string{}}
+		for _, w := range p.Workloads {
+			fr.Workloads = append(fr.Workloads, ShortRef(w.Kind, w.Name))
+		}
+		sort.Strings(fr.Workloads)
+		out = append(out, fr)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Namespace != b.Namespace {
+			// The namespace's own filters first, then the root's.
+			return a.Namespace == ns
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
+	return out, workloads
+}
+
 // PodsReachedBy is the target of a run without TYPE/NAME or -l: every pod
-// of ns, in a live snapshot, that belongs to one of workloads (those that
-// reach says an EnvoyFilter or WasmPlugin of ns or of the mesh root
-// namespace reaches).
-func PodsReachedBy(snap *snapshot.Snapshot, ns, rootNS string, reach []result.FilterReach, workloads []*snapshot.Workload) (*Pods, error) {
+// of ns, in a live snapshot, that belongs to a workload an EnvoyFilter or
+// WasmPlugin of ns or of the mesh root namespace reaches (Reach).
+func PodsReachedBy(snap *snapshot.Snapshot, ns, rootNS string) (*Pods, error) {
+	reach, workloads := Reach(snap, ns, rootNS)
 	if len(snap.EnvoyFilters) == 0 && len(snap.WasmPlugins) == 0 {
 		return nil, fmt.Errorf("no EnvoyFilter or WasmPlugin in namespace %s or in the root namespace %s: give TYPE/NAME or -l SELECTOR", ns, rootNS)
 	}

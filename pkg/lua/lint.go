@@ -32,7 +32,21 @@ const (
 	KindHTTPCallMissingHeaders
 	// KindHTTPCallNegativeTimeout: literal httpCall timeout below zero.
 	KindHTTPCallNegativeTimeout
+
+	// kindEnd follows the last kind; a new kind goes before it.
+	kindEnd
 )
+
+// Kinds are the kinds of problem the linter reports, in declaration order:
+// what a caller must map to its finding codes (pkg/checks' lua-scripts
+// does, and a test there holds it to every kind).
+func Kinds() []Kind {
+	out := make([]Kind, 0, kindEnd-KindSyntax)
+	for k := KindSyntax; k < kindEnd; k++ {
+		out = append(out, k)
+	}
+	return out
+}
 
 // Problem is one thing wrong with a script.
 type Problem struct {

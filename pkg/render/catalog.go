@@ -16,13 +16,15 @@ type CatalogEntry struct {
 	Explain  string           `json:"explain"`
 	Fix      string           `json:"fix"`
 	Example  string           `json:"example,omitempty"`
+	// Variants are the other severities the code is reported at, and when.
+	Variants []finding.Variant `json:"variants,omitempty"`
 }
 
 // Catalog converts registered codes for JSON and YAML output.
 func Catalog(codes []*finding.Code) []CatalogEntry {
 	out := make([]CatalogEntry, len(codes))
 	for i, c := range codes {
-		out[i] = CatalogEntry{c.ID, c.Severity, c.Title, c.Explain, c.Fix, c.Example}
+		out[i] = CatalogEntry{c.ID, c.Severity, c.Title, c.Explain, c.Fix, c.Example, c.Variants}
 	}
 	return out
 }
@@ -42,6 +44,9 @@ func Explain(w io.Writer, c *finding.Code) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s): %s\n\n", c.ID, c.Severity, c.Title)
 	fmt.Fprintf(&b, "What it means\n%s\n\n", wrap(c.Explain, 80, "  "))
+	if len(c.Variants) > 0 {
+		fmt.Fprintf(&b, "Severity\n%s\n\n", wrap(severities(c), 80, "  "))
+	}
 	fmt.Fprintf(&b, "How to fix\n%s\n", wrap(c.Fix, 80, "  "))
 	if c.Example != "" {
 		fmt.Fprintf(&b, "\nExample that produces it\n%s\n", Indent(c.Example, "  "))
@@ -88,11 +93,19 @@ func CatalogMarkdown(w io.Writer, codes []*finding.Code) error {
 		}
 		fmt.Fprintf(&b, "## %sxxx: %s\n\n| Code | Severity | Title |\n|---|---|---|\n", area.Prefix, area.Name)
 		for _, c := range in {
-			fmt.Fprintf(&b, "| [%s](#%s) | %s | %s |\n", c.ID, strings.ToLower(c.ID), c.Severity, c.Title)
+			sev := c.Severity.String()
+			for _, v := range c.Variants {
+				sev += " or " + v.Severity.String()
+			}
+			fmt.Fprintf(&b, "| [%s](#%s) | %s | %s |\n", c.ID, strings.ToLower(c.ID), sev, c.Title)
 		}
 		b.WriteString("\n")
 		for _, c := range in {
-			fmt.Fprintf(&b, "### %s\n\n**%s** (%s)\n\n%s\n\n**Fix:** %s\n\n", c.ID, c.Title, c.Severity, c.Explain, c.Fix)
+			fmt.Fprintf(&b, "### %s\n\n**%s** (%s)\n\n%s\n\n", c.ID, c.Title, c.Severity, c.Explain)
+			if len(c.Variants) > 0 {
+				fmt.Fprintf(&b, "**Severity:** %s.\n\n", severities(c))
+			}
+			fmt.Fprintf(&b, "**Fix:** %s\n\n", c.Fix)
 			if c.Example != "" {
 				fmt.Fprintf(&b, "Example:\n\n```yaml\n%s\n```\n\n", c.Example)
 			}
@@ -100,6 +113,16 @@ func CatalogMarkdown(w io.Writer, codes []*finding.Code) error {
 	}
 	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
 	return err
+}
+
+// severities says at which severity a code with variants is reported:
+// "error; warning when ..., info when ...".
+func severities(c *finding.Code) string {
+	var whens []string
+	for _, v := range c.Variants {
+		whens = append(whens, fmt.Sprintf("%s when %s", v.Severity, v.When))
+	}
+	return fmt.Sprintf("%s; %s", c.Severity, strings.Join(whens, "; "))
 }
 
 // Indent prefixes every line of s.

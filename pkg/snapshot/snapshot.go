@@ -381,6 +381,31 @@ func (s *Snapshot) ConfigMap(namespace, name string) *ConfigMap {
 	return s.configMapIndex[namespace+"/"+name]
 }
 
+// Workload returns the workload of kind in namespace with name, or nil.
+func (s *Snapshot) Workload(kind, namespace, name string) *Workload {
+	for _, w := range s.Workloads {
+		if w.Kind == kind && w.Namespace == namespace && w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// WorkloadNamespace returns the one namespace that holds a workload of kind
+// named name, or "" when none or several do.
+func (s *Snapshot) WorkloadNamespace(kind, name string) string {
+	found := ""
+	for _, w := range s.Workloads {
+		if w.Kind == kind && w.Name == name {
+			if found != "" && found != w.Namespace {
+				return ""
+			}
+			found = w.Namespace
+		}
+	}
+	return found
+}
+
 // Namespace finds a Namespace object, or nil when it is not in the input.
 func (s *Snapshot) Namespace(name string) *Namespace { return s.Namespaces[name] }
 

@@ -240,3 +240,42 @@ func TestWorkloadKindsAgree(t *testing.T) {
 		t.Errorf("kinds with a pod-template path %v, finding.WorkloadKinds %v", here, want)
 	}
 }
+
+// TestWorkloadLookup: a check target is found by kind, namespace and name;
+// its namespace, when not given, is the one namespace holding that name.
+func TestWorkloadLookup(t *testing.T) {
+	doc := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: nginx}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: nginx}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: billing}
+spec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: nginx}]}}}
+`
+	objs, err := ParseManifests("m.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(objs, "default", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := s.Workload("Deployment", "shop", "web"); w == nil || w.Name != "web" {
+		t.Errorf("Workload(shop/web) = %v", w)
+	}
+	if w := s.Workload("StatefulSet", "shop", "web"); w != nil {
+		t.Errorf("Workload(StatefulSet shop/web) = %v, want nil", w)
+	}
+	for name, want := range map[string]string{"web": "shop", "api": "", "cart": ""} {
+		if got := s.WorkloadNamespace("Deployment", name); got != want {
+			t.Errorf("WorkloadNamespace(%s) = %q, want %q", name, got, want)
+		}
+	}
+}

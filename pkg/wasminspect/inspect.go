@@ -62,6 +62,24 @@ type Options struct {
 	ReleaseSource string
 }
 
+// Codes are the finding codes an inspection may report (FD4011 only with
+// ForConfigMap); codes_test.go holds Inspect to them.
+func Codes() []*finding.Code {
+	return []*finding.Code{
+		finding.WasmNotModule,
+		finding.WasmCorrupt,
+		finding.WasmABIVersion,
+		finding.WasmNoAllocator,
+		finding.WasmImportUnsupported,
+		finding.WasmImportSignature,
+		finding.WasmGlobalImport,
+		finding.WasmExportSignature,
+		finding.WasmCommandExits,
+		finding.WasmMemoryTooLarge,
+		finding.WasmTooLargeForConfigMap,
+	}
+}
+
 // InspectBytes parses and judges a module held in memory.
 func InspectBytes(b []byte, opts Options) result.WasmInspect {
 	r, _ := Inspect(bytes.NewReader(b), int64(len(b)), opts)
@@ -91,15 +109,14 @@ func Inspect(r io.ReaderAt, size int64, opts Options) (result.WasmInspect, error
 func parseFinding(err error, opts Options) finding.Finding {
 	var nw *NotWasmError
 	if errors.As(err, &nw) {
-		return finding.WasmNotModule.Newf(opts.Resource, "", "%s is not a binary wasm module: %s.", opts.Name, nw.What).With(opts.Related...)
+		return finding.WasmNotModule.About(opts.Resource).Saysf("%s is not a binary wasm module: %s.", opts.Name, nw.What).With(opts.Related...)
 	}
 	fix := ""
 	var ce *CorruptError
 	if errors.As(err, &ce) {
 		fix = ce.Fix
 	}
-	return finding.WasmCorrupt.Newf(opts.Resource, fix,
-		"%s cannot be parsed: %s; Envoy would log \"Failed to parse corrupted Wasm module\".", opts.Name, err.Error()).With(opts.Related...)
+	return finding.WasmCorrupt.About(opts.Resource).Saysf("%s cannot be parsed: %s; Envoy would log \"Failed to parse corrupted Wasm module\".", opts.Name, err.Error()).WithFix(fix).With(opts.Related...)
 }
 
 // releaseOf is the report's release: the host, and where it came from.
@@ -208,8 +225,7 @@ func (j *judge) grouped() []finding.Finding {
 		if o.count > len(o.names) {
 			names += fmt.Sprintf(" and %d more", o.count-len(o.names))
 		}
-		out = append(out, o.code.Newf(j.opts.Resource, "",
-			"%s has %d more %s findings like the %d above, grouped into this one (filterdoctor lists at most %d per code): %s.",
+		out = append(out, o.code.About(j.opts.Resource).Saysf("%s has %d more %s findings like the %d above, grouped into this one (filterdoctor lists at most %d per code): %s.",
 			j.opts.Name, o.count, id, MaxFindingsPerCode, MaxFindingsPerCode, names).With(j.opts.Related...))
 	}
 	return out
@@ -279,8 +295,7 @@ func (j *judge) imports() []result.WasmImport {
 			if j.full(finding.WasmGlobalImport, imp.Key().String()) {
 				break
 			}
-			j.add(finding.WasmGlobalImport.Newf(j.opts.Resource, "",
-				"%s imports global %s (%s); Envoy provides no globals, so the load fails with \"Failed to load Wasm module due to a missing import: %s\" unless an earlier import fails first.",
+			j.add(finding.WasmGlobalImport.About(j.opts.Resource).Saysf("%s imports global %s (%s); Envoy provides no globals, so the load fails with \"Failed to load Wasm module due to a missing import: %s\" unless an earlier import fails first.",
 				j.opts.Name, imp.Key(), imp.Global, imp.Key()))
 		case result.WasmKindTag:
 			row.Supported = false
@@ -288,9 +303,7 @@ func (j *judge) imports() []result.WasmImport {
 				j.missing(imp)
 				break
 			}
-			j.add(finding.WasmImportUnsupported.Newf(j.opts.Resource,
-				"Build without exception-handling imports; Envoy's host defines no tags.",
-				"%s imports exception tag %s, which no Envoy release provides.%s", j.opts.Name, imp.Key(), j.missing(imp)))
+			j.add(finding.WasmImportUnsupported.About(j.opts.Resource).Saysf("%s imports exception tag %s, which no Envoy release provides.%s", j.opts.Name, imp.Key(), j.missing(imp)).WithFix("Build without exception-handling imports; Envoy's host defines no tags."))
 		}
 		rows = append(rows, row)
 	}
@@ -322,7 +335,7 @@ func (j *judge) funcImport(imp Import) (bool, *result.WasmSince) {
 			msg += "; it usually comes from " + cause
 		}
 		msg += "." + j.missing(imp)
-		j.add(finding.WasmImportUnsupported.New(j.opts.Resource, msg, neverFix(imp.Module, imp.Name, j.m.Producer)))
+		j.add(finding.WasmImportUnsupported.About(j.opts.Resource).Says(msg).WithFix(neverFix(imp.Module, imp.Name, j.m.Producer)))
 		return false, nil
 	}
 	since := sinceOf(f.Since)
@@ -345,7 +358,7 @@ func (j *judge) funcImport(imp Import) (bool, *result.WasmSince) {
 			j.opts.Name, imp.Key(), strings.Join(abis, " and "), declared, j.missing(imp))
 		fix := fmt.Sprintf("Export %s instead of %s, or stop calling %s (use the SDK release made for ABI %s).",
 			f.ABIs[len(f.ABIs)-1].ExportName(), j.abi.ExportName(), imp.Name, j.abi)
-		j.add(finding.WasmImportUnsupported.New(j.opts.Resource, msg, fix))
+		j.add(finding.WasmImportUnsupported.About(j.opts.Resource).Says(msg).WithFix(fix))
 		return false, since
 	}
 	if h.Envoy.Less(f.Since) {
@@ -355,17 +368,15 @@ func (j *judge) funcImport(imp Import) (bool, *result.WasmSince) {
 			msg += ", and it usually comes from " + cause
 		}
 		msg += "." + j.missing(imp)
-		j.add(finding.WasmImportUnsupported.New(j.opts.Resource, msg, j.upgradeFix(imp, f)))
+		j.add(finding.WasmImportUnsupported.About(j.opts.Resource).Says(msg).WithFix(j.upgradeFix(imp, f)))
 		return false, since
 	}
 	if imp.Sig != nil && !imp.Sig.Equal(f.Sig) {
 		if j.full(finding.WasmImportSignature, imp.Key().String()) {
 			return false, since
 		}
-		j.add(finding.WasmImportSignature.Newf(j.opts.Resource,
-			fmt.Sprintf("Declare %s as %s.", imp.Key(), f.Sig),
-			"%s imports %s as %s, but the host function is %s; Envoy fails with \"Failed to load Wasm module due to an import type mismatch: %s, want: %s, but host exports: %s\".",
-			j.opts.Name, imp.Key(), imp.Sig, f.Sig, imp.Key(), imp.Sig.EnvoyString(), f.Sig.EnvoyString()))
+		j.add(finding.WasmImportSignature.About(j.opts.Resource).Saysf("%s imports %s as %s, but the host function is %s; Envoy fails with \"Failed to load Wasm module due to an import type mismatch: %s, want: %s, but host exports: %s\".",
+			j.opts.Name, imp.Key(), imp.Sig, f.Sig, imp.Key(), imp.Sig.EnvoyString(), f.Sig.EnvoyString()).WithFix(fmt.Sprintf("Declare %s as %s.", imp.Key(), f.Sig)))
 		return false, since
 	}
 	return true, since
@@ -418,7 +429,7 @@ func (j *judge) exportMismatch(e Export, want release.Signature) finding.Finding
 			}
 		}
 	}
-	return finding.WasmExportSignature.New(j.opts.Resource, msg, fix)
+	return finding.WasmExportSignature.About(j.opts.Resource).Says(msg).WithFix(fix)
 }
 
 func (j *judge) abiVersion() {
@@ -441,15 +452,14 @@ func (j *judge) abiVersion() {
 			fix = "Build with github.com/proxy-wasm/proxy-wasm-go-sdk and Go ≥1.24 (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared), which exports the marker with //go:wasmexport."
 		}
 	}
-	j.add(finding.WasmABIVersion.New(j.opts.Resource, msg, fix))
+	j.add(finding.WasmABIVersion.About(j.opts.Resource).Says(msg).WithFix(fix))
 }
 
 func (j *judge) allocator() {
 	if j.m.HasFuncExport("malloc") || j.m.HasFuncExport("proxy_on_memory_allocate") {
 		return
 	}
-	j.add(finding.WasmNoAllocator.Newf(j.opts.Resource, "",
-		"%s exports neither malloc nor proxy_on_memory_allocate, so Envoy fails with \"Wasm module is missing malloc function.\"", j.opts.Name))
+	j.add(finding.WasmNoAllocator.About(j.opts.Resource).Saysf("%s exports neither malloc nor proxy_on_memory_allocate, so Envoy fails with \"Wasm module is missing malloc function.\"", j.opts.Name))
 }
 
 // commandExit flags Go and TinyGo command modules, whose _start ends in
@@ -472,9 +482,8 @@ func (j *judge) commandExit() {
 		who = "TinyGo's runtime (0.35 and later)"
 		fix = "Build a reactor with tinygo build -buildmode=c-shared -target=wasip1, and do plugin set-up in init()."
 	}
-	j.add(finding.WasmCommandExits.Newf(j.opts.Resource, fix,
-		"%s is a command module (exports _start, not _initialize): %s calls proc_exit when main returns, which %s forbids during start-up, so the load fails with \"Function: _start failed: Uncaught Error: restricted_callback\".",
-		j.opts.Name, who, h))
+	j.add(finding.WasmCommandExits.About(j.opts.Resource).Saysf("%s is a command module (exports _start, not _initialize): %s calls proc_exit when main returns, which %s forbids during start-up, so the load fails with \"Function: _start failed: Uncaught Error: restricted_callback\".",
+		j.opts.Name, who, h).WithFix(fix))
 }
 
 // tinyGoExitsInStart: TinyGo 0.35.0 started calling proc_exit at the end
@@ -492,13 +501,11 @@ func (j *judge) memory() {
 	if mem == nil || mem.MinPages <= release.MaxMemoryPages {
 		return
 	}
-	j.add(finding.WasmMemoryTooLarge.Newf(j.opts.Resource, "",
-		"%s starts with %d pages (%s) of memory; Envoy's V8 allows at most %d pages (1 GiB), so the module fails to load (\"Failed to load Wasm bytecode\").",
+	j.add(finding.WasmMemoryTooLarge.About(j.opts.Resource).Saysf("%s starts with %d pages (%s) of memory; Envoy's V8 allows at most %d pages (1 GiB), so the module fails to load (\"Failed to load Wasm bytecode\").",
 		j.opts.Name, mem.MinPages, finding.HumanBytes(mem.InitialBytes()), release.MaxMemoryPages))
 }
 
 func sizeFinding(size int64, opts Options) finding.Finding {
-	return finding.WasmTooLargeForConfigMap.Newf(opts.Resource, "",
-		"%s is %d bytes (%s); a ConfigMap holds at most %d bytes (1 MiB), so the API server will refuse it.",
+	return finding.WasmTooLargeForConfigMap.About(opts.Resource).Saysf("%s is %d bytes (%s); a ConfigMap holds at most %d bytes (1 MiB), so the API server will refuse it.",
 		opts.Name, size, finding.HumanBytes(uint64(size)), MaxConfigMapBytes).With(opts.Related...)
 }
