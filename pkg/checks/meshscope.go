@@ -3,7 +3,6 @@ package checks
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -230,10 +229,43 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 	if len(calls) == 0 {
 		return nil
 	}
+	scoped := make([]scopedCall, len(calls))
+	for i, call := range calls {
+		scoped[i] = scopedCall{line: call.Line, cluster: call.Cluster}
+	}
+	var out []finding.Finding
+	for _, h := range c.hiddenCalls(clusters, scoped, applied) {
+		msg := fmt.Sprintf("%s %s: httpCall() at script line %d calls cluster %q, which the proxy of %s does not have: %s. Envoy fails the call with \"http call cluster invalid. Must be configured\".",
+			holder.Ref(), s.Name, h.line, h.cluster, workloadNames(h.ws), h.why)
+		out = append(out, finding.HTTPCallOutOfScope.About(s.Ref(h.line)).Says(msg).WithFix(h.fix).With(append([]finding.Ref{h.hiderRef}, WorkloadRefs(h.ws)...)...))
+	}
+	return out
+}
+
+// scopedCall is one call a filter makes to a cluster by name: from a Lua
+// script at a line, or named in a Wasm filter's configuration (line 0).
+type scopedCall struct {
+	line    int
+	cluster string
+}
+
+// hiddenCall is a call whose cluster a Sidecar or an exportTo keeps out of
+// the proxies of ws: why, how to fix it, and where the hiding resource says
+// so.
+type hiddenCall struct {
+	scopedCall
+	why, fix string
+	hiderRef finding.Ref
+	ws       []*snapshot.Workload
+}
+
+// hiddenCalls groups, per call and hiding resource in first-seen order, the
+// sidecar workloads of applied whose proxy lacks the called cluster. Ambient
+// workloads are left to FD7006: no sidecar runs the filter there.
+func (c *Context) hiddenCalls(clusters map[string]scopedCluster, calls []scopedCall, applied []*snapshot.Workload) []hiddenCall {
 	type key struct {
-		line    int
-		cluster string
-		hider   *snapshot.Object
+		call  scopedCall
+		hider *snapshot.Object
 	}
 	type group struct {
 		why, fix string
@@ -250,11 +282,11 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 			continue
 		}
 		for _, call := range calls {
-			why, fix, hider, at := c.scopeHides(clusters, w, call.Cluster)
+			why, fix, hider, at := c.scopeHides(clusters, w, call.cluster)
 			if hider == nil {
 				continue
 			}
-			k := key{call.Line, call.Cluster, hider}
+			k := key{call, hider}
 			g, ok := groups[k]
 			if !ok {
 				g = &group{why: why, fix: fix, at: at}
@@ -264,21 +296,14 @@ func httpCallScope(c *Context, clusters map[string]scopedCluster, holder *snapsh
 			g.ws = append(g.ws, w)
 		}
 	}
-	var out []finding.Finding
+	out := make([]hiddenCall, 0, len(order))
 	for _, k := range order {
 		g := groups[k]
-		names := make([]string, len(g.ws))
-		for i, w := range g.ws {
-			names[i] = w.Kind + " " + w.Namespace + "/" + w.Name
-		}
-		sort.Strings(names)
-		msg := fmt.Sprintf("%s %s: httpCall() at script line %d calls cluster %q, which the proxy of %s does not have: %s. Envoy fails the call with \"http call cluster invalid. Must be configured\".",
-			holder.Ref(), s.Name, k.line, k.cluster, strings.Join(names, ", "), g.why)
 		hiderRef := refOf(k.hider)
 		if line := k.hider.LineOf(g.at...); line > 0 {
 			hiderRef = k.hider.RefAt(g.at...)
 		}
-		out = append(out, finding.HTTPCallOutOfScope.About(s.Ref(k.line)).Says(msg).WithFix(g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
+		out = append(out, hiddenCall{scopedCall: k.call, why: g.why, fix: g.fix, hiderRef: hiderRef, ws: g.ws})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -90,4 +91,15 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// workloadNames lists workloads as "Kind namespace/name", sorted, for a
+// message that names every workload a finding is about.
+func workloadNames(ws []*snapshot.Workload) string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Kind + " " + w.Namespace + "/" + w.Name
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

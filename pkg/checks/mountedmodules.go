@@ -79,6 +79,20 @@ type mountedModule struct {
 	files    map[string]string // file -> key in cm
 }
 
+// binary returns the module bytes the mount gives the filter and the
+// ConfigMap key they come from, when a ConfigMap of the input holds the
+// file as binaryData (text data is FD2013's, and is not inspected).
+func (mm mountedModule) binary() (key string, b []byte, ok bool) {
+	if mm.cm == nil {
+		return "", nil, false
+	}
+	if key, ok = mm.files[mm.file.Rel]; !ok {
+		return "", nil, false
+	}
+	b, ok = mm.cm.CM.BinaryData[key]
+	return key, b, ok
+}
+
 // mountedModules resolves every wasm reference of every filter that applies
 // to a workload in scope.
 func (c *Context) mountedModules() []mountedModule {
@@ -115,16 +129,9 @@ func (c *Context) WasmPayloads() []WasmPayload {
 	index := map[string]int{}
 	var out []WasmPayload
 	for _, mm := range c.mountedModules() {
-		if mm.cm == nil {
-			continue
-		}
-		key, ok := mm.files[mm.file.Rel]
+		key, b, ok := mm.binary()
 		if !ok {
 			continue
-		}
-		b, ok := mm.cm.CM.BinaryData[key]
-		if !ok {
-			continue // text data is reported by FD2013, not inspected
 		}
 		id := mm.cm.Namespace + "/" + mm.cm.Name + ":" + key
 		i, seen := index[id]

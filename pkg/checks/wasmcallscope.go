@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -40,49 +39,15 @@ func (wasmCallScope) Run(c *Context) []finding.Finding {
 }
 
 func wasmCallScopeFindings(c *Context, clusters map[string]scopedCluster, wc wasmClusterNames, applied []*snapshot.Workload) []finding.Finding {
-	type key struct {
-		cluster string
-		hider   *snapshot.Object
-	}
-	type group struct {
-		why, fix string
-		at       []any
-		ws       []*snapshot.Workload
-	}
-	groups := map[key]*group{}
-	var order []key
-	for _, w := range applied {
-		if !slices.Contains(c.Workloads(), w) {
-			continue
-		}
-		if ambient, _ := c.AmbientFor(w); ambient {
-			continue // FD7006: no sidecar runs the filter
-		}
-		for _, name := range wc.clusters {
-			why, fix, hider, at := c.scopeHides(clusters, w, name)
-			if hider == nil {
-				continue
-			}
-			k := key{name, hider}
-			g, ok := groups[k]
-			if !ok {
-				g = &group{why: why, fix: fix, at: at}
-				groups[k] = g
-				order = append(order, k)
-			}
-			g.ws = append(g.ws, w)
-		}
+	calls := make([]scopedCall, len(wc.clusters))
+	for i, name := range wc.clusters {
+		calls[i] = scopedCall{cluster: name}
 	}
 	var out []finding.Finding
-	for _, k := range order {
-		g := groups[k]
+	for _, h := range c.hiddenCalls(clusters, calls, applied) {
 		msg := fmt.Sprintf("%s names cluster %q, which the proxy of %s does not have: %s. A proxy_http_call (dispatch_http_call) of the module to it returns BadArgument and sends nothing.",
-			wc.what, k.cluster, workloadNames(g.ws), strings.TrimSuffix(g.why, "."))
-		hiderRef := refOf(k.hider)
-		if line := k.hider.LineOf(g.at...); line > 0 {
-			hiderRef = k.hider.RefAt(g.at...)
-		}
-		out = append(out, finding.HTTPCallOutOfScope.About(wc.holder.RefAt(wc.at...)).Says(msg).WithFix(g.fix).With(append([]finding.Ref{hiderRef}, WorkloadRefs(g.ws)...)...))
+			wc.what, h.cluster, workloadNames(h.ws), strings.TrimSuffix(h.why, "."))
+		out = append(out, finding.HTTPCallOutOfScope.About(wc.holder.RefAt(wc.at...)).Says(msg).WithFix(h.fix).With(append([]finding.Ref{h.hiderRef}, WorkloadRefs(h.ws)...)...))
 	}
 	return out
 }

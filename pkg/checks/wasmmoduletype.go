@@ -3,7 +3,6 @@ package checks
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/filterdoctor/filterdoctor/pkg/finding"
@@ -133,15 +132,6 @@ func (g *typeGroup) add(w *snapshot.Workload) {
 	}
 }
 
-func workloadNames(ws []*snapshot.Workload) string {
-	names := make([]string, len(ws))
-	for i, w := range ws {
-		names[i] = w.Kind + " " + w.Namespace + "/" + w.Name
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
 func pluginTypeFindings(c *Context, modules moduleCache) []finding.Finding {
 	type groupKey struct {
 		plugin *snapshot.WasmPlugin
@@ -207,14 +197,7 @@ func envoyFilterTypeFindings(c *Context, modules moduleCache) []finding.Finding 
 	groups := map[groupKey]*efGroup{}
 	var order []groupKey
 	for _, mm := range c.mountedModules() {
-		if mm.cm == nil {
-			continue
-		}
-		key, ok := mm.files[mm.file.Rel]
-		if !ok {
-			continue
-		}
-		b, ok := mm.cm.CM.BinaryData[key]
+		key, b, ok := mm.binary()
 		if !ok {
 			continue
 		}
