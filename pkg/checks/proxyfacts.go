@@ -286,6 +286,13 @@ var inserting = map[netapi.EnvoyFilter_Patch_Operation]bool{
 // patchPresence proves each HTTP_FILTER patch of ef in the proxy: its
 // filter must be in the chains its match selects, before the router.
 func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.EnvoyFilter, gateway bool) []finding.Finding {
+	if pod.Owner != nil && c.IsWaypoint(pod.Owner) {
+		return nil // FD7007: Istio supports no EnvoyFilter on a waypoint
+	}
+	// A filter aimed at particular workloads must match a chain of each;
+	// one that reaches a whole namespace or mesh is meant for whichever
+	// proxies have a chain it matches.
+	aimed := c.EnvoyFilterAimed(ef)
 	var out []finding.Finding
 	for i, cp := range ef.EF.Spec.GetConfigPatches() {
 		if cp.GetApplyTo() != netapi.EnvoyFilter_HTTP_FILTER || !inserting[cp.GetPatch().GetOperation()] {
@@ -303,6 +310,9 @@ func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.
 		ref := ef.RefAt(patchPath(i, "match")...)
 		rel := podRel(pod)
 		if len(chains) == 0 {
+			if !aimed {
+				continue
+			}
 			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s %s) matches no HTTP filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's HTTP chains are: %s.",
 				ef.Namespace, ef.Name, i, cp.GetPatch().GetOperation(), name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6))
 			out = append(out, finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...))

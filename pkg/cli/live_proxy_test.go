@@ -535,6 +535,40 @@ func TestLiveProxyFindings(t *testing.T) {
 	}
 }
 
+// Up to Istio 1.26 istiod ignored an EnvoyFilter's targetRefs and gave it
+// to every proxy of its namespace; from 1.27 a sidecar ignores it. A
+// namespace-wide live check learns the release from the proxy images of the
+// pods some release reaches (here 1.24), reads them, and proves the patch
+// in them; judged as 1.27 it reaches, and reads, no pod.
+func TestLiveEnvoyFilterTargetRefsAttachPerRelease(t *testing.T) {
+	r := newLiveRig(t)
+	r.apply(strings.Replace(luaInbound, "workloadSelector: {labels: {app: web}}",
+		"targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]", 1))
+	r.run(r.deployment("web", 2, nil), nil, inject)
+
+	rep, _ := r.check()
+	if got, want := rep.codes(), []string{"FD1004 EnvoyFilter/add-header", "FD6010 EnvoyFilter/add-header"}; !slices.Equal(got, want) {
+		t.Fatalf("Istio 1.24: findings %v, want %v\n%+v", got, want, rep.Findings)
+	}
+	if rep.Release["istio"] != "1.24" || len(rep.Live.Pods) != 2 || rep.Checked["proxies"] != 2 {
+		t.Errorf("Istio 1.24: release %v, pods %+v, checked %v", rep.Release, rep.Live.Pods, rep.Checked)
+	}
+	if msg := rep.message("FD1004"); !strings.Contains(msg, "applies it to every proxy of namespace "+r.ns) {
+		t.Errorf("FD1004 says %q", msg)
+	}
+	if msg := rep.message("FD6010"); !strings.Contains(msg, "should put envoy.filters.http.lua into 3 filter chains") {
+		t.Errorf("FD6010 says %q", msg)
+	}
+
+	rep, _ = r.check("--istio-version", "1.27")
+	if got, want := rep.codes(), []string{"FD1004 EnvoyFilter/add-header"}; !slices.Equal(got, want) {
+		t.Fatalf("Istio 1.27: findings %v, want %v", got, want)
+	}
+	if len(rep.Live.Pods) != 0 || rep.Checked["proxies"] != 0 {
+		t.Errorf("Istio 1.27: a sidecar the filter does not reach was read: %+v", rep.Live.Pods)
+	}
+}
+
 func TestLiveProxyUnreachablePodDoesNotStopTheOthers(t *testing.T) {
 	r := newLiveRig(t)
 	r.apply(luaInbound)
