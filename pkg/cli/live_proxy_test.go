@@ -219,7 +219,7 @@ type liveScenario struct {
 	edit        func(r *liveRig, i int, fs *fixtureserver.Server)
 	after       func(r *liveRig, w *testcluster.Workload)
 	args        []string
-	want        []string // CODE Kind/Name, Pod/ for any pod
+	want        []string // CODE Kind/Name, Pod/ for any pod; none: clean
 	subset      bool     // want must be among the findings, others allowed
 	says        string   // in the first wanted code's message
 }
@@ -297,7 +297,81 @@ var wasmMountAnnotations = map[string]string{
 	"sidecar.istio.io/componentLogLevel": "wasm:info,misc:error",
 }
 
+// connLimit is an EnvoyFilter that puts a network filter (a connection
+// rate limit) in front of the HTTP connection manager of web's inbound
+// port 80 chains; op is its operation.
+func connLimit(op string) string {
+	return `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: conn-limit}
+spec:
+  workloadSelector: {labels: {app: web}}
+  configPatches:
+  - applyTo: NETWORK_FILTER
+    match:
+      context: SIDECAR_INBOUND
+      listener:
+        portNumber: 80
+        filterChain: {filter: {name: envoy.filters.network.http_connection_manager}}
+    patch:
+      operation: ` + op + `
+      value:
+        name: envoy.filters.network.local_ratelimit
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit
+          stat_prefix: conn_limit
+          token_bucket: {max_tokens: 100, tokens_per_fill: 100, fill_interval: 1s}
+`
+}
+
+// connLimitFilter is the network filter connLimit adds, as Envoy shows it.
+const connLimitFilter = `{"name":"envoy.filters.network.local_ratelimit","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit","stat_prefix":"conn_limit","token_bucket":{"max_tokens":100,"tokens_per_fill":100,"fill_interval":"1s"}}}`
+
+// networkPlugin is wasmPlugin of type NETWORK, with the wasm logger at info
+// in the template so that only the proxy's chains are judged.
+var networkPlugin = strings.Replace(wasmPlugin, "imagePullPolicy: Always", "imagePullPolicy: Always\n  type: NETWORK", 1)
+
+var wasmInfo = map[string]string{"sidecar.istio.io/componentLogLevel": "wasm:info"}
+
+func networkPluginPresent(r *liveRig, _ int, fs *fixtureserver.Server) {
+	must(fs.Edit(fixtureserver.AddNetworkWasmPlugin(inbound80, pluginName(r), "/var/lib/istio/data/0123/auth.wasm")))
+	must(fs.SetLoggerLevel("wasm", "info"))
+}
+
 var liveScenarios = []liveScenario{
+	{
+		name: "network filter in the chain", manifest: connLimit("INSERT_BEFORE"),
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) {
+			must(fs.Edit(fixtureserver.InsertNetworkFilter(inbound80, connLimitFilter, fixtureserver.HCMName)))
+		},
+	},
+	{
+		name: "network filter absent from the chain", manifest: connLimit("INSERT_BEFORE"), replicas: 2,
+		want: []string{"FD6019 EnvoyFilter/conn-limit"},
+		says: "should put network filter envoy.filters.network.local_ratelimit into 3 filter chains of the istio-proxy of pods ",
+	},
+	{
+		// ADD appends after the HCM; Envoy refuses that listener and keeps
+		// the previous one, which lacks the filter.
+		name: "network filter added after the terminal filter", manifest: connLimit("ADD"),
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) {
+			must(fs.RejectListenerUpdate("virtualInbound",
+				"Error: terminal filter named envoy.filters.network.http_connection_manager of type envoy.filters.network.http_connection_manager must be the last filter in a network filter chain.",
+				fixtureserver.InsertNetworkFilter(inbound80, connLimitFilter, "")))
+		},
+		want: []string{"FD6012 EnvoyFilter/conn-limit", "FD6019 EnvoyFilter/conn-limit"},
+		says: "ADD appends it after envoy.filters.network.http_connection_manager, which must be the chain's last filter",
+	},
+	{
+		name: "NETWORK WasmPlugin in the chain", manifest: networkPlugin, annotations: wasmInfo,
+		edit: networkPluginPresent,
+	},
+	{
+		name: "NETWORK WasmPlugin not pushed", manifest: networkPlugin, annotations: wasmInfo,
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) { must(fs.SetLoggerLevel("wasm", "info")) },
+		want: []string{"FD6019 WasmPlugin/auth"},
+		says: "(type NETWORK) applies to pod ",
+	},
 	{
 		// Three replicas say the same: one finding names them all.
 		name: "filter absent from the chain", manifest: luaInbound, replicas: 3,
@@ -527,6 +601,12 @@ func TestLiveProxyFindings(t *testing.T) {
 				}
 			} else if !slices.Equal(got, tc.want) {
 				t.Fatalf("findings %v, want %v\n%+v", got, tc.want, rep.Findings)
+			}
+			if len(tc.want) == 0 {
+				if rep.Checked["proxies"] != int(replicas) {
+					t.Errorf("clean only because no proxy was read: checked %v", rep.Checked)
+				}
+				return
 			}
 			if msg := rep.message(strings.Fields(tc.want[len(tc.want)-1])[0]); !strings.Contains(msg, tc.says) {
 				t.Errorf("message %q does not say %q", msg, tc.says)
