@@ -103,4 +103,39 @@ func TestEnvoyFilterTargetRefsOnSidecarAcrossReleases(t *testing.T) {
 			t.Errorf("Istio %s: %+v, want FD1004 saying %q", version, res.Findings, says)
 		}
 	}
+	// Before 1.27, from the root namespace the filter reaches the whole mesh.
+	istio, _ := release.LookupIstio("1.26")
+	_, snap := loadFixture(t, "testdata/core/fd1004-targetrefs-sidecar.yaml")
+	res := Run(snap, Options{Istio: istio, RootNamespace: "shop"}, coreChecks())
+	if says := "applies it to every proxy of the mesh (shop is the root namespace)"; len(res.Findings) != 1 || !strings.Contains(res.Findings[0].Message, says) {
+		t.Errorf("from the root namespace: %+v, want FD1004 saying %q", res.Findings, says)
+	}
+}
+
+// TestEnvoyFilterTargetRefsAttachAcrossReleases: up to Istio 1.26 an
+// EnvoyFilter with targetRefs and no workloadSelector reaches every proxy of
+// its namespace (istio/istio#56417), so its SIDECAR_INBOUND patch's Wasm
+// file must be mounted in web's sidecar (FD2011); from 1.27 only FD1004
+// remains. The same filter with a GATEWAY patch acts on no sidecar in any
+// release: istiod gives it to web's proxy before 1.27, but a GATEWAY patch
+// never touches a sidecar's listeners, so nothing is said of web.
+func TestEnvoyFilterTargetRefsAttachAcrossReleases(t *testing.T) {
+	for _, istio := range release.IstioReleases() {
+		if istio.Version.Less(release.Version{Major: 1, Minor: 22}) {
+			continue // EnvoyFilter has targetRefs from 1.22
+		}
+		_, snap := loadFixture(t, "testdata/core/fd2011-targetrefs-envoyfilter-before-1.27.yaml")
+		want := []string{"FD1004"}
+		if istio.Version.Less(envoyFilterPolicyMatchRelease) {
+			want = []string{"FD1004", "FD2011"}
+		}
+		res := Run(snap, Options{Istio: istio, RootNamespace: "istio-system"}, coreChecks())
+		if got := codes(res.Findings); !slices.Equal(got, want) {
+			t.Errorf("Istio %s: %v, want %v", istio, got, want)
+		}
+		snap.EnvoyFilters[0].EF.Spec.ConfigPatches[0].Match.Context = netapi.EnvoyFilter_GATEWAY
+		if res := Run(snap, Options{Istio: istio, RootNamespace: "istio-system"}, coreChecks()); len(res.Findings) != 0 {
+			t.Errorf("Istio %s, GATEWAY patch: %v, want none", istio, codes(res.Findings))
+		}
+	}
 }

@@ -28,7 +28,7 @@ func NewContext(s *snapshot.Snapshot, opts Options) *Context {
 	if opts.RootNamespace == "" {
 		opts.RootNamespace = snapshot.DefaultRootNamespace
 	}
-	c := &Context{Mesh: meshfacts.New(s, opts.RootNamespace), Opts: opts}
+	c := &Context{Mesh: meshfacts.New(s, opts.RootNamespace, opts.Istio.Version), Opts: opts}
 	if len(opts.Namespaces) > 0 {
 		c.inScope = map[string]bool{}
 		for _, n := range opts.Namespaces {

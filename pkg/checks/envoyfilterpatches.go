@@ -109,7 +109,9 @@ func (envoyFilterPatches) Run(c *Context) []finding.Finding {
 			fs = append(fs, proxyVersionFindings(c, ef, i, p)...)
 			var inScope []*snapshot.Workload
 			for _, w := range applied {
-				if slices.Contains(c.Workloads(), w) {
+				// A waypoint is FD7007's (ambientfilters.go): its listeners
+				// take the SIDECAR_* contexts, not a gateway's.
+				if slices.Contains(c.Workloads(), w) && !c.IsWaypoint(w) {
 					inScope = append(inScope, w)
 				}
 			}

@@ -37,12 +37,11 @@ func (envoyFilterSelection) Run(c *Context) []finding.Finding {
 			fs = append(fs, targetRefFindings(c, ef, t)...)
 			continue
 		}
-		applied := c.AppliedTo(ef)
-		if len(applied) == 0 {
+		if len(c.WorkloadsFor(t)) == 0 {
 			fs = append(fs, selectsNothing(c, ef, t)...)
 			continue
 		}
-		for _, w := range applied {
+		for _, w := range c.AppliedTo(ef) {
 			if !slices.Contains(c.Workloads(), w) {
 				continue
 			}
@@ -159,8 +158,13 @@ func targetRefFindings(c *Context, ef *snapshot.EnvoyFilter, t meshfacts.PolicyT
 	if c.Opts.Istio.Version.Less(envoyFilterPolicyMatchRelease) {
 		// Up to 1.26 istiod matched EnvoyFilters on workloadSelector alone
 		// (istio/istio#56417): targetRefs did not narrow anything.
-		return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.About(ef.RefAt("spec", "targetRefs")).Saysf("EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); Istio %s ignores targetRefs when matching EnvoyFilters (istio/istio#56417) and applies it to every proxy of namespace %s, and from Istio %s sidecar proxies ignore it altogether.",
-			ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", "), c.Opts.Istio, ef.Namespace, envoyFilterPolicyMatchRelease).WithFix(fix).With(WorkloadRefs(related)...)}
+		// (Validation rejects a workloadSelector beside targetRefs.)
+		reached := fmt.Sprintf("every proxy of namespace %s", ef.Namespace)
+		if ef.Namespace == c.Opts.RootNamespace {
+			reached = fmt.Sprintf("every proxy of the mesh (%s is the root namespace)", ef.Namespace)
+		}
+		return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.About(ef.RefAt("spec", "targetRefs")).Saysf("EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); Istio %s ignores targetRefs when matching EnvoyFilters (istio/istio#56417) and applies it to %s, and from Istio %s sidecar proxies ignore it altogether.",
+			ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", "), c.Opts.Istio, reached, envoyFilterPolicyMatchRelease).WithFix(fix).With(WorkloadRefs(related)...)}
 	}
 	return []finding.Finding{finding.EnvoyFilterTargetRefsOnSidecar.About(ef.RefAt("spec", "targetRefs")).Saysf("EnvoyFilter %s/%s patches %s but attaches with targetRefs (%s); sidecar proxies ignore a policy with targetRefs altogether.",
 		ef.Namespace, ef.Name, sidecarContext, strings.Join(refs, ", ")).WithFix(fix).With(WorkloadRefs(related)...)}

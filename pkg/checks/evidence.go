@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/filterdoctor/filterdoctor/pkg/fleet"
+	"github.com/filterdoctor/filterdoctor/pkg/meshfacts"
 	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
@@ -23,6 +24,31 @@ func (c *Context) TargetPods() []*snapshot.Pod {
 			out = append(out, c.Snap.PodsOf(w)...)
 		}
 	}
+	sortPods(out)
+	return out
+}
+
+// TargetPodsOnAnyRelease are the pods TargetPods gives on any Istio
+// release, which istiod's attachment rules (Attach) make differ: a live
+// run learns the release from their proxy images before it can know which
+// of them it targets.
+func TargetPodsOnAnyRelease(s *snapshot.Snapshot, opts Options) []*snapshot.Pod {
+	var out []*snapshot.Pod
+	seen := map[*snapshot.Pod]bool{}
+	for _, v := range meshfacts.AttachmentSpans() {
+		opts.Istio = release.Istio{Version: v}
+		for _, p := range NewContext(s, opts).TargetPods() {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	sortPods(out)
+	return out
+}
+
+func sortPods(out []*snapshot.Pod) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Pod, out[j].Pod
 		if a.Namespace != b.Namespace {
@@ -30,7 +56,6 @@ func (c *Context) TargetPods() []*snapshot.Pod {
 		}
 		return a.Name < b.Name
 	})
-	return out
 }
 
 func liveEvidence(c *Context) *result.Live {

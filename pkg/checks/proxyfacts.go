@@ -32,6 +32,7 @@ func (proxyFacts) Codes() []*finding.Code {
 		finding.LiveProxyUnread,
 		finding.LivePortForwardForbidden,
 		finding.LiveFilterAbsent,
+		finding.LiveNetworkFilterAbsent,
 		finding.LiveFilterAfterRouter,
 		finding.LiveListenerRejected,
 		finding.LiveExtensionRejected,
@@ -283,61 +284,126 @@ var inserting = map[netapi.EnvoyFilter_Patch_Operation]bool{
 	netapi.EnvoyFilter_Patch_REPLACE: true,
 }
 
-// patchPresence proves each HTTP_FILTER patch of ef in the proxy: its
-// filter must be in the chains its match selects, before the router.
+// patchPresence proves each HTTP_FILTER and NETWORK_FILTER patch of ef in
+// the proxy: its filter must be in the chains its match selects, an HTTP
+// filter before the router.
 func (c *Context) patchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.EnvoyFilter, gateway bool) []finding.Finding {
+	if pod.Owner != nil && c.IsWaypoint(pod.Owner) {
+		return nil // FD7007: Istio supports no EnvoyFilter on a waypoint
+	}
+	// A filter aimed at particular workloads must match a chain of each;
+	// one that reaches a whole namespace or mesh is meant for whichever
+	// proxies have a chain it matches.
+	aimed := c.EnvoyFilterAimed(ef)
 	var out []finding.Finding
 	for i, cp := range ef.EF.Spec.GetConfigPatches() {
-		if cp.GetApplyTo() != netapi.EnvoyFilter_HTTP_FILTER || !inserting[cp.GetPatch().GetOperation()] {
+		if !inserting[cp.GetPatch().GetOperation()] {
 			continue
 		}
 		name, _ := snapshot.Nested(cp.GetPatch().GetValue().AsMap(), "name").(string)
 		if name == "" {
 			continue // FD1001/FD1017 judge a value without a name
 		}
-		m := cp.GetMatch()
-		if !matchesProxy(m.GetProxy(), p) {
+		if !matchesProxy(cp.GetMatch().GetProxy(), p) {
 			continue // the patch is not for this proxy's release or metadata
 		}
-		chains := selectChains(p.Config, m, gateway)
-		ref := ef.RefAt(patchPath(i, "match")...)
-		rel := podRel(pod)
-		if len(chains) == 0 {
-			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s %s) matches no HTTP filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's HTTP chains are: %s.",
-				ef.Namespace, ef.Name, i, cp.GetPatch().GetOperation(), name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6))
-			out = append(out, finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...))
-			continue
-		}
-		var present, after []envoyadmin.FilterChain
-		for _, fc := range chains {
-			at := fc.HTTP.Index(name)
-			if at < 0 {
-				continue
-			}
-			present = append(present, fc)
-			if r := fc.HTTP.RouterIndex(); r >= 0 && at > r {
-				after = append(after, fc)
-			}
-		}
-		if len(present) == 0 {
-			why := ""
-			if op := cp.GetPatch().GetOperation(); op == netapi.EnvoyFilter_Patch_INSERT_BEFORE || op == netapi.EnvoyFilter_Patch_INSERT_AFTER || op == netapi.EnvoyFilter_Patch_REPLACE {
-				if sub := m.GetListener().GetFilterChain().GetFilter().GetSubFilter().GetName(); sub != "" && chains[0].HTTP.Index(sub) < 0 {
-					why = fmt.Sprintf(" %s names subFilter %s, which this chain does not have, and istiod then inserts nothing.", op, sub)
-				}
-			}
-			msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] should put %s into %s of the istio-proxy of %s, but it is not there.%s The chain is: %s.",
-				ef.Namespace, ef.Name, i, name, plural(len(chains), "filter chain "+chains[0].ID(), fmt.Sprintf("%d filter chains", len(chains))), podLabel(pod), why, chains[0].String())
-			out = append(out, finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Correct the patch's match (or subFilter) to fit the chain shown; istioctl proxy-config listeners shows the same chains.").With(rel...))
-			continue
-		}
-		if len(after) > 0 {
-			msg := fmt.Sprintf("In the istio-proxy of %s, %s (EnvoyFilter %s/%s configPatches[%d]) runs after the router, so it never sees a request: %s.",
-				podLabel(pod), name, ef.Namespace, ef.Name, i, after[0].String())
-			out = append(out, finding.LiveFilterAfterRouter.About(ef.RefAt(patchPath(i, "patch", "operation")...)).Says(msg).WithFix("Set operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: envoy.filters.http.router.").With(rel...))
+		switch cp.GetApplyTo() {
+		case netapi.EnvoyFilter_HTTP_FILTER:
+			out = append(out, httpPatchPresence(pod, p, ef, i, cp, name, gateway, aimed)...)
+		case netapi.EnvoyFilter_NETWORK_FILTER:
+			out = append(out, networkPatchPresence(pod, p, ef, i, cp, name, gateway, aimed)...)
 		}
 	}
 	return out
+}
+
+// httpPatchPresence proves one HTTP_FILTER patch that inserts name.
+func httpPatchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.EnvoyFilter, i int, cp *netapi.EnvoyFilter_EnvoyConfigObjectPatch, name string, gateway, aimed bool) []finding.Finding {
+	m := cp.GetMatch()
+	chains := selectChains(p.Config, m, gateway, true)
+	ref := ef.RefAt(patchPath(i, "match")...)
+	rel := podRel(pod)
+	if len(chains) == 0 {
+		if !aimed {
+			return nil
+		}
+		msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s %s) matches no HTTP filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's HTTP chains are: %s.",
+			ef.Namespace, ef.Name, i, cp.GetPatch().GetOperation(), name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6, true))
+		return []finding.Finding{finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...)}
+	}
+	var present, after []envoyadmin.FilterChain
+	for _, fc := range chains {
+		at := fc.HTTP.Index(name)
+		if at < 0 {
+			continue
+		}
+		present = append(present, fc)
+		if r := fc.HTTP.RouterIndex(); r >= 0 && at > r {
+			after = append(after, fc)
+		}
+	}
+	if len(present) == 0 {
+		why := ""
+		if op := cp.GetPatch().GetOperation(); op == netapi.EnvoyFilter_Patch_INSERT_BEFORE || op == netapi.EnvoyFilter_Patch_INSERT_AFTER || op == netapi.EnvoyFilter_Patch_REPLACE {
+			if sub := m.GetListener().GetFilterChain().GetFilter().GetSubFilter().GetName(); sub != "" && chains[0].HTTP.Index(sub) < 0 {
+				why = fmt.Sprintf(" %s names subFilter %s, which this chain does not have, and istiod then inserts nothing.", op, sub)
+			}
+		}
+		msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] should put %s into %s of the istio-proxy of %s, but it is not there.%s The chain is: %s.",
+			ef.Namespace, ef.Name, i, name, plural(len(chains), "filter chain "+chains[0].ID(), fmt.Sprintf("%d filter chains", len(chains))), podLabel(pod), why, chains[0].String())
+		return []finding.Finding{finding.LiveFilterAbsent.About(ref).Says(msg).WithFix("Correct the patch's match (or subFilter) to fit the chain shown; istioctl proxy-config listeners shows the same chains.").With(rel...)}
+	}
+	if len(after) > 0 {
+		msg := fmt.Sprintf("In the istio-proxy of %s, %s (EnvoyFilter %s/%s configPatches[%d]) runs after the router, so it never sees a request: %s.",
+			podLabel(pod), name, ef.Namespace, ef.Name, i, after[0].String())
+		return []finding.Finding{finding.LiveFilterAfterRouter.About(ef.RefAt(patchPath(i, "patch", "operation")...)).Says(msg).WithFix("Set operation: INSERT_BEFORE with match.listener.filterChain.filter.subFilter.name: envoy.filters.http.router.").With(rel...)}
+	}
+	return nil
+}
+
+// networkPatchPresence proves one NETWORK_FILTER patch that inserts name,
+// as istiod applies it (pilot/pkg/networking/core/envoyfilter/
+// listener_patch.go patchNetworkFilters, unchanged from 1.22 to 1.32): ADD
+// and INSERT_FIRST put the filter into every chain the match selects;
+// INSERT_BEFORE and INSERT_AFTER next to the filter match.listener.
+// filterChain.filter.name names when the chain has it (without a name,
+// first or last); REPLACE only in place of that filter.
+func networkPatchPresence(pod *snapshot.Pod, p *fleet.Proxy, ef *snapshot.EnvoyFilter, i int, cp *netapi.EnvoyFilter_EnvoyConfigObjectPatch, name string, gateway, aimed bool) []finding.Finding {
+	m := cp.GetMatch()
+	chains := selectChains(p.Config, m, gateway, false)
+	ref := ef.RefAt(patchPath(i, "match")...)
+	rel := podRel(pod)
+	op := cp.GetPatch().GetOperation()
+	if len(chains) == 0 {
+		if !aimed {
+			return nil
+		}
+		msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] (%s network filter %s) matches no filter chain of the istio-proxy of %s (%s), so it inserts nothing; the proxy's filter chains are: %s.",
+			ef.Namespace, ef.Name, i, op, name, podLabel(pod), describeMatch(m), describeChains(p.Config, 6, false))
+		return []finding.Finding{finding.LiveNetworkFilterAbsent.About(ref).Says(msg).WithFix("Make the match fit a chain the proxy has: context, listener.portNumber (the container port for SIDECAR_INBOUND), listener.name and filterChain as shown.").With(rel...)}
+	}
+	for _, fc := range chains {
+		if fc.HasNetworkFilter(name) {
+			return nil
+		}
+	}
+	anchor := m.GetListener().GetFilterChain().GetFilter().GetName()
+	anchored := false
+	for _, fc := range chains {
+		anchored = anchored || fc.HasNetworkFilter(anchor)
+	}
+	why := ""
+	switch {
+	case op == netapi.EnvoyFilter_Patch_REPLACE && anchor == "":
+		why = " REPLACE names no filter to replace (match.listener.filterChain.filter.name), and istiod then replaces nothing."
+	case op != netapi.EnvoyFilter_Patch_ADD && op != netapi.EnvoyFilter_Patch_INSERT_FIRST && anchor != "" && !anchored:
+		why = fmt.Sprintf(" %s names filter %s, which this chain does not have, and istiod then inserts nothing.", op, anchor)
+	case (op == netapi.EnvoyFilter_Patch_ADD || (op == netapi.EnvoyFilter_Patch_INSERT_AFTER && anchor == "")) && chains[0].Terminal != "":
+		why = fmt.Sprintf(" %s appends it after %s, which must be the chain's last filter: Envoy rejects such a listener and keeps its previous version.", op, chains[0].Terminal)
+	}
+	msg := fmt.Sprintf("EnvoyFilter %s/%s configPatches[%d] should put network filter %s into %s of the istio-proxy of %s, but it is not there.%s The chain's network filters are: %s.",
+		ef.Namespace, ef.Name, i, name, plural(len(chains), "filter chain "+chains[0].ID(), fmt.Sprintf("%d filter chains", len(chains))), podLabel(pod), why, chains[0].NetworkString())
+	return []finding.Finding{finding.LiveNetworkFilterAbsent.About(ref).Says(msg).WithFix("Correct the patch's match (or the filter it names) to fit the chain shown; to run before the chain's last filter, use INSERT_BEFORE naming it. istioctl proxy-config listeners shows the same chains.").With(rel...)}
 }
 
 // matchesProxy applies match.proxy as istiod does
@@ -361,12 +427,13 @@ func matchesProxy(pm *netapi.EnvoyFilter_ProxyMatch, p *fleet.Proxy) bool {
 	return true
 }
 
-// selectChains returns the HTTP filter chains a listener match selects, as
-// istiod's listener patching does (pilot/pkg/networking/core/envoyfilter/
-// listener_patch.go): the context picks inbound, outbound or gateway
-// listeners; portNumber is the inbound chain's destination port for
-// SIDECAR_INBOUND and the listener's port otherwise.
-func selectChains(pc *envoyadmin.ProxyConfig, m *netapi.EnvoyFilter_EnvoyConfigObjectMatch, gateway bool) []envoyadmin.FilterChain {
+// selectChains returns the filter chains (with http, those with an HTTP
+// connection manager) a listener match selects, as istiod's listener
+// patching does (pilot/pkg/networking/core/envoyfilter/listener_patch.go):
+// the context picks inbound, outbound or gateway listeners; portNumber is
+// the chain's destination port for SIDECAR_INBOUND and in virtualOutbound,
+// and the listener's port otherwise.
+func selectChains(pc *envoyadmin.ProxyConfig, m *netapi.EnvoyFilter_EnvoyConfigObjectMatch, gateway, http bool) []envoyadmin.FilterChain {
 	ctx := m.GetContext()
 	lm := m.GetListener()
 	fcm := lm.GetFilterChain()
@@ -394,11 +461,11 @@ func selectChains(pc *envoyadmin.ProxyConfig, m *netapi.EnvoyFilter_EnvoyConfigO
 			continue
 		}
 		for _, fc := range l.Chains {
-			if fc.HTTP == nil {
+			if http && fc.HTTP == nil {
 				continue
 			}
 			if port := lm.GetPortNumber(); port != 0 {
-				if inbound && !gateway {
+				if (inbound && !gateway) || l.Name == "virtualOutbound" {
 					if uint32(fc.DestinationPort) != port {
 						continue
 					}
@@ -439,12 +506,13 @@ func describeMatch(m *netapi.EnvoyFilter_EnvoyConfigObjectMatch) string {
 	return strings.Join(parts, ", ")
 }
 
-// describeChains lists up to max HTTP chains of the proxy by ID.
-func describeChains(pc *envoyadmin.ProxyConfig, max int) string {
+// describeChains lists up to max chains (with http, HTTP chains) of the
+// proxy by ID.
+func describeChains(pc *envoyadmin.ProxyConfig, max int, http bool) string {
 	var ids []string
 	for _, l := range pc.Listeners {
 		for _, fc := range l.Chains {
-			if fc.HTTP != nil {
+			if fc.HTTP != nil || !http {
 				ids = append(ids, fc.ID())
 			}
 		}
@@ -472,8 +540,8 @@ func wasmPluginFilterName(ns, name string) *regexp.Regexp {
 }
 
 // pluginPresence proves each WasmPlugin in the proxy: its filter must be
-// in some HTTP chain, and its ECDS config must be the module, not Istio's
-// placeholder.
+// in some HTTP chain (a NETWORK plugin among some chain's network filters),
+// and its ECDS config must be the module, not Istio's placeholder.
 func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugin) []finding.Finding {
 	var out []finding.Finding
 	for _, wp := range wps {
@@ -485,12 +553,14 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		found := ""
 		for _, l := range p.Config.Listeners {
 			for _, fc := range l.Chains {
-				names := fc.NetworkFilters // a NETWORK plugin is a network filter
-				if !network {
-					if fc.HTTP == nil {
-						continue
-					}
-					names = names[:0:0]
+				var names []string
+				if network {
+					// A NETWORK plugin is a network filter; an istiod
+					// older than the type field (1.20) made it an HTTP
+					// one, so both count.
+					names = append(names, fc.NetworkFilters...)
+				}
+				if fc.HTTP != nil {
 					for _, f := range fc.HTTP.Filters {
 						names = append(names, f.Name)
 					}
@@ -504,7 +574,10 @@ func pluginPresence(pod *snapshot.Pod, p *fleet.Proxy, wps []*snapshot.WasmPlugi
 		}
 		rel := podRel(pod)
 		if found == "" && network {
-			continue // FD6010 speaks of HTTP chains; a network plugin's absence is not judged
+			msg := fmt.Sprintf("%s %s/%s (type NETWORK) applies to %s, but no filter chain of its istio-proxy holds it among its network filters: istiod did not push it to this proxy (match.mode or ports exclude every listener, or the proxy has not received the update).",
+				wp.Kind, wp.Namespace, wp.Name, podLabel(pod))
+			out = append(out, finding.LiveNetworkFilterAbsent.About(wp.Ref()).Says(msg).WithFix(fmt.Sprintf("Check the %s's match against the proxy's listeners (istioctl proxy-config listeners POD -o json); istiod's log says if it refused the plugin.", wp.Kind)).With(rel...))
+			continue
 		}
 		if found == "" {
 			msg := fmt.Sprintf("%s %s/%s applies to %s, but no HTTP filter chain of its istio-proxy holds it: istiod did not push it to this proxy (phase, match.mode or ports exclude every listener, or the proxy has not received the update).",

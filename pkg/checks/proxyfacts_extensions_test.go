@@ -64,8 +64,9 @@ func TestTrafficExtensionFiltersProvenInProxy(t *testing.T) {
 
 // TestNetworkPluginPlaceholderInProxy: a NETWORK plugin sits among the
 // network filters; its ECDS entry being the agent's deny-all is FD6015,
-// which says connections are closed; a missing one is not judged (FD6010
-// speaks of HTTP chains).
+// which says connections are closed; a missing one is FD6019 (FD6010
+// speaks of HTTP chains), and one in an HTTP chain, where istiod before
+// the type field put it, is present.
 func TestNetworkPluginPlaceholderInProxy(t *testing.T) {
 	_, snap := loadFixture(t, "testdata/core/fd5004-latest-ifnotpresent.yaml")
 	wp := snap.WasmPlugins[0]
@@ -82,7 +83,13 @@ func TestNetworkPluginPlaceholderInProxy(t *testing.T) {
 		t.Fatalf("findings %v: %+v", got, fs)
 	}
 	cfg.Listeners[0].Chains[0].NetworkFilters = []string{"envoy.filters.network.tcp_proxy"}
+	fs = pluginPresence(&snapshot.Pod{Pod: pod}, &fleet.Proxy{Pod: pod, Config: cfg}, snap.WasmPlugins)
+	if got := codes(fs); !slices.Equal(got, []string{"FD6019"}) || !strings.Contains(fs[0].Message, "(type NETWORK) applies to pod shop/web-1, but no filter chain of its istio-proxy holds it among its network filters") {
+		t.Fatalf("an absent network plugin: %v %+v", got, fs)
+	}
+	cfg.ECDS = nil
+	cfg.Listeners[0].Chains[0].HTTP = &envoyadmin.HTTPConnectionManager{Filters: []envoyadmin.HTTPFilter{{Name: name}, {Name: "envoy.filters.http.router"}}}
 	if fs := pluginPresence(&snapshot.Pod{Pod: pod}, &fleet.Proxy{Pod: pod, Config: cfg}, snap.WasmPlugins); len(fs) != 0 {
-		t.Fatalf("an absent network plugin was judged: %v", codes(fs))
+		t.Fatalf("a network plugin an old istiod made an HTTP filter was judged: %v", codes(fs))
 	}
 }

@@ -282,14 +282,20 @@ func (o *CheckOptions) load(ctx context.Context) (*snapshot.Snapshot, *rest.Conf
 // readLive reads the targeted pods' proxies (unless --no-proxy) and picks
 // the release to judge against from their proxy images.
 func (o *CheckOptions) readLive(ctx context.Context, cfg *rest.Config, snap *snapshot.Snapshot, opts *checks.Options) {
-	targeted := checks.NewContext(snap, *opts).TargetPods()
-	pods := make([]*corev1.Pod, len(targeted))
-	for i, p := range targeted {
-		pods[i] = p.Pod
+	podsOf := func(targeted []*snapshot.Pod) []*corev1.Pod {
+		pods := make([]*corev1.Pod, len(targeted))
+		for i, p := range targeted {
+			pods[i] = p.Pod
+		}
+		return pods
 	}
+	pods := podsOf(checks.NewContext(snap, *opts).TargetPods())
 	if !o.release.Set() {
-		if r, source, ok := fleet.ProxyRelease(pods); ok {
+		// Which pods a filter reaches depends on the release: learn it
+		// from every pod some release targets, then target anew.
+		if r, source, ok := fleet.ProxyRelease(podsOf(checks.TargetPodsOnAnyRelease(snap, *opts))); ok {
 			opts.Istio, opts.Release = r, checks.ReleaseOf(r, source)
+			pods = podsOf(checks.NewContext(snap, *opts).TargetPods())
 		}
 	}
 	if o.NoProxy {

@@ -219,7 +219,7 @@ type liveScenario struct {
 	edit        func(r *liveRig, i int, fs *fixtureserver.Server)
 	after       func(r *liveRig, w *testcluster.Workload)
 	args        []string
-	want        []string // CODE Kind/Name, Pod/ for any pod
+	want        []string // CODE Kind/Name, Pod/ for any pod; none: clean
 	subset      bool     // want must be among the findings, others allowed
 	says        string   // in the first wanted code's message
 }
@@ -297,7 +297,81 @@ var wasmMountAnnotations = map[string]string{
 	"sidecar.istio.io/componentLogLevel": "wasm:info,misc:error",
 }
 
+// connLimit is an EnvoyFilter that puts a network filter (a connection
+// rate limit) in front of the HTTP connection manager of web's inbound
+// port 80 chains; op is its operation.
+func connLimit(op string) string {
+	return `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: conn-limit}
+spec:
+  workloadSelector: {labels: {app: web}}
+  configPatches:
+  - applyTo: NETWORK_FILTER
+    match:
+      context: SIDECAR_INBOUND
+      listener:
+        portNumber: 80
+        filterChain: {filter: {name: envoy.filters.network.http_connection_manager}}
+    patch:
+      operation: ` + op + `
+      value:
+        name: envoy.filters.network.local_ratelimit
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit
+          stat_prefix: conn_limit
+          token_bucket: {max_tokens: 100, tokens_per_fill: 100, fill_interval: 1s}
+`
+}
+
+// connLimitFilter is the network filter connLimit adds, as Envoy shows it.
+const connLimitFilter = `{"name":"envoy.filters.network.local_ratelimit","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit","stat_prefix":"conn_limit","token_bucket":{"max_tokens":100,"tokens_per_fill":100,"fill_interval":"1s"}}}`
+
+// networkPlugin is wasmPlugin of type NETWORK, with the wasm logger at info
+// in the template so that only the proxy's chains are judged.
+var networkPlugin = strings.Replace(wasmPlugin, "imagePullPolicy: Always", "imagePullPolicy: Always\n  type: NETWORK", 1)
+
+var wasmInfo = map[string]string{"sidecar.istio.io/componentLogLevel": "wasm:info"}
+
+func networkPluginPresent(r *liveRig, _ int, fs *fixtureserver.Server) {
+	must(fs.Edit(fixtureserver.AddNetworkWasmPlugin(inbound80, pluginName(r), "/var/lib/istio/data/0123/auth.wasm")))
+	must(fs.SetLoggerLevel("wasm", "info"))
+}
+
 var liveScenarios = []liveScenario{
+	{
+		name: "network filter in the chain", manifest: connLimit("INSERT_BEFORE"),
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) {
+			must(fs.Edit(fixtureserver.InsertNetworkFilter(inbound80, connLimitFilter, fixtureserver.HCMName)))
+		},
+	},
+	{
+		name: "network filter absent from the chain", manifest: connLimit("INSERT_BEFORE"), replicas: 2,
+		want: []string{"FD6019 EnvoyFilter/conn-limit"},
+		says: "should put network filter envoy.filters.network.local_ratelimit into 3 filter chains of the istio-proxy of pods ",
+	},
+	{
+		// ADD appends after the HCM; Envoy refuses that listener and keeps
+		// the previous one, which lacks the filter.
+		name: "network filter added after the terminal filter", manifest: connLimit("ADD"),
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) {
+			must(fs.RejectListenerUpdate("virtualInbound",
+				"Error: terminal filter named envoy.filters.network.http_connection_manager of type envoy.filters.network.http_connection_manager must be the last filter in a network filter chain.",
+				fixtureserver.InsertNetworkFilter(inbound80, connLimitFilter, "")))
+		},
+		want: []string{"FD6012 EnvoyFilter/conn-limit", "FD6019 EnvoyFilter/conn-limit"},
+		says: "ADD appends it after envoy.filters.network.http_connection_manager, which must be the chain's last filter",
+	},
+	{
+		name: "NETWORK WasmPlugin in the chain", manifest: networkPlugin, annotations: wasmInfo,
+		edit: networkPluginPresent,
+	},
+	{
+		name: "NETWORK WasmPlugin not pushed", manifest: networkPlugin, annotations: wasmInfo,
+		edit: func(_ *liveRig, _ int, fs *fixtureserver.Server) { must(fs.SetLoggerLevel("wasm", "info")) },
+		want: []string{"FD6019 WasmPlugin/auth"},
+		says: "(type NETWORK) applies to pod ",
+	},
 	{
 		// Three replicas say the same: one finding names them all.
 		name: "filter absent from the chain", manifest: luaInbound, replicas: 3,
@@ -528,10 +602,50 @@ func TestLiveProxyFindings(t *testing.T) {
 			} else if !slices.Equal(got, tc.want) {
 				t.Fatalf("findings %v, want %v\n%+v", got, tc.want, rep.Findings)
 			}
+			if len(tc.want) == 0 {
+				if rep.Checked["proxies"] != int(replicas) {
+					t.Errorf("clean only because no proxy was read: checked %v", rep.Checked)
+				}
+				return
+			}
 			if msg := rep.message(strings.Fields(tc.want[len(tc.want)-1])[0]); !strings.Contains(msg, tc.says) {
 				t.Errorf("message %q does not say %q", msg, tc.says)
 			}
 		})
+	}
+}
+
+// Up to Istio 1.26 istiod ignored an EnvoyFilter's targetRefs and gave it
+// to every proxy of its namespace; from 1.27 a sidecar ignores it. A
+// namespace-wide live check learns the release from the proxy images of the
+// pods some release reaches (here 1.24), reads them, and proves the patch
+// in them; judged as 1.27 it reaches, and reads, no pod.
+func TestLiveEnvoyFilterTargetRefsAttachPerRelease(t *testing.T) {
+	r := newLiveRig(t)
+	r.apply(strings.Replace(luaInbound, "workloadSelector: {labels: {app: web}}",
+		"targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]", 1))
+	r.run(r.deployment("web", 2, nil), nil, inject)
+
+	rep, _ := r.check()
+	if got, want := rep.codes(), []string{"FD1004 EnvoyFilter/add-header", "FD6010 EnvoyFilter/add-header"}; !slices.Equal(got, want) {
+		t.Fatalf("Istio 1.24: findings %v, want %v\n%+v", got, want, rep.Findings)
+	}
+	if rep.Release["istio"] != "1.24" || len(rep.Live.Pods) != 2 || rep.Checked["proxies"] != 2 {
+		t.Errorf("Istio 1.24: release %v, pods %+v, checked %v", rep.Release, rep.Live.Pods, rep.Checked)
+	}
+	if msg := rep.message("FD1004"); !strings.Contains(msg, "applies it to every proxy of namespace "+r.ns) {
+		t.Errorf("FD1004 says %q", msg)
+	}
+	if msg := rep.message("FD6010"); !strings.Contains(msg, "should put envoy.filters.http.lua into 3 filter chains") {
+		t.Errorf("FD6010 says %q", msg)
+	}
+
+	rep, _ = r.check("--istio-version", "1.27")
+	if got, want := rep.codes(), []string{"FD1004 EnvoyFilter/add-header"}; !slices.Equal(got, want) {
+		t.Fatalf("Istio 1.27: findings %v, want %v", got, want)
+	}
+	if len(rep.Live.Pods) != 0 || rep.Checked["proxies"] != 0 {
+		t.Errorf("Istio 1.27: a sidecar the filter does not reach was read: %+v", rep.Live.Pods)
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 	// metadata_exchange and old stats filters), not a user module.
 	NullWasmRuntime = "envoy.wasm.runtime.null"
 
+	// TCPProxyFilterName is the network filter that forwards a TCP
+	// connection; like the HTTP connection manager it must come last.
+	TCPProxyFilterName = "envoy.filters.network.tcp_proxy"
+
 	networkWasmTypeURL = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"
 	networkRBACTypeURL = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
 	routerTypeURL      = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
@@ -117,6 +121,10 @@ type FilterChain struct {
 	ApplicationProtocols []string
 	// NetworkFilters are the names of the chain's network filters, in order.
 	NetworkFilters []string
+	// Terminal is the name of the last network filter when it is one Envoy
+	// requires to be last (an HTTP connection manager or a TCP proxy), by
+	// name or config type; "" otherwise.
+	Terminal string
 	// HTTP is the chain's HTTP connection manager, nil for TCP chains.
 	HTTP *HTTPConnectionManager
 }
@@ -285,6 +293,28 @@ func (fc *FilterChain) String() string {
 		}
 	}
 	return b.String()
+}
+
+// NetworkString renders the chain's network filters for messages, e.g.
+// "virtualInbound/0.0.0.0_80 [tls]: istio_authn, istio.metadata_exchange,
+// envoy.filters.network.http_connection_manager".
+func (fc *FilterChain) NetworkString() string {
+	s := fc.ID()
+	if fc.TransportProtocol != "" {
+		s += " [" + fc.TransportProtocol + "]"
+	}
+	return s + ": " + strings.Join(fc.NetworkFilters, ", ")
+}
+
+// HasNetworkFilter reports whether the chain has a network filter named
+// name.
+func (fc *FilterChain) HasNetworkFilter(name string) bool {
+	for _, n := range fc.NetworkFilters {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Names returns the HTTP filter names in order.

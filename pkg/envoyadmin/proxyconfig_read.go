@@ -340,8 +340,16 @@ func (r *reader) chain(o map[string]any, path, listener string, isDefault bool) 
 		name := r.str(f, fp, "name")
 		fc.NetworkFilters = append(fc.NetworkFilters, name)
 		typeURL, cfg, _ := r.typedConfig(f, fp)
-		if fc.HTTP == nil && (name == HCMFilterName || strings.HasSuffix(typeURL, ".http_connection_manager.v3.HttpConnectionManager")) {
+		hcm := name == HCMFilterName || strings.HasSuffix(typeURL, ".http_connection_manager.v3.HttpConnectionManager")
+		if fc.HTTP == nil && hcm {
 			fc.HTTP = r.hcm(cfg, fp+".typed_config")
+		}
+		// Envoy refuses a chain with a filter after a terminal one
+		// (envoyproxy/envoy source/common/config/utility.h
+		// validateTerminalFilters).
+		fc.Terminal = ""
+		if hcm || name == TCPProxyFilterName || strings.HasSuffix(typeURL, ".tcp_proxy.v3.TcpProxy") {
+			fc.Terminal = name
 		}
 	}
 	return fc

@@ -118,6 +118,10 @@ func TestProxyConfigSidecarListeners(t *testing.T) {
 	if !reflect.DeepEqual(c80.NetworkFilters, []string{"istio_authn", "istio.metadata_exchange", envoyadmin.HCMFilterName}) {
 		t.Errorf("network filters = %q", c80.NetworkFilters)
 	}
+	if c80.Terminal != envoyadmin.HCMFilterName || !c80.HasNetworkFilter("istio_authn") || c80.HasNetworkFilter("envoy.filters.network.wasm") ||
+		c80.NetworkString() != "virtualInbound/0.0.0.0_80 [raw_buffer]: istio_authn, istio.metadata_exchange, "+envoyadmin.HCMFilterName {
+		t.Errorf("0.0.0.0_80 terminal %q, network string %q", c80.Terminal, c80.NetworkString())
+	}
 	h := c80.HTTP
 	if h.StatPrefix != "inbound_0.0.0.0_80" || h.RouteSource != "inline" || h.RouteConfigName != "inbound|80||" {
 		t.Errorf("HCM = %q %q %q", h.StatPrefix, h.RouteSource, h.RouteConfigName)
@@ -170,6 +174,9 @@ func TestProxyConfigSidecarListeners(t *testing.T) {
 	if oc.ID() != "0.0.0.0_9080" || oc.TransportProtocol != "raw_buffer" || !reflect.DeepEqual(oc.ApplicationProtocols, []string{"http/1.1", "h2c"}) ||
 		oc.HTTP == nil || oc.HTTP.RouteSource != "rds" || oc.HTTP.RouteConfigName != "9080" || oc.HTTP.StatPrefix != "outbound_0.0.0.0_9080" {
 		t.Errorf("outbound chain = %+v %+v", oc, oc.HTTP)
+	}
+	if dc.Terminal != envoyadmin.TCPProxyFilterName {
+		t.Errorf("passthrough chain's terminal filter = %q", dc.Terminal)
 	}
 	if !dc.Default || dc.ID() != "0.0.0.0_9080/PassthroughFilterChain" || dc.HTTP != nil ||
 		dc.String() != "0.0.0.0_9080/PassthroughFilterChain: no HTTP connection manager (network filters: istio.stats, envoy.filters.network.tcp_proxy)" {

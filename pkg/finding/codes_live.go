@@ -55,8 +55,15 @@ var (
 	LiveFilterAbsent = register(Code{
 		ID: "FD6010", Severity: Error,
 		Title:   "Patched filter is not in the proxy's HTTP filter chain",
-		Explain: "The proxy's own configuration (/config_dump) is the proof: a filter that istiod was supposed to insert is not in the filter chain the patch targets. Usual causes: the match (context, port, listener name, subFilter) does not fit what istiod generates for this proxy, INSERT_BEFORE/INSERT_AFTER name a subFilter this chain does not have (istiod then inserts nothing), proxyVersion does not match, or the WasmPlugin was not pushed.",
+		Explain: "The proxy's own configuration (/config_dump) is the proof: a filter that istiod was supposed to insert is not in the HTTP filter chain the patch targets (FD6019 is the same proof for network filters). Usual causes: the match (context, port, listener name, subFilter) does not fit what istiod generates for this proxy, INSERT_BEFORE/INSERT_AFTER name a subFilter this chain does not have (istiod then inserts nothing), proxyVersion does not match, or the WasmPlugin was not pushed.",
 		Fix:     "Compare the patch's match with the chain shown in the message and correct it.",
+	})
+	LiveNetworkFilterAbsent = register(Code{
+		ID: "FD6019", Severity: Error,
+		Title:   "Patched or attached network filter is not in the proxy's filter chain",
+		Explain: "The proxy's own configuration (/config_dump) is the proof: a network filter istiod was supposed to put into a listener's filter chain, by an EnvoyFilter NETWORK_FILTER patch or for a WasmPlugin or TrafficExtension of type NETWORK, is not among the network filters of the chains it should be in (FD6010 is the same proof for HTTP filters). Usual causes: the match (context, port, listener name, filterChain) does not fit what istiod generates for this proxy; INSERT_BEFORE, INSERT_AFTER or REPLACE name a filter (match.listener.filterChain.filter.name) the chain does not have, and istiod then inserts nothing; ADD appends the filter after the chain's HTTP connection manager or TCP proxy, which must be last, so Envoy rejects the listener (FD6012) and keeps its previous version; proxyVersion does not match; or the plugin was not pushed (match.mode or ports exclude every listener).",
+		Fix:     "Compare the patch's match with the chain shown in the message and correct it; to run a network filter before the chain's last filter, use INSERT_BEFORE naming that filter.",
+		Example: "applyTo: NETWORK_FILTER\nmatch: {context: SIDECAR_INBOUND, listener: {portNumber: 8080}}\npatch: {operation: ADD, value: {name: envoy.filters.network.wasm}}   # after http_connection_manager",
 	})
 	LiveFilterAfterRouter = register(Code{
 		ID: "FD6011", Severity: Error,

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/result"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
@@ -80,18 +81,33 @@ func TestReachAttachesFiltersAsIstiod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := Reach(snap, "shop", "istio-system")
-	want := []result.FilterReach{
-		// A policy with targetRefs is ignored by sidecars (meshfacts.Mesh.Attach).
-		{Kind: "EnvoyFilter", Namespace: "shop", Name: "gateway-only", Workloads: []string{}},
-		{Kind: "EnvoyFilter", Namespace: "shop", Name: "lua-web", Workloads: []string{"deploy/web"}},
-		// A root-namespace filter without selector reaches every workload.
-		{Kind: "EnvoyFilter", Namespace: "istio-system", Name: "mesh-wide", Workloads: []string{"cronjob/nightly", "deploy/api", "deploy/web"}},
-		{Kind: "WasmPlugin", Namespace: "istio-system", Name: "auth", Workloads: []string{"deploy/api"}},
-		// The root's plugin for another namespace and billing's own filter
-		// are not shop's business.
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("reach:\n got %+v\nwant %+v", got, want)
+	for _, tc := range []struct {
+		istio       string
+		gatewayOnly []string
+	}{
+		// From 1.27 istiod matches EnvoyFilters with the policy matcher:
+		// sidecars ignore one with targetRefs (meshfacts.Mesh.Attach).
+		{"1.27", []string{}},
+		// Up to 1.26 it matched on workloadSelector alone and ignored
+		// targetRefs: without a selector the filter reached all of shop.
+		{"1.26", []string{"cronjob/nightly", "deploy/api", "deploy/web"}},
+	} {
+		istio, err := release.LookupIstio(tc.istio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := Reach(snap, "shop", "istio-system", istio.Version)
+		want := []result.FilterReach{
+			{Kind: "EnvoyFilter", Namespace: "shop", Name: "gateway-only", Workloads: tc.gatewayOnly},
+			{Kind: "EnvoyFilter", Namespace: "shop", Name: "lua-web", Workloads: []string{"deploy/web"}},
+			// A root-namespace filter without selector reaches every workload.
+			{Kind: "EnvoyFilter", Namespace: "istio-system", Name: "mesh-wide", Workloads: []string{"cronjob/nightly", "deploy/api", "deploy/web"}},
+			{Kind: "WasmPlugin", Namespace: "istio-system", Name: "auth", Workloads: []string{"deploy/api"}},
+			// The root's plugin for another namespace and billing's own filter
+			// are not shop's business.
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Istio %s reach:\n got %+v\nwant %+v", tc.istio, got, want)
+		}
 	}
 }

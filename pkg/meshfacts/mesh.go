@@ -10,6 +10,7 @@
 package meshfacts
 
 import (
+	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -23,6 +24,9 @@ type Mesh struct {
 	// RootNamespace is the mesh root namespace, whose policies apply to
 	// every namespace.
 	RootNamespace string
+	// Istio is the release whose istiod attaches the policies (Attach):
+	// its rules changed in 1.25 and 1.27.
+	Istio release.Version
 
 	workloadsByNS map[string][]*snapshot.Workload
 	filtersByNS   map[string][]*snapshot.EnvoyFilter
@@ -31,12 +35,13 @@ type Mesh struct {
 	appliedTo     map[*snapshot.EnvoyFilter][]*snapshot.Workload
 }
 
-// New indexes s; root "" is Istio's default root namespace, istio-system.
-func New(s *snapshot.Snapshot, root string) *Mesh {
+// New indexes s as istiod of release istio sees it; root "" is Istio's
+// default root namespace, istio-system.
+func New(s *snapshot.Snapshot, root string, istio release.Version) *Mesh {
 	if root == "" {
 		root = snapshot.DefaultRootNamespace
 	}
-	m := &Mesh{Snap: s, RootNamespace: root,
+	m := &Mesh{Snap: s, RootNamespace: root, Istio: istio,
 		workloadsByNS: map[string][]*snapshot.Workload{},
 		filtersByNS:   map[string][]*snapshot.EnvoyFilter{},
 		pluginsByNS:   map[string][]*snapshot.WasmPlugin{},

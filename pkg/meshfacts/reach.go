@@ -1,6 +1,7 @@
 package meshfacts
 
 import (
+	"github.com/filterdoctor/filterdoctor/pkg/release"
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
@@ -16,22 +17,21 @@ type PolicyReach struct {
 // Reach computes, from a snapshot of namespace ns (plus the policies of the
 // mesh root namespace rootNS), which EnvoyFilters, WasmPlugins and Lua
 // TrafficExtensions reach which workloads of ns, attaching them as istiod
-// does (WorkloadsFor, after istio/istio
-// pilot/pkg/model/policyattachment.go), and returns the reached workloads in
-// the order first reached. Policies of ns are all listed, reaching something
+// of release istio does (Attach, AppliedTo), and returns the reached
+// workloads in the order first reached. Policies of ns are all listed, reaching something
 // or not; root-namespace policies only when they reach a workload of ns,
 // since they are meant for the whole mesh. Policies come in snapshot order,
 // EnvoyFilters first.
-func Reach(snap *snapshot.Snapshot, ns, rootNS string) ([]PolicyReach, []*snapshot.Workload) {
-	m := New(snap, rootNS)
+func Reach(snap *snapshot.Snapshot, ns, rootNS string, istio release.Version) ([]PolicyReach, []*snapshot.Workload) {
+	m := New(snap, rootNS, istio)
 	var (
 		out  []PolicyReach
 		ws   []*snapshot.Workload
 		seen = map[*snapshot.Workload]bool{}
 	)
-	add := func(kind, pns, name string, t PolicyTarget) {
+	add := func(kind, pns, name string, reached []*snapshot.Workload) {
 		pr := PolicyReach{Kind: kind, Namespace: pns, Name: name}
-		for _, w := range m.WorkloadsFor(t) {
+		for _, w := range reached {
 			if w.Namespace != ns {
 				continue
 			}
@@ -48,17 +48,17 @@ func Reach(snap *snapshot.Snapshot, ns, rootNS string) ([]PolicyReach, []*snapsh
 	}
 	for _, ef := range snap.EnvoyFilters {
 		if ef.Namespace == ns || ef.Namespace == m.RootNamespace {
-			add("EnvoyFilter", ef.Namespace, ef.Name, EnvoyFilterTarget(ef))
+			add("EnvoyFilter", ef.Namespace, ef.Name, m.AppliedTo(ef))
 		}
 	}
 	for _, wp := range snap.WasmPlugins {
 		if wp.Namespace == ns || wp.Namespace == m.RootNamespace {
-			add(wp.Kind, wp.Namespace, wp.Name, WasmPluginTarget(wp))
+			add(wp.Kind, wp.Namespace, wp.Name, m.WorkloadsFor(WasmPluginTarget(wp)))
 		}
 	}
 	for _, te := range snap.TrafficExtensions {
 		if _, isLua := te.Lua(); isLua && (te.Namespace == ns || te.Namespace == m.RootNamespace) {
-			add("TrafficExtension", te.Namespace, te.Name, TrafficExtensionTarget(te))
+			add("TrafficExtension", te.Namespace, te.Name, m.WorkloadsFor(TrafficExtensionTarget(te)))
 		}
 	}
 	return out, ws

@@ -33,9 +33,15 @@ const EditVersion = "2024-11-20T10:00:00Z/1"
 // Type URLs used by the edits (envoyproxy/envoy api/, Istio's ECDS
 // placeholder in istio/istio pkg/wasm/convert.go).
 const (
-	TypeLua        = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
-	TypeWasm       = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
-	TypeRBAC       = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+	TypeLua  = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+	TypeWasm = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+	TypeRBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+	// TypeNetworkWasm and TypeNetworkRBAC are the network filter types of
+	// a NETWORK WasmPlugin and of the agent's stand-in for it.
+	TypeNetworkWasm = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"
+	TypeNetworkRBAC = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
+	// HCMName is the network filter holding a chain's HTTP filters.
+	HCMName        = hcmFilterName
 	TypeListener   = "type.googleapis.com/envoy.config.listener.v3.Listener"
 	typeExtension  = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig"
 	hcmFilterName  = "envoy.filters.network.http_connection_manager"
@@ -171,6 +177,48 @@ func RemoveHTTPFilter(at Chain, name string) Edit {
 	}
 }
 
+// InsertNetworkFilter inserts filter, the JSON of one entry of a filter
+// chain's filters (see NetworkECDSFilter), into every chain of at, before
+// the network filter named before ("" appends it to the chain).
+func InsertNetworkFilter(at Chain, filter, before string) Edit {
+	return func(configs []json.RawMessage) ([]json.RawMessage, error) {
+		var f map[string]any
+		if err := decodeJSON([]byte(filter), &f); err != nil {
+			return nil, fmt.Errorf("network filter: %w", err)
+		}
+		if str(f["name"]) == "" {
+			return nil, fmt.Errorf("network filter %s has no name", filter)
+		}
+		inserted := 0
+		out, names, err := editChains(configs, at, func(chain map[string]any) error {
+			inserted++
+			filters := list(chain["filters"])
+			i := len(filters)
+			if before != "" {
+				i = -1
+				for j, e := range filters {
+					if m, _ := e.(map[string]any); str(m["name"]) == before {
+						i = j
+						break
+					}
+				}
+				if i < 0 {
+					return fmt.Errorf("%s: chain %q has no network filter %s", at, str(chain["name"]), before)
+				}
+			}
+			next := make([]any, 0, len(filters)+1)
+			next = append(next, filters[:i]...)
+			next = append(next, deepCopy(f))
+			chain["filters"] = append(next, filters[i:]...)
+			return nil
+		})
+		if err == nil && inserted == 0 {
+			return nil, fmt.Errorf("%s: no such chain (chains: %s)", at, strings.Join(names, ", "))
+		}
+		return out, err
+	}
+}
+
 // ListenerError puts listener into the state Envoy reports after rejecting
 // an update of it: the active listener stays as it was and the
 // DynamicListener gets error_state {failed_configuration, last_update_attempt,
@@ -230,13 +278,17 @@ func LDSRejection(listener, details string) string {
 // SetECDSFilter adds the ECDS (EcdsConfigDump) entry name with typedConfig
 // (the JSON of its typed_config, an Any), or replaces the typed_config of the
 // entry of that name. A new entry goes into the EcdsConfigDump that holds
-// HTTP filters (Envoy keeps one dump per filter kind), else a new one before
-// the listeners, where Envoy's order puts it.
+// filters of its kind, HTTP or network (Envoy keeps one dump per filter
+// kind), else a new one before the listeners, where Envoy's order puts it.
 func SetECDSFilter(name, typedConfig string) Edit {
 	return func(configs []json.RawMessage) ([]json.RawMessage, error) {
 		var tc map[string]any
 		if err := decodeJSON([]byte(typedConfig), &tc); err != nil {
 			return nil, fmt.Errorf("ECDS %s typed_config: %w", name, err)
+		}
+		kind := ".filters.http."
+		if strings.Contains(str(tc["@type"]), ".filters.network.") {
+			kind = ".filters.network."
 		}
 		dumps, err := decodeConfigs(configs)
 		if err != nil {
@@ -255,7 +307,7 @@ func SetECDSFilter(name, typedConfig string) Edit {
 					em["last_updated"] = EditTimestamp
 					return encodeConfigs(dumps)
 				}
-				if t, _ := ef["typed_config"].(map[string]any); target == nil && strings.Contains(str(t["@type"]), ".filters.http.") {
+				if t, _ := ef["typed_config"].(map[string]any); target == nil && strings.Contains(str(t["@type"]), kind) {
 					target = d
 				}
 			}
@@ -298,6 +350,32 @@ func AddWasmPlugin(at Chain, name, filename string) Edit {
 			InsertHTTPFilter(at, ECDSFilter(name), BeforeRouter),
 			SetECDSFilter(name, WasmConfig(name, filename)))
 	}
+}
+
+// AddNetworkWasmPlugin is what a WasmPlugin of type NETWORK (phase unset)
+// becomes in a sidecar: an ECDS network filter in front of the HTTP
+// connection manager of at's chains (NetworkECDSFilter; istio/istio
+// pilot/pkg/networking/core/listener_inbound.go
+// buildInboundNetworkFiltersForHTTP puts it after metadata exchange) and its
+// ECDS entry with the module istio-agent fetched to filename.
+func AddNetworkWasmPlugin(at Chain, name, filename string) Edit {
+	return func(configs []json.RawMessage) ([]json.RawMessage, error) {
+		typed := wasmTyped(name, filename)
+		typed["@type"] = TypeNetworkWasm
+		return ApplyEdits(configs,
+			InsertNetworkFilter(at, NetworkECDSFilter(name), hcmFilterName),
+			SetECDSFilter(name, mustJSON(typed)))
+	}
+}
+
+// NetworkECDSFilter is the network filter entry of a NETWORK WasmPlugin:
+// its config comes from ECDS resource name over ADS (istio/istio
+// pilot/pkg/networking/core/extension/wasmplugin.go toEnvoyNetworkFilter).
+func NetworkECDSFilter(name string) string {
+	return mustJSON(map[string]any{"name": name, "config_discovery": map[string]any{
+		"config_source": map[string]any{"ads": map[string]any{}, "initial_fetch_timeout": "0s", "resource_api_version": "V3"},
+		"type_urls":     []any{TypeNetworkWasm, TypeNetworkRBAC},
+	}})
 }
 
 // FailWasmFetch replaces ECDS entry name with the filter istio-agent sends
@@ -427,6 +505,34 @@ func (s *Server) SetVersions(envoy, istio string) error {
 
 // editHCMs applies fn to the http_filters of every HCM selected by at.
 func editHCMs(configs []json.RawMessage, at Chain, fn func([]any) ([]any, error)) ([]json.RawMessage, error) {
+	found := 0
+	out, names, err := editChains(configs, at, func(cm map[string]any) error {
+		for _, f := range list(cm["filters"]) {
+			fm, _ := f.(map[string]any)
+			tc, _ := fm["typed_config"].(map[string]any)
+			if str(fm["name"]) != hcmFilterName || tc == nil {
+				continue
+			}
+			filters, err := fn(list(tc["http_filters"]))
+			if err != nil {
+				return err
+			}
+			tc["http_filters"] = filters
+			found++
+		}
+		return nil
+	})
+	if err == nil && found == 0 {
+		return nil, fmt.Errorf("%s: no HTTP connection manager (chains: %s)", at, strings.Join(names, ", "))
+	}
+	return out, err
+}
+
+// editChains applies fn to every filter chain of at (default_filter_chain
+// included); it also returns the quoted names of all the listener's chains,
+// for messages.
+func editChains(configs []json.RawMessage, at Chain, fn func(chain map[string]any) error) ([]json.RawMessage, []string, error) {
+	var names []string
 	out, _, err := editDynamicListener(configs, at.Listener, func(dl map[string]any) error {
 		l := activeListener(dl)
 		if l == nil {
@@ -436,34 +542,19 @@ func editHCMs(configs []json.RawMessage, at Chain, fn func([]any) ([]any, error)
 		if d, ok := l["default_filter_chain"]; ok {
 			chains = append(chains, d)
 		}
-		found := 0
-		var names []string
 		for _, c := range chains {
 			cm, _ := c.(map[string]any)
 			names = append(names, fmt.Sprintf("%q", str(cm["name"])))
 			if at.Name != "" && str(cm["name"]) != at.Name {
 				continue
 			}
-			for _, f := range list(cm["filters"]) {
-				fm, _ := f.(map[string]any)
-				tc, _ := fm["typed_config"].(map[string]any)
-				if str(fm["name"]) != hcmFilterName || tc == nil {
-					continue
-				}
-				filters, err := fn(list(tc["http_filters"]))
-				if err != nil {
-					return err
-				}
-				tc["http_filters"] = filters
-				found++
+			if err := fn(cm); err != nil {
+				return err
 			}
-		}
-		if found == 0 {
-			return fmt.Errorf("%s: no HTTP connection manager (chains: %s)", at, strings.Join(names, ", "))
 		}
 		return nil
 	})
-	return out, err
+	return out, names, err
 }
 
 // editDynamicListener applies fn to a copy of the DynamicListener named

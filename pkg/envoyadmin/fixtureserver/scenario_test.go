@@ -154,6 +154,12 @@ func TestEditErrors(t *testing.T) {
 		{"removing an absent filter", fixtureserver.RemoveHTTPFilter(fixtureserver.Chain{Listener: "0.0.0.0_9080"}, "envoy.lua"),
 			"listener 0.0.0.0_9080: no http filter envoy.lua"},
 		{"error state for an unknown listener", fixtureserver.ListenerError("nope", "x"), `no dynamic listener "nope"`},
+		{"network filter into an unknown chain", fixtureserver.InsertNetworkFilter(fixtureserver.Chain{Listener: "virtualInbound", Name: "0.0.0.0_8080"}, `{"name":"x"}`, ""),
+			`listener virtualInbound chain 0.0.0.0_8080: no such chain (chains: "virtualInbound-blackhole",`},
+		{"network filter before an absent one", fixtureserver.InsertNetworkFilter(fixtureserver.Chain{Listener: "0.0.0.0_9080"}, `{"name":"x"}`, fixtureserver.HCMName),
+			`listener 0.0.0.0_9080: chain "PassthroughFilterChain" has no network filter envoy.filters.network.http_connection_manager`},
+		{"network filter without a name", fixtureserver.InsertNetworkFilter(fixtureserver.Chain{Listener: "virtualInbound"}, `{"typed_config":{}}`, ""),
+			"has no name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,5 +346,86 @@ func TestVersions(t *testing.T) {
 	}
 	if _, err := fixtureserver.WithVersions(fs.ServerInfo(), "one.two", ""); err == nil {
 		t.Error("WithVersions accepted one.two")
+	}
+}
+
+// Network filter edits, read back through the admin-API parser: a filter
+// placed before the HCM of both 0.0.0.0_80 chains and nowhere else; one
+// appended after the HCM, which leaves the chain without a last terminal
+// filter; a NETWORK WasmPlugin's ECDS filter with its network Wasm entry
+// in an EcdsConfigDump of its own.
+func TestNetworkFilterEdits(t *testing.T) {
+	base := configs(t)
+	inbound80 := fixtureserver.Chain{Listener: "virtualInbound", Name: "0.0.0.0_80"}
+	parse := func(configs []json.RawMessage) *envoyadmin.ProxyConfig {
+		t.Helper()
+		p, err := envoyadmin.ParseProxyConfig(&envoyadmin.ConfigDump{Configs: configs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	networkFilters := func(p *envoyadmin.ProxyConfig) map[string]string {
+		out := map[string]string{}
+		for _, fc := range p.Listener("virtualInbound").Chains {
+			out[fc.ID()+" ["+fc.TransportProtocol+"]"] = strings.Join(fc.NetworkFilters, ", ") + " | terminal " + fc.Terminal
+		}
+		return out
+	}
+	before := networkFilters(parse(base))
+
+	const limit = `{"name":"envoy.filters.network.local_ratelimit","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit","stat_prefix":"x"}}`
+	edited, err := fixtureserver.ApplyEdits(base, fixtureserver.InsertNetworkFilter(inbound80, limit, fixtureserver.HCMName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := networkFilters(parse(edited))
+	for id, filters := range got {
+		want := before[id]
+		if strings.HasPrefix(id, "virtualInbound/0.0.0.0_80 ") {
+			want = "istio_authn, istio.metadata_exchange, envoy.filters.network.local_ratelimit, envoy.filters.network.http_connection_manager | terminal envoy.filters.network.http_connection_manager"
+		}
+		if filters != want {
+			t.Errorf("before the HCM: %s = %q, want %q", id, filters, want)
+		}
+	}
+
+	edited, err = fixtureserver.ApplyEdits(base, fixtureserver.InsertNetworkFilter(inbound80, limit, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := networkFilters(parse(edited))["virtualInbound/0.0.0.0_80 [tls]"]; got != "istio_authn, istio.metadata_exchange, envoy.filters.network.http_connection_manager, envoy.filters.network.local_ratelimit | terminal " {
+		t.Errorf("appended: %q", got)
+	}
+
+	const name = "extenstions.istio.io/wasmplugin/shop.auth"
+	edited, err = fixtureserver.ApplyEdits(base, fixtureserver.AddNetworkWasmPlugin(inbound80, name, "/var/lib/istio/data/abc/auth.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parse(edited)
+	if got := networkFilters(p)["virtualInbound/0.0.0.0_80 [raw_buffer]"]; got != "istio_authn, istio.metadata_exchange, "+name+", envoy.filters.network.http_connection_manager | terminal envoy.filters.network.http_connection_manager" {
+		t.Errorf("NETWORK plugin filter: %q", got)
+	}
+	e := p.ECDSByName(name)
+	if e == nil || e.TypeURL != fixtureserver.TypeNetworkWasm || e.Wasm == nil || e.Wasm.LocalFile != "/var/lib/istio/data/abc/auth.wasm" || e.Placeholder != "" {
+		t.Fatalf("NETWORK plugin ECDS entry = %+v", e)
+	}
+	var dumps []string
+	for _, raw := range edited {
+		if strings.Contains(string(raw), `"@type":"type.googleapis.com/envoy.admin.v3.EcdsConfigDump"`) {
+			dumps = append(dumps, string(raw))
+		}
+	}
+	if len(dumps) != 4 || !strings.Contains(dumps[len(dumps)-1], name) || strings.Contains(dumps[0], name) {
+		t.Errorf("the network entry is not in an EcdsConfigDump of its own: %d dumps", len(dumps))
+	}
+	// The agent's stand-in for it is the network RBAC filter.
+	edited, err = fixtureserver.ApplyEdits(edited, fixtureserver.SetECDSFilter(name, `{"@type":"`+fixtureserver.TypeNetworkRBAC+`","rules":{},"stat_prefix":"wasm-default-deny"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := parse(edited).ECDSByName(name); e == nil || e.Placeholder != envoyadmin.PlaceholderDenyAll {
+		t.Errorf("network placeholder = %+v", e)
 	}
 }
