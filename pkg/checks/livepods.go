@@ -9,10 +9,10 @@ import (
 )
 
 // filtered reports whether w is worth judging pod by pod: it was named, or
-// a filter or WasmPlugin reaches it, or its template asks for a wasm mount
-// or log levels.
+// an EnvoyFilter, WasmPlugin or TrafficExtension (Lua or Wasm) reaches it,
+// or its template asks for a wasm mount or log levels.
 func (c *Context) filtered(w *snapshot.Workload) bool {
-	if c.Opts.Target != nil || len(c.FiltersFor(w)) > 0 || len(c.PluginsFor(w)) > 0 {
+	if c.Opts.Target != nil || len(c.FiltersFor(w)) > 0 || len(c.PluginsFor(w)) > 0 || len(c.ExtensionsFor(w)) > 0 {
 		return true
 	}
 	for _, a := range []string{meshfacts.AnnLogLevel, meshfacts.AnnComponentLogLevel, meshfacts.AnnUserVolume, meshfacts.AnnUserVolumeMount} {

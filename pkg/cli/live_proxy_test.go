@@ -649,6 +649,41 @@ func TestLiveEnvoyFilterTargetRefsAttachPerRelease(t *testing.T) {
 	}
 }
 
+// A namespace-wide live check reads the pods that only a Lua
+// TrafficExtension reaches: nothing else (no EnvoyFilter, WasmPlugin or
+// annotation) names them.
+func TestLiveCheckReadsPodsALuaTrafficExtensionReaches(t *testing.T) {
+	r := newLiveRig(t)
+	r.apply(`apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata:
+  name: add-header
+spec:
+  selector: {matchLabels: {app: web}}
+  lua:
+    inlineCode: |
+      function envoy_on_response(response_handle)
+        response_handle:headers():add("x-filterdoctor", "lua")
+      end
+`)
+	r.run(r.deployment("web", 2, nil), nil, inject)
+	r.run(r.deployment("other", 1, nil), nil, inject)
+
+	rep, _ := r.check("--istio-version", "1.30")
+	var read []string
+	for _, p := range rep.Live.Pods {
+		read = append(read, p.Name)
+	}
+	if len(read) != 2 || rep.Checked["proxies"] != 2 {
+		t.Fatalf("pods read %v (proxies %d), want the 2 pods of deploy/web", read, rep.Checked["proxies"])
+	}
+	for _, name := range read {
+		if !strings.HasPrefix(name, "web-") {
+			t.Errorf("pod %s read, which no filter reaches", name)
+		}
+	}
+}
+
 func TestLiveProxyUnreachablePodDoesNotStopTheOthers(t *testing.T) {
 	r := newLiveRig(t)
 	r.apply(luaInbound)
