@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,40 +12,25 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
-// compileWat builds a module from pkg/wasminspect/testdata.
-func compileWat(t *testing.T, name string) []byte {
+// loadWasmFixture parses a testdata/wasm fixture with the module its
+// "# module:" header names (built from pkg/wasminspect/testdata) or the
+// bytes of its "# module-base64:" header in the ConfigMap.
+func loadWasmFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
 	t.Helper()
-	b, err := os.ReadFile(wat.Build(t, filepath.Join("..", "wasminspect", "testdata", name+".wat")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return loadFilledFixture(t, path, filepath.Join("..", "wasminspect", "testdata"))
 }
 
-// loadWasmFixture reads a testdata/wasm manifest, puts the module named by
-// its "# module:" header (compiled from pkg/wasminspect/testdata) or the
-// bytes of its "# module-base64:" header into the ConfigMap, and parses it.
-func loadWasmFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
+// loadFilledFixture parses the fixture at path with its module filled in
+// (wat.FillModule, modules built from watDir); the fixture keeps path as
+// its name.
+func loadFilledFixture(t *testing.T, path, watDir string) (fixture, *snapshot.Snapshot) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var module string
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "# module: "); ok {
-			module = base64.StdEncoding.EncodeToString(compileWat(t, strings.TrimSpace(v)))
-		}
-		if v, ok := strings.CutPrefix(line, "# module-base64: "); ok {
-			module = strings.TrimSpace(v)
-		}
-	}
-	if module == "" {
-		t.Fatalf("%s: no '# module:' or '# module-base64:' header", path)
-	}
-	filled := strings.Replace(string(b), "__MODULE_BASE64__", module, 1)
 	tmp := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(tmp, []byte(filled), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(wat.FillModule(t, path, string(b), watDir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	fx, snap := loadFixture(t, tmp)

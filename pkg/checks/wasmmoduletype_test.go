@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,41 +13,11 @@ import (
 	"github.com/filterdoctor/filterdoctor/pkg/snapshot"
 )
 
-// FilledWasmTypeFixture returns the manifest of a testdata/wasmtype fixture
-// with its ConfigMap holding the module its "# module:" header names,
-// compiled from testdata/wasmtype/<module>.wat; the live test applies the
-// same text to the API server.
-func FilledWasmTypeFixture(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var module string
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "# module: "); ok {
-			module = strings.TrimSpace(v)
-		}
-	}
-	if module == "" {
-		t.Fatalf("%s: no '# module:' header", path)
-	}
-	wasm, err := os.ReadFile(wat.Build(t, filepath.Join(filepath.Dir(path), module+".wat")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Replace(string(b), "__MODULE_BASE64__", base64.StdEncoding.EncodeToString(wasm), 1)
-}
-
+// loadWasmTypeFixture parses a testdata/wasmtype fixture with the module
+// its "# module:" header names, built from the .wat beside it.
 func loadWasmTypeFixture(t *testing.T, path string) (fixture, *snapshot.Snapshot) {
 	t.Helper()
-	tmp := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(tmp, []byte(FilledWasmTypeFixture(t, path)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fx, snap := loadFixture(t, tmp)
-	fx.path = path
-	return fx, snap
+	return loadFilledFixture(t, path, filepath.Dir(path))
 }
 
 // TestWasmModuleTypeFixtures runs every check over each fixture: the module

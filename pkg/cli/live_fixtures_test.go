@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,10 +56,10 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := string(raw)
-		if strings.Contains(text, "__MODULE_BASE64__") {
+		if strings.Contains(text, wat.ModulePlaceholder) {
 			// The module of a testdata/wasmtype fixture, compiled into its
 			// ConfigMap: offline reads the filled copy, live applies it.
-			text = fillModule(t, path, text)
+			text = wat.FillModule(t, path, text, filepath.Dir(path))
 			path = filepath.Join(t.TempDir(), filepath.Base(path))
 			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
@@ -124,26 +123,6 @@ func TestOfflineFixturesRunLive(t *testing.T) {
 	if ran < 40 {
 		t.Errorf("only %d fixtures ran live", ran)
 	}
-}
-
-// fillModule puts the module a fixture's "# module:" header names, built
-// from the .wat beside the fixture, in place of __MODULE_BASE64__.
-func fillModule(t *testing.T, path, text string) string {
-	t.Helper()
-	var module string
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, "# module: "); ok {
-			module = strings.TrimSpace(v)
-		}
-	}
-	if module == "" {
-		t.Fatalf("%s: no '# module:' header", path)
-	}
-	wasm, err := os.ReadFile(wat.Build(t, filepath.Join(filepath.Dir(path), module+".wat")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Replace(text, "__MODULE_BASE64__", base64.StdEncoding.EncodeToString(wasm), 1)
 }
 
 func replaceShop(args []string, ns string) []string {
