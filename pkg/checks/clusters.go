@@ -59,18 +59,35 @@ func knownClusters(c *Context) *clusterSet {
 	}
 	for _, se := range c.Snap.ServiceEntries {
 		cs.haveEntries = true
-		hosts, _ := snapshot.Nested(se.Data, "spec", "hosts").([]any)
-		ports, _ := snapshot.Nested(se.Data, "spec", "ports").([]any)
-		for _, h := range hosts {
-			host, _ := h.(string)
-			for _, p := range ports {
-				if n, ok := numberOf(snapshot.Nested(p, "number")); ok && host != "" {
-					cs.addOutbound(n, host, host, "ServiceEntry "+se.Namespace+"/"+se.Name)
-				}
-			}
+		for _, hp := range serviceEntryPorts(se) {
+			cs.addOutbound(hp.port, hp.host, hp.host, "ServiceEntry "+se.Namespace+"/"+se.Name)
 		}
 	}
 	return cs
+}
+
+// hostPort is one host and port of a ServiceEntry: istiod builds the
+// outbound cluster outbound|PORT||HOST for each.
+type hostPort struct {
+	host string
+	port int
+}
+
+// serviceEntryPorts lists every host of a ServiceEntry with every port, in
+// the order the spec gives them.
+func serviceEntryPorts(se *snapshot.Object) []hostPort {
+	hosts, _ := snapshot.Nested(se.Data, "spec", "hosts").([]any)
+	ports, _ := snapshot.Nested(se.Data, "spec", "ports").([]any)
+	var out []hostPort
+	for _, h := range hosts {
+		host, _ := h.(string)
+		for _, p := range ports {
+			if n, ok := numberOf(snapshot.Nested(p, "number")); ok && host != "" {
+				out = append(out, hostPort{host: host, port: n})
+			}
+		}
+	}
+	return out
 }
 
 func numberOf(v any) (int, bool) {

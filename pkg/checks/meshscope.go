@@ -53,19 +53,12 @@ func outboundClusters(s *snapshot.Snapshot) map[string]scopedCluster {
 				}
 			}
 		}
-		hosts, _ := snapshot.Nested(se.Data, "spec", "hosts").([]any)
-		ports, _ := snapshot.Nested(se.Data, "spec", "ports").([]any)
-		for _, h := range hosts {
-			host, _ := h.(string)
-			for _, p := range ports {
-				if n, ok := numberOf(snapshot.Nested(p, "number")); ok && host != "" {
-					sc := scopedCluster{host: host, namespace: se.Namespace, owner: se, exportTo: export}
-					if export != nil {
-						sc.exportAt = []any{"spec", "exportTo"}
-					}
-					out["outbound|"+strconv.Itoa(n)+"||"+host] = sc
-				}
+		for _, hp := range serviceEntryPorts(se) {
+			sc := scopedCluster{host: hp.host, namespace: se.Namespace, owner: se, exportTo: export}
+			if export != nil {
+				sc.exportAt = []any{"spec", "exportTo"}
 			}
+			out["outbound|"+strconv.Itoa(hp.port)+"||"+hp.host] = sc
 		}
 	}
 	return out
