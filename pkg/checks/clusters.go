@@ -36,7 +36,9 @@ var istioBuiltinClusters = map[string]bool{
 	"xds-grpc": true, "sds-grpc": true, "prometheus_stats": true, "agent": true,
 }
 
-func knownClusters(c *Context) *clusterSet {
+// buildClusterSet reads the clusters a proxy has from the input; use
+// Context.knownClusters, which builds it once.
+func buildClusterSet(c *Context) *clusterSet {
 	cs := &clusterSet{patched: map[string]bool{}, outbound: map[string]string{}, serviceNamespaces: map[string]bool{}, live: c.Snap.Live && !c.Snap.DeniedAny("services", "serviceentries.networking.istio.io"),
 		serviceRead: func(ns string) bool { return c.Snap.Complete("Service", ns) }}
 	for _, ef := range c.Snap.EnvoyFilters {

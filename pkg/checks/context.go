@@ -21,6 +21,28 @@ type Context struct {
 	modules     []mountedModule
 	modulesDone bool
 	podIndex    map[string]*snapshot.Pod
+	// clusters and scopedClusters are the mesh's clusters as the Lua, Wasm
+	// callout and proxy checks each look them up, built once per run.
+	clusters       *clusterSet
+	scopedClusters map[string]scopedCluster
+}
+
+// knownClusters is what the input tells about the clusters a proxy has
+// (built once per run; checks only read it).
+func (c *Context) knownClusters() *clusterSet {
+	if c.clusters == nil {
+		c.clusters = buildClusterSet(c)
+	}
+	return c.clusters
+}
+
+// outboundClusters are the Services' and ServiceEntries' outbound clusters
+// with the scope that decides which proxies have them (built once per run).
+func (c *Context) outboundClusters() map[string]scopedCluster {
+	if c.scopedClusters == nil {
+		c.scopedClusters = buildOutboundClusters(c.Snap)
+	}
+	return c.scopedClusters
 }
 
 // NewContext computes the scope of a run.

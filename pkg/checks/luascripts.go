@@ -40,7 +40,7 @@ var luaCodes = map[lua.Kind]*finding.Code{
 }
 
 func (luaScripts) Run(c *Context) []finding.Finding {
-	clusters := knownClusters(c)
+	clusters := c.knownClusters()
 	opts := lua.Options{Envoy: c.Opts.Istio.Envoy, ClusterDefined: clusters.defined}
 	// Lint every script of every filter at once, on all CPUs: the
 	// EnvoyFilters' and the Lua TrafficExtensions' alike.
@@ -66,7 +66,7 @@ func (luaScripts) Run(c *Context) []finding.Finding {
 		}
 	}
 	reports := lua.LintAll(srcs, opts)
-	scoped := outboundClusters(c.Snap)
+	scoped := c.outboundClusters()
 	var out []finding.Finding
 	for i := 0; i < len(all); {
 		holder, applied := all[i].holder, all[i].applied

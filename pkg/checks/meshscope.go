@@ -29,10 +29,10 @@ type scopedCluster struct {
 	exportAt []any
 }
 
-// outboundClusters indexes "outbound|PORT||HOST" of every Service and
+// buildOutboundClusters indexes "outbound|PORT||HOST" of every Service and
 // ServiceEntry in the input (istio/istio pilot/pkg/model/service.go
 // BuildSubsetKey names outbound clusters so).
-func outboundClusters(s *snapshot.Snapshot) map[string]scopedCluster {
+func buildOutboundClusters(s *snapshot.Snapshot) map[string]scopedCluster {
 	out := map[string]scopedCluster{}
 	for _, svc := range s.Services {
 		sc := scopedCluster{host: svc.Name + "." + svc.Namespace + ".svc.cluster.local", namespace: svc.Namespace, owner: svc.Object}

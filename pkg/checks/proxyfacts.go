@@ -663,7 +663,7 @@ func majorMinor(v string) string {
 // says they should exist (FD3006 reports names that exist nowhere).
 func (c *Context) calledClusters(pod *snapshot.Pod, p *fleet.Proxy, efs []*snapshot.EnvoyFilter, wps []*snapshot.WasmPlugin, tes []*snapshot.TrafficExtension) []finding.Finding {
 	var out []finding.Finding
-	known := knownClusters(c)
+	known := c.knownClusters()
 	rel := podRel(pod)
 	// A Lua httpCall to a missing cluster raises an error; proxy_http_call
 	// returns BadArgument (envoyproxy/envoy source/extensions/common/wasm/

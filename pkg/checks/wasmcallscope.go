@@ -23,7 +23,7 @@ func (wasmCallScope) Name() string { return "wasm-call-scope" }
 func (wasmCallScope) Codes() []*finding.Code { return []*finding.Code{finding.HTTPCallOutOfScope} }
 
 func (wasmCallScope) Run(c *Context) []finding.Finding {
-	clusters := outboundClusters(c.Snap)
+	clusters := c.outboundClusters()
 	var fs []finding.Finding
 	for _, ef := range c.EnvoyFilters() {
 		for _, wc := range envoyFilterWasmClusters(ef) {
